@@ -1,0 +1,30 @@
+import fp from 'fastify-plugin'
+import { join } from 'node:path'
+import { type Database, openDatabase } from '../src/db.js'
+import { createRepositories } from '../src/repositories/index.js'
+import './types.js'
+
+export interface DatabasePluginOptions {
+  /** An already-open database (tests, the CLI); otherwise one is opened from the config. */
+  database?: Database
+  migrate?: boolean
+}
+
+/** Drizzle over postgres.js when DATABASE_URL is set, PGlite in the data folder otherwise. */
+export default fp<DatabasePluginOptions>(
+  async (app, opts) => {
+    const { config } = app
+    const database =
+      opts.database ??
+      (await openDatabase({
+        url: config.databaseUrl,
+        embeddedDir: join(config.dataDir, 'pglite'),
+        poolSize: config.dbPoolSize,
+      }))
+    if (opts.migrate !== false) await database.migrate()
+    app.decorate('database', database)
+    app.decorate('repos', createRepositories(database.db))
+    if (!opts.database) app.addHook('onClose', () => database.close())
+  },
+  { name: 'database', dependencies: ['config'] },
+)

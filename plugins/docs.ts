@@ -1,0 +1,55 @@
+import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+import './types.js'
+
+const require = createRequire(import.meta.url)
+const SCHEMA = '/api/v1/schema/'
+
+const redocPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Auth service API - ReDoc</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="${SCHEMA}"></redoc><script src="${SCHEMA}redoc/redoc.standalone.js"></script></body></html>`
+
+/** The OpenAPI 3 document (built from the routes' TypeBox schemas), Swagger UI and ReDoc. */
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'Auth service API',
+          description:
+            'Issues, refreshes, verifies and revokes JWTs (SimpleJWT wire format) and tracks every login as a device session. Revocation takes effect on the next request.',
+          version: '1.0.0',
+        },
+        components: {
+          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        },
+        tags: [
+          { name: 'tokens', description: 'Login, refresh, verify, blacklist, logout' },
+          { name: 'users', description: 'Users and the current user' },
+          { name: 'sessions', description: 'Device sessions' },
+          { name: 'admin', description: 'Operator actions' },
+          { name: 'health', description: 'Liveness and readiness' },
+        ],
+      },
+    })
+    await app.register(swaggerUi, { routePrefix: `${SCHEMA}swagger-ui`, staticCSP: false })
+
+    const docRoute = { schema: { hide: true } }
+    app.get(SCHEMA, docRoute, async (_request, reply) => reply.header('cache-control', 'no-cache').send(app.swagger()))
+    app.get(`${SCHEMA}redoc/`, docRoute, async (_request, reply) =>
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(redocPage),
+    )
+    const redocBundle = require.resolve('redoc/bundles/redoc.standalone.js')
+    let bundle: Buffer | undefined
+    app.get(`${SCHEMA}redoc/redoc.standalone.js`, docRoute, async (_request, reply) => {
+      bundle ??= readFileSync(redocBundle)
+      return reply.type('application/javascript').header('cache-control', 'public, max-age=86400').send(bundle)
+    })
+  },
+  { name: 'docs' },
+)

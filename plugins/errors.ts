@@ -1,0 +1,111 @@
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { ApiError, errors, FieldErrors } from '../src/errors.js'
+import { type AjvError, fieldErrors, type ObjectSchema } from '../src/drf.js'
+import { StoreUnavailableError } from '../src/stores/revocation-store.js'
+import './types.js'
+
+const WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+/**
+ * One place turns every failure into the contract's bodies. Anything unforeseen is logged and
+ * answered 500 without detail; nothing a client sends is meant to reach that branch.
+ */
+export default fp(
+  async (app) => {
+    // JSON: an empty body is an empty object (DRF), a broken one a 400 in DRF's words.
+    const defaultJson = app.getDefaultJsonParser('error', 'error')
+    app.removeContentTypeParser('application/json')
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = (body as string).trim()
+      if (text === '') return done(null, {})
+      defaultJson(request, text, (err: Error | null, value?: unknown) => {
+        if (err) return done(new ApiError(400, `JSON parse error - ${jsonMessage(err)}`), undefined)
+        done(null, value)
+      })
+    })
+
+    app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
+
+    // Paths that exist under another method answer 405 (after authentication, as DRF does).
+    const patterns: { re: RegExp; methods: Set<string>; protected: boolean }[] = []
+    app.addHook('onRoute', (route) => {
+      const path = route.url.replace(/\/$/, '')
+      const re = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`)
+      const methods = Array.isArray(route.method) ? route.method : [route.method]
+      patterns.push({ re, methods: new Set(methods), protected: route.config?.protected === true })
+    })
+
+    app.setNotFoundHandler(async (request, reply) => {
+      const path = request.url.split('?')[0]!
+      const matches = patterns.filter((p) => p.re.test(path))
+      if (matches.length === 0) return sendError(errors.notFound(), request, reply)
+      if (matches.some((p) => p.protected)) {
+        try {
+          await app.authenticate(request)
+        } catch (err) {
+          return sendError(err as FastifyError, request, reply)
+        }
+      }
+      const allowed = [...new Set(matches.flatMap((p) => [...p.methods]))].sort()
+      reply.header('allow', allowed.join(', '))
+      return sendError(new ApiError(405, `Method "${request.method}" not allowed.`, 'method_not_allowed'), request, reply)
+    })
+  },
+  { name: 'errors', dependencies: ['authenticate'] },
+)
+
+function jsonMessage(err: Error): string {
+  return err.message.replace(/^Unexpected token.*?, /, '').slice(0, 200)
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
+  if (error instanceof ApiError) {
+    if (error.statusCode === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
+    return reply.code(error.statusCode).type('application/json').send(error.body())
+  }
+  if (error instanceof FieldErrors) return reply.code(400).type('application/json').send(error.fields)
+  if (e.validation) {
+    const part = (e.validationContext ?? 'body') as 'body' | 'querystring' | 'params'
+    const schema = request.routeOptions.schema?.[part] as ObjectSchema | undefined
+    const data = part === 'body' ? request.body : part === 'querystring' ? request.query : request.params
+    if (part === 'params') return sendError(errors.notFound(), request, reply)
+    return reply.code(400).type('application/json').send(fieldErrors(e.validation, data, schema))
+  }
+  if (error instanceof StoreUnavailableError) {
+    request.log.error({ err: error.cause }, 'revocation store unavailable')
+    return sendError(errors.unavailable(), request, reply)
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(
+        new ApiError(415, `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`, 'unsupported_media_type'),
+        request,
+        reply,
+      )
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(new ApiError(413, 'Request body is too large.', 'payload_too_large'), request, reply)
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return sendError(new ApiError(400, `JSON parse error - ${e.message}`, 'parse_error'), request, reply)
+  }
+  if (e.statusCode === 429) {
+    return sendError(new ApiError(429, e.message, 'throttled'), request, reply)
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return sendError(new ApiError(e.statusCode, e.message, 'bad_request'), request, reply)
+  }
+  if (isDatabaseDown(e)) {
+    request.log.error({ err: e }, 'database unavailable')
+    return sendError(errors.unavailable(), request, reply)
+  }
+  request.log.error({ err: e }, 'unhandled error')
+  return reply.code(500).type('application/json').send({ detail: 'A server error occurred.', code: 'server_error' })
+}
+
+function isDatabaseDown(e: { code?: string; cause?: unknown }): boolean {
+  const code = (e.cause as { code?: string } | undefined)?.code ?? e.code ?? ''
+  return ['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', '57P01', '53300'].includes(code)
+}

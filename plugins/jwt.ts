@@ -1,0 +1,26 @@
+import jwt from '@fastify/jwt'
+import fp from 'fastify-plugin'
+import type { TokenCodec } from '../src/services/auth-service.js'
+import './types.js'
+
+/**
+ * @fastify/jwt (fast-jwt underneath) with the algorithm pinned from configuration: a token's own
+ * header never chooses it, so `alg: none`, other HMAC sizes and foreign keys all fail.
+ */
+export default fp(
+  async (app) => {
+    const { signingKey, jwtAlgorithm } = app.config
+    await app.register(jwt, {
+      secret: signingKey,
+      sign: { algorithm: jwtAlgorithm },
+      // Verified tokens are cached by fast-jwt (keyed on the whole token; exp still enforced).
+      verify: { algorithms: [jwtAlgorithm], cache: 10_000 },
+    })
+    const codec: TokenCodec = {
+      sign: (claims) => app.jwt.sign(claims as unknown as Record<string, unknown>),
+      verify: (token) => app.jwt.verify<Record<string, unknown>>(token),
+    }
+    app.decorate('tokenCodec', codec)
+  },
+  { name: 'jwt', dependencies: ['config'] },
+)

@@ -1,0 +1,31 @@
+import type { Config } from '../src/config.js'
+import type { Database } from '../src/db.js'
+import type { PasswordHasher } from '../src/passwords.js'
+import type { Repositories } from '../src/repositories/index.js'
+import type { AuthService, Principal, TokenCodec } from '../src/services/auth-service.js'
+import type { RevocationService } from '../src/services/revocation-service.js'
+import type { SessionActivity } from '../src/services/session-activity.js'
+import type { RevocationStore } from '../src/stores/revocation-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    database: Database
+    repos: Repositories
+    revocationStore: RevocationStore
+    tokenCodec: TokenCodec
+    hasher: PasswordHasher
+    revocations: RevocationService
+    sessionActivity: SessionActivity
+    auth: AuthService
+    /** preHandler for protected routes: sets request.principal or answers 401/503. */
+    authenticate: (request: FastifyRequest) => Promise<void>
+  }
+  interface FastifyRequest {
+    principal: Principal | null
+  }
+  interface FastifyContextConfig {
+    /** The route needs a Bearer access token (used by the 405 answer to authenticate first). */
+    protected?: boolean
+  }
+}

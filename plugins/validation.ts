@@ -1,0 +1,32 @@
+import Ajv from 'ajv'
+import addFormats from 'ajv-formats'
+import fp from 'fastify-plugin'
+import { normalizeBody, type ObjectSchema } from '../src/drf.js'
+import './types.js'
+
+/**
+ * Two Ajv instances: bodies are validated as sent (after DRF's own coercions in normalizeBody,
+ * which keep null distinct from ""), while query strings and path params are coerced from text.
+ * allErrors, so that a body missing two fields hears about both, as DRF answers.
+ */
+export default fp(
+  async (app) => {
+    const common = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true } as const
+    const bodyAjv = addFormats.default(new Ajv.default({ ...common, coerceTypes: false }))
+    const textAjv = addFormats.default(new Ajv.default({ ...common, coerceTypes: 'array' }))
+    app.setValidatorCompiler(({ schema, httpPart }) =>
+      httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
+    )
+
+    app.addHook('onRoute', (route) => {
+      const body = route.schema?.body as ObjectSchema | undefined
+      if (!body?.properties) return
+      const normalize = async (request: { body: unknown }) => {
+        request.body = normalizeBody(body, request.body)
+      }
+      const existing = route.preValidation
+      route.preValidation = existing ? [normalize, ...(Array.isArray(existing) ? existing : [existing])] : [normalize]
+    })
+  },
+  { name: 'validation' },
+)

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { FieldErrors } from '../src/errors.js'
+import { userBody } from '../src/serializers.js'
+import {
+  errorResponses,
+  LogoutAllResponse,
+  LogoutBody,
+  LogoutResponse,
+  protectedResponses,
+  TestAuthResponse,
+  User,
+} from '../schema/wire.js'
+import { paths } from './paths.js'
+
+const security = [{ bearerAuth: [] }]
+
+/** Logout, logout everywhere, the current user, and the seeds' auth test route. */
+const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
+
+  for (const url of paths.logout) {
+    app.post(url, {
+      schema: {
+        tags: ['tokens'],
+        summary: "Log out: revoke this login's session and, when a Bearer is sent, that access token",
+        body: LogoutBody,
+        response: { 200: LogoutResponse, ...errorResponses },
+        hide: url !== paths.logout[0],
+      },
+      handler: async (request) => {
+        const refresh = request.body.refresh || request.body.refresh_token
+        if (!refresh) throw new FieldErrors({ refresh: ['This field is required.'] })
+        return app.auth.logout(refresh, request.headers.authorization)
+      },
+    })
+  }
+
+  app.post(paths.logoutAll[0], {
+    ...authenticated,
+    schema: {
+      tags: ['tokens'],
+      summary: 'Log out from every device: revokes every session and token of the caller',
+      security,
+      response: { 200: LogoutAllResponse, ...protectedResponses },
+    },
+    handler: async (request) => app.auth.logoutAll(request.principal!),
+  })
+
+  for (const url of paths.me) {
+    app.get(url, {
+      ...authenticated,
+      schema: {
+        tags: ['users'],
+        summary: 'The current user, with profile and tenant',
+        security,
+        response: { 200: User, ...protectedResponses },
+        hide: url !== paths.me[0],
+      },
+      handler: async (request) => userBody(await app.auth.currentUser(request.principal!)),
+    })
+  }
+
+  // Answers from the token alone (no database row): the cheapest protected route.
+  const testAuth = {
+    ...authenticated,
+    schema: {
+      tags: ['users'],
+      summary: 'Checks that JWT authentication works',
+      security,
+      response: { 200: TestAuthResponse, ...protectedResponses },
+    },
+  }
+  const whoami = async (request: { principal: { userId: number } | null }) => ({
+    message: 'JWT authentication is working',
+    authenticated: true,
+    user: await app.auth.username(request.principal!.userId),
+  })
+  app.get(paths.testAuth[0], { ...testAuth, handler: whoami })
+  app.post(paths.testAuth[0], { ...testAuth, handler: whoami })
+}
+
+export default accountRoutes

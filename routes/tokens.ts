@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import {
+  Empty,
+  errorResponses,
+  LoginBody,
+  LoginResponse,
+  RefreshBody,
+  RefreshResponse,
+  VerifyBody,
+} from '../schema/wire.js'
+import { paths } from './paths.js'
+
+const tags = ['tokens']
+
+/** SimpleJWT's four token views, at the canonical path and every alias. */
+const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app
+
+  for (const url of paths.login) {
+    app.post(url, {
+      schema: {
+        tags,
+        summary: 'Log in: obtain an access and refresh token pair',
+        description:
+          '`username` may be a username or an e-mail; `login` and `email` are accepted for it. Each login is a device session.',
+        body: LoginBody,
+        response: { 200: LoginResponse, ...errorResponses },
+        hide: url !== paths.login[0],
+      },
+      config: {
+        rateLimit: {
+          max: config.loginRateLimit,
+          timeWindow: config.loginRateWindowSeconds * 1000,
+          hook: 'preHandler',
+          // Per client address and account, so one attacker cannot lock everybody else out.
+          keyGenerator: (request) =>
+            `login|${request.ip}|${String((request.body as { username?: string })?.username ?? '').toLowerCase()}`,
+        },
+      },
+      preValidation: async (request) => {
+        // `login` and `email` are the seeds' names for the same field.
+        const body = request.body as Record<string, unknown> | undefined
+        if (body && typeof body === 'object' && !Array.isArray(body) && body.username === undefined) {
+          const alias = body.login ?? body.email
+          if (alias !== undefined) body.username = typeof alias === 'string' ? alias.trim() : alias
+        }
+      },
+      handler: async (request) =>
+        app.auth.login(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] }),
+    })
+  }
+
+  for (const url of paths.refresh) {
+    app.post(url, {
+      schema: {
+        tags,
+        summary: 'Refresh: a new access token (and, with rotation, a new refresh token)',
+        description:
+          'With rotation on, the presented refresh token stops working. Presenting it again later is reuse and revokes the session.',
+        body: RefreshBody,
+        response: { 200: RefreshResponse, ...errorResponses },
+        hide: url !== paths.refresh[0],
+      },
+      handler: async (request, reply) => {
+        // When the request began, to tell a concurrent refresh that lost from a replay.
+        const startedMs = Date.now() - Math.ceil(reply.elapsedTime)
+        return app.auth.refresh(request.body.refresh, startedMs)
+      },
+    })
+  }
+
+  for (const url of paths.verify) {
+    app.post(url, {
+      schema: {
+        tags,
+        summary: 'Verify a token (access or refresh); a revoked token is 401 token_revoked',
+        body: VerifyBody,
+        response: { 200: Empty, ...errorResponses },
+        hide: url !== paths.verify[0],
+      },
+      handler: async (request) => app.auth.verify(request.body.token),
+    })
+  }
+
+  for (const url of paths.blacklist) {
+    app.post(url, {
+      schema: {
+        tags,
+        summary: "Blacklist a refresh token, revoking that login's session",
+        body: RefreshBody,
+        response: { 200: Empty, ...errorResponses },
+        hide: url !== paths.blacklist[0],
+      },
+      handler: async (request) => app.auth.blacklist(request.body.refresh),
+    })
+  }
+}
+
+export default tokenRoutes

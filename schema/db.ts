@@ -1,0 +1,102 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+  varchar,
+} from 'drizzle-orm/pg-core'
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
+
+/** Tenants. The seeds call them clients: a user may belong to one. */
+export const clients = pgTable('clients', {
+  id: serial('id').primaryKey(),
+  name: varchar('name', { length: 150 }).notNull().unique(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+export const users = pgTable(
+  'users',
+  {
+    id: serial('id').primaryKey(),
+    username: varchar('username', { length: 150 }).notNull().unique(),
+    email: varchar('email', { length: 254 }).notNull().default(''),
+    passwordHash: text('password_hash').notNull(),
+    firstName: varchar('first_name', { length: 150 }).notNull().default(''),
+    lastName: varchar('last_name', { length: 150 }).notNull().default(''),
+    isActive: boolean('is_active').notNull().default(true),
+    isStaff: boolean('is_staff').notNull().default(false),
+    isSuperuser: boolean('is_superuser').notNull().default(false),
+    isManager: boolean('is_manager').notNull().default(false),
+    dateJoined: ts('date_joined').notNull().defaultNow(),
+    lastLogin: ts('last_login'),
+    clientId: integer('client_id').references(() => clients.id, { onDelete: 'set null' }),
+    // Durable copy of the per-user "valid after" mark kept in the revocation store.
+    tokensValidAfter: ts('tokens_valid_after'),
+  },
+  (t) => [
+    // E-mail is unique case-insensitively; the empty string means "no e-mail" and may repeat.
+    uniqueIndex('users_email_lower_unique').on(sql`lower(${t.email})`).where(sql`${t.email} <> ''`),
+    index('users_client_id_idx').on(t.clientId),
+  ],
+)
+
+export const profiles = pgTable('profiles', {
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  expiryDate: ts('expiry_date'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+})
+
+/** One row per login (device session), as the UserSession of the seeds. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: serial('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    refreshJti: varchar('refresh_jti', { length: 64 }).notNull().unique(),
+    accessJti: varchar('access_jti', { length: 64 }),
+    // The refresh jti this session held before its last rotation, to tell reuse from a race.
+    previousRefreshJti: varchar('previous_refresh_jti', { length: 64 }),
+    rotatedAt: ts('rotated_at'),
+    clientType: varchar('client_type', { length: 20 }).notNull().default('unknown'),
+    deviceName: varchar('device_name', { length: 255 }),
+    ipAddress: varchar('ip_address', { length: 45 }),
+    userAgent: text('user_agent'),
+    telegramUserId: bigint('telegram_user_id', { mode: 'number' }),
+    telegramUsername: varchar('telegram_username', { length: 255 }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastActivity: ts('last_activity').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    isActive: boolean('is_active').notNull().default(true),
+    revokedAt: ts('revoked_at'),
+    revokedReason: varchar('revoked_reason', { length: 32 }),
+  },
+  (t) => [
+    index('sessions_user_active_idx').on(t.userId, t.isActive),
+    index('sessions_expires_at_idx').on(t.expiresAt),
+    index('sessions_active_client_type_idx').on(t.isActive, t.clientType),
+  ],
+)
+
+/** Service-wide state that must survive the revocation store, e.g. the global "valid after" mark. */
+export const serviceState = pgTable('service_state', {
+  key: varchar('key', { length: 64 }).primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+})
+
+export type UserRow = typeof users.$inferSelect
+export type SessionRow = typeof sessions.$inferSelect
+export type ClientRow = typeof clients.$inferSelect
+export type ProfileRow = typeof profiles.$inferSelect

@@ -1,0 +1,162 @@
+import { type TSchema, Type } from '@sinclair/typebox'
+import { CLIENT_TYPES } from '../src/config.js'
+
+/** A field that may be sent as null (DRF allow_null). */
+const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<T['static'] | null>({ ...schema, nullable: true })
+const DateTime = Type.String({ format: 'date-time', example: '2024-01-15T12:30:00Z' })
+const Jwt = Type.String({ minLength: 1, description: 'A JSON Web Token' })
+
+// ---- errors ---------------------------------------------------------------------------------
+
+export const ErrorBody = Type.Object(
+  {
+    detail: Type.String(),
+    code: Type.Optional(Type.String()),
+    messages: Type.Optional(
+      Type.Array(Type.Object({ token_class: Type.String(), token_type: Type.String(), message: Type.String() })),
+    ),
+  },
+  { description: 'Error: a sentence and a stable code' },
+)
+
+export const FieldErrorBody = Type.Record(Type.String(), Type.Array(Type.String()), {
+  description: 'DRF field errors: {"field": ["sentence"]}',
+})
+
+const err = (description: string) => ({ ...ErrorBody, description })
+const fieldErr = { ...FieldErrorBody, description: 'Invalid input (DRF field errors)' }
+
+export const errorResponses = {
+  400: fieldErr,
+  401: err('Not authenticated, or the token is invalid or revoked'),
+  429: err('Too many requests'),
+  503: err('A backing store is unavailable'),
+}
+export const protectedResponses = { ...errorResponses, 403: err('Not allowed'), 404: err('Not found') }
+
+// ---- tokens ---------------------------------------------------------------------------------
+
+export const LoginBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 254, description: 'A username or an e-mail address' }),
+  password: Type.String({ minLength: 1, maxLength: 4096 }),
+  login: Type.Optional(Type.String({ description: 'Alias of username' })),
+  email: Type.Optional(Type.String({ description: 'Alias of username' })),
+  client_type: Type.Optional(Type.Union(CLIENT_TYPES.map((c) => Type.Literal(c)), { default: 'unknown' })),
+  device_name: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  telegram_user_id: Type.Optional(Nullable(Type.Integer({ minimum: -(2 ** 53) + 1, maximum: 2 ** 53 - 1 }))),
+  telegram_username: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+})
+
+export const LoginUser = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  email: Type.String(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+})
+
+export const LoginResponse = Type.Object({
+  refresh: Jwt,
+  access: Jwt,
+  user: LoginUser,
+  session_id: Type.Integer(),
+  user_id: Type.Integer(),
+  username: Type.String(),
+  email: Type.String(),
+  client_id: Type.Union([Type.Integer(), Type.Null()]),
+  client_name: Type.Union([Type.String(), Type.Null()]),
+})
+
+export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, 'x-no-trim': true }) })
+export const RefreshResponse = Type.Object({ access: Jwt, refresh: Type.Optional(Jwt) })
+export const VerifyBody = Type.Object({ token: Type.String({ minLength: 1, 'x-no-trim': true }) })
+export const Empty = Type.Object({}, { description: 'Empty object' })
+
+export const LogoutBody = Type.Object({
+  refresh: Type.Optional(Type.String({ 'x-no-trim': true })),
+  refresh_token: Type.Optional(Type.String({ 'x-no-trim': true, description: 'Alias of refresh' })),
+})
+export const LogoutResponse = Type.Object({ message: Type.String(), detail: Type.String() })
+export const LogoutAllResponse = Type.Object({ message: Type.String(), revoked_sessions: Type.Integer() })
+
+// ---- users ----------------------------------------------------------------------------------
+
+export const Profile = Type.Object({
+  expired: Type.Boolean(),
+  expiry_date: Type.Union([DateTime, Type.Null()]),
+  created_at: Type.Union([DateTime, Type.Null()]),
+  updated_at: Type.Union([DateTime, Type.Null()]),
+})
+
+export const User = Type.Object(
+  {
+    id: Type.Integer(),
+    user_id: Type.Integer({ description: 'Same as id (seed 004 clients read user_id)' }),
+    username: Type.String(),
+    email: Type.String(),
+    first_name: Type.String(),
+    last_name: Type.String(),
+    is_active: Type.Boolean(),
+    is_staff: Type.Boolean(),
+    is_superuser: Type.Boolean(),
+    is_manager: Type.Boolean(),
+    date_joined: DateTime,
+    last_login: Type.Union([DateTime, Type.Null()]),
+    client_id: Type.Union([Type.Integer(), Type.Null()]),
+    client_name: Type.Union([Type.String(), Type.Null()]),
+    profile: Profile,
+  },
+)
+
+export const TestAuthResponse = Type.Object({
+  message: Type.String(),
+  authenticated: Type.Boolean(),
+  user: Type.String(),
+})
+
+// ---- sessions -------------------------------------------------------------------------------
+
+export const Session = Type.Object(
+  {
+    id: Type.Integer(),
+    user_id: Type.Integer(),
+    client_type: Type.String(),
+    device_name: Type.Union([Type.String(), Type.Null()]),
+    telegram_user_id: Type.Union([Type.Integer(), Type.Null()]),
+    telegram_username: Type.Union([Type.String(), Type.Null()]),
+    created_at: DateTime,
+    last_activity: DateTime,
+    expires_at: DateTime,
+    ip_address: Type.Union([Type.String(), Type.Null()]),
+    user_agent: Type.Union([Type.String(), Type.Null()]),
+    is_active: Type.Boolean(),
+    is_current: Type.Boolean(),
+    revoked_at: Type.Union([DateTime, Type.Null()]),
+    revoked_reason: Type.Union([Type.String(), Type.Null()]),
+  },
+)
+
+export const AdminSession = Type.Composite([Session, Type.Object({ username: Type.String() })])
+
+export const Paginated = <T extends TSchema>(item: T) =>
+  Type.Object({
+    count: Type.Integer(),
+    next: Type.Union([Type.String(), Type.Null()]),
+    previous: Type.Union([Type.String(), Type.Null()]),
+    results: Type.Array(item),
+  })
+
+export const PageQuery = {
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+}
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) })
+
+// ---- health ---------------------------------------------------------------------------------
+
+export const Health = Type.Object({
+  status: Type.String(),
+  database: Type.Optional(Type.String()),
+  revocation_store: Type.Optional(Type.String()),
+})

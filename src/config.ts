@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export const CLIENT_TYPES = ['telegram_bot', 'website', 'mobile', 'unknown'] as const
+export type ClientType = (typeof CLIENT_TYPES)[number]
+export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
+export type SessionPolicy = (typeof SESSION_POLICIES)[number]
+export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+
+export interface Argon2Params {
+  memoryKiB: number
+  timeCost: number
+  parallelism: number
+}
+
+export interface Config {
+  env: 'production' | 'development' | 'test'
+  host: string
+  port: number
+  logLevel: string
+  databaseUrl: string | undefined
+  dbPoolSize: number
+  redisUrl: string | undefined
+  dataDir: string
+  signingKey: string
+  jwtAlgorithm: JwtAlgorithm
+  accessTokenLifetime: number
+  refreshTokenLifetime: number
+  rotateRefreshTokens: boolean
+  refreshReuseGraceSeconds: number
+  sessionPolicy: SessionPolicy
+  argon2: Argon2Params
+  loginRateLimit: number
+  loginRateWindowSeconds: number
+  corsOrigins: string[]
+  trustProxy: boolean
+  adminUsername: string | undefined
+  adminPassword: string | undefined
+  adminEmail: string
+  bodyLimit: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Reads and validates the environment. Every bad value is reported at once, each with its own sentence. */
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = []
+  const read = new Reader(env, problems)
+
+  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
+  const dataDir = resolve(env.DATA_DIR || 'data')
+  const config: Config = {
+    env: nodeEnv,
+    host: env.HOST || '127.0.0.1',
+    port: read.int('PORT', 8000, 0, 65535),
+    logLevel: read.choice('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    dataDir,
+    signingKey: '',
+    jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),
+    accessTokenLifetime: read.int('ACCESS_TOKEN_LIFETIME', 900, 1, 31 * 86400),
+    refreshTokenLifetime: read.int('REFRESH_TOKEN_LIFETIME', 7 * 86400, 1, 365 * 86400),
+    rotateRefreshTokens: read.bool('ROTATE_REFRESH_TOKENS', true),
+    refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 0, 0, 3600),
+    sessionPolicy: read.choice('SESSION_POLICY', 'allow', SESSION_POLICIES),
+    argon2: {
+      memoryKiB: read.int('ARGON2_MEMORY_KIB', 19456, 1024, 4 * 1024 * 1024),
+      timeCost: read.int('ARGON2_TIME_COST', 2, 1, 100),
+      parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
+    },
+    loginRateLimit: read.int('LOGIN_RATE_LIMIT', 30, 0, 1_000_000),
+    loginRateWindowSeconds: read.int('LOGIN_RATE_WINDOW', 60, 1, 86400),
+    corsOrigins: (env.CORS_ORIGINS || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    trustProxy: read.bool('TRUST_PROXY', false),
+    adminUsername: env.ADMIN_USERNAME || undefined,
+    adminPassword: env.ADMIN_PASSWORD || undefined,
+    adminEmail: env.ADMIN_EMAIL || '',
+    bodyLimit: read.int('BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+  }
+  if (config.adminUsername && !config.adminPassword) {
+    problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')
+  }
+  if (config.refreshTokenLifetime < config.accessTokenLifetime) {
+    problems.push('REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME.')
+  }
+
+  const key = env.SIGNING_KEY
+  if (key !== undefined && key !== '') {
+    if (Buffer.byteLength(key) < 32) problems.push('SIGNING_KEY: must be at least 32 bytes long.')
+    config.signingKey = key
+  } else if (nodeEnv === 'production') {
+    problems.push('SIGNING_KEY: required when NODE_ENV=production (at least 32 bytes, e.g. `openssl rand -hex 32`).')
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  if (!config.signingKey && !overrides.signingKey) config.signingKey = developmentSigningKey(dataDir)
+  return { ...config, ...overrides }
+}
+
+/** Outside production the key is generated once and kept in the data folder, so tokens survive restarts. */
+function developmentSigningKey(dataDir: string): string {
+  const file = join(dataDir, 'signing-key')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  mkdirSync(dataDir, { recursive: true })
+  const key = randomBytes(48).toString('base64url')
+  writeFileSync(file, `${key}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return key
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const value = Number(raw)
+    if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
+      this.problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${raw}".`)
+      return fallback
+    }
+    return value
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    const v = raw.trim().toLowerCase()
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true
+    if (['0', 'false', 'no', 'off'].includes(v)) return false
+    this.problems.push(`${name}: expected true or false, got "${raw}".`)
+    return fallback
+  }
+
+  choice<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return fallback
+    if ((allowed as readonly string[]).includes(raw)) return raw as T
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}".`)
+    return fallback
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return undefined
+    try {
+      const u = new URL(raw)
+      if (!protocols.includes(u.protocol)) {
+        this.problems.push(`${name}: expected a ${protocols.join(' or ')}// URL, got one starting "${u.protocol}".`)
+      }
+    } catch {
+      // Never echo the value: a URL may hold a password.
+      this.problems.push(`${name}: not a valid URL.`)
+    }
+    return raw
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Django REST Framework's field semantics on top of JSON Schema: DRF accepts numbers where it
+ * wants strings and trims whitespace, takes "true"/"1" as booleans and "42" as integers (forms
+ * send nothing else), and words its errors in its own sentences. Clients compare those sentences.
+ */
+
+interface PropertySchema {
+  type?: string | string[]
+  enum?: unknown[]
+  minLength?: number
+  maxLength?: number
+  minimum?: number
+  maximum?: number
+  format?: string
+  anyOf?: PropertySchema[]
+  'x-no-trim'?: boolean
+}
+
+export interface ObjectSchema {
+  type?: string
+  properties?: Record<string, PropertySchema>
+}
+
+function baseType(p: PropertySchema): string | undefined {
+  if (typeof p.type === 'string') return p.type
+  if (Array.isArray(p.type)) return p.type.find((t) => t !== 'null')
+  if (p.anyOf) for (const a of p.anyOf) if (a.type && a.type !== 'null') return baseType(a)
+  if (p.enum) return 'string'
+  return undefined
+}
+
+const TRUE = new Set(['true', 'True', '1', 'yes', 'on'])
+const FALSE = new Set(['false', 'False', '0', 'no', 'off'])
+
+/** Coerces a body in place the way DRF's fields would, before JSON Schema validation runs. */
+export function normalizeBody(schema: ObjectSchema, body: unknown): unknown {
+  if (body === undefined || body === null || body === '') return {}
+  if (typeof body !== 'object' || Array.isArray(body) || !schema.properties) return body
+  const record = body as Record<string, unknown>
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    const value = record[name]
+    if (value === undefined || value === null) continue
+    const type = baseType(prop)
+    if (type === 'string') {
+      if (typeof value === 'number' && Number.isFinite(value)) record[name] = String(value)
+      else if (typeof value === 'string' && !prop['x-no-trim']) record[name] = value.trim()
+    } else if (type === 'integer' && typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) {
+      record[name] = Number(value)
+    } else if (type === 'boolean' && typeof value === 'string') {
+      if (TRUE.has(value)) record[name] = true
+      else if (FALSE.has(value)) record[name] = false
+    } else if (type === 'boolean' && (value === 1 || value === 0)) {
+      record[name] = value === 1
+    }
+  }
+  return record
+}
+
+export interface AjvError {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+}
+
+const pyType = (v: unknown): string =>
+  Array.isArray(v)
+    ? 'list'
+    : v === null
+      ? 'NoneType'
+      : typeof v === 'string'
+        ? 'str'
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? 'int'
+            : 'float'
+          : typeof v === 'boolean'
+            ? 'bool'
+            : 'dict'
+
+const typeSentence: Record<string, string> = {
+  string: 'Not a valid string.',
+  integer: 'A valid integer is required.',
+  number: 'A valid number is required.',
+  boolean: 'Must be a valid boolean.',
+  object: 'Invalid data.',
+  array: 'Expected a list of items.',
+}
+
+/** Ajv's errors as DRF's `{"field": ["sentence"]}`, fields in the schema's order, one sentence each. */
+export function fieldErrors(errors: AjvError[], data: unknown, schema?: ObjectSchema): Record<string, string[]> {
+  const out: Record<string, string[]> = {}
+  const record = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>
+  for (const err of errors) {
+    if (err.instancePath === '' && err.keyword === 'type') {
+      return { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pyType(data)}.`] }
+    }
+    const field =
+      err.keyword === 'required'
+        ? String(err.params.missingProperty)
+        : decodeURIComponent(err.instancePath.split('/')[1] ?? '').replace(/~1/g, '/').replace(/~0/g, '~')
+    if (!field || out[field]) continue
+    const prop = schema?.properties?.[field] ?? {}
+    out[field] = [sentence(err, record[field], prop)]
+  }
+  const order = Object.keys(schema?.properties ?? {})
+  const sorted: Record<string, string[]> = {}
+  for (const k of order) if (out[k]) sorted[k] = out[k]
+  for (const k of Object.keys(out)) if (!sorted[k]) sorted[k] = out[k]!
+  return sorted
+}
+
+function sentence(err: AjvError, value: unknown, prop: PropertySchema): string {
+  const p = err.params
+  switch (err.keyword) {
+    case 'required':
+      return 'This field is required.'
+    case 'minLength':
+      return value === '' ? 'This field may not be blank.' : `Ensure this field has at least ${p.limit} characters.`
+    case 'maxLength':
+      return `Ensure this field has no more than ${p.limit} characters.`
+    case 'enum':
+      return `"${String(value)}" is not a valid choice.`
+    case 'format':
+      return p.format === 'email' ? 'Enter a valid email address.' : 'Enter a valid value.'
+    case 'minimum':
+      return `Ensure this value is greater than or equal to ${p.limit}.`
+    case 'maximum':
+      return `Ensure this value is less than or equal to ${p.limit}.`
+    default:
+      if (value === null) return 'This field may not be null.'
+      return typeSentence[baseType(prop) ?? String(p.type)] ?? 'Invalid value.'
+  }
+}

@@ -1,0 +1,41 @@
+import { eq } from 'drizzle-orm'
+import { type ClientRow, clients, serviceState } from '../../schema/db.js'
+import type { Db } from '../db.js'
+
+export class ClientRepository {
+  constructor(private readonly db: Db) {}
+
+  async findOrCreate(name: string): Promise<ClientRow> {
+    await this.db.insert(clients).values({ name }).onConflictDoNothing({ target: clients.name })
+    const [row] = await this.db.select().from(clients).where(eq(clients.name, name)).limit(1)
+    return row!
+  }
+
+  async findById(id: number): Promise<ClientRow | undefined> {
+    const [row] = await this.db.select().from(clients).where(eq(clients.id, id)).limit(1)
+    return row
+  }
+}
+
+const GLOBAL_VALID_AFTER = 'tokens_valid_after'
+
+/** Durable service-wide marks, the source the revocation store is rebuilt from. */
+export class StateRepository {
+  constructor(private readonly db: Db) {}
+
+  async globalValidAfter(): Promise<number | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(serviceState)
+      .where(eq(serviceState.key, GLOBAL_VALID_AFTER))
+      .limit(1)
+    return row ? Number(row.value) : undefined
+  }
+
+  async setGlobalValidAfter(ms: number): Promise<void> {
+    await this.db
+      .insert(serviceState)
+      .values({ key: GLOBAL_VALID_AFTER, value: String(ms) })
+      .onConflictDoUpdate({ target: serviceState.key, set: { value: String(ms), updatedAt: new Date() } })
+  }
+}

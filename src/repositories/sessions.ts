@@ -1,0 +1,213 @@
+import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
+import { type SessionRow, sessions, users } from '../../schema/db.js'
+import type { Db } from '../db.js'
+import { escapeLike } from './users.js'
+
+export interface NewSession {
+  userId: number
+  refreshJti: string
+  accessJti: string
+  clientType: string
+  deviceName?: string | null
+  ipAddress?: string | null
+  userAgent?: string | null
+  telegramUserId?: number | null
+  telegramUsername?: string | null
+  createdAt: Date
+  expiresAt: Date
+}
+
+export interface Rotation {
+  sid: number
+  userId: number
+  presentedJti: string
+  refreshJti: string
+  accessJti: string
+  at: Date
+  expiresAt: Date
+}
+
+export interface AdminSessionRow extends SessionRow {
+  username: string
+}
+
+export class SessionRepository {
+  constructor(private readonly db: Db) {}
+
+  async create(input: NewSession): Promise<SessionRow> {
+    const [row] = await this.db
+      .insert(sessions)
+      .values({ ...input, lastActivity: input.createdAt })
+      .returning()
+    return row!
+  }
+
+  async findById(id: number): Promise<SessionRow | undefined> {
+    const [row] = await this.db.select().from(sessions).where(eq(sessions.id, id)).limit(1)
+    return row
+  }
+
+  /**
+   * Moves the session to a new refresh jti if, and only if, it still holds the presented one.
+   * The conditional UPDATE is the whole concurrency story: of two refreshes with one token,
+   * exactly one matches the row.
+   */
+  async rotate(r: Rotation): Promise<SessionRow | undefined> {
+    const [row] = await this.db
+      .update(sessions)
+      .set({
+        refreshJti: r.refreshJti,
+        accessJti: r.accessJti,
+        previousRefreshJti: r.presentedJti,
+        rotatedAt: r.at,
+        lastActivity: r.at,
+        expiresAt: r.expiresAt,
+      })
+      .where(
+        and(
+          eq(sessions.id, r.sid),
+          eq(sessions.userId, r.userId),
+          eq(sessions.refreshJti, r.presentedJti),
+          eq(sessions.isActive, true),
+          sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`,
+        ),
+      )
+      .returning()
+    return row
+  }
+
+  /** Without rotation the refresh token stays; the session records the new access token. */
+  async recordAccess(sid: number, userId: number, refreshJti: string, accessJti: string, at: Date) {
+    const [row] = await this.db
+      .update(sessions)
+      .set({ accessJti, lastActivity: at })
+      .where(
+        and(
+          eq(sessions.id, sid),
+          eq(sessions.userId, userId),
+          eq(sessions.refreshJti, refreshJti),
+          eq(sessions.isActive, true),
+          sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`,
+        ),
+      )
+      .returning()
+    return row
+  }
+
+  /** Revokes matching active sessions; returns the ids that were active until now. */
+  private async revokeWhere(where: SQL | undefined, reason: string, at = new Date()): Promise<number[]> {
+    const rows = await this.db
+      .update(sessions)
+      .set({ isActive: false, revokedAt: at, revokedReason: reason })
+      .where(and(eq(sessions.isActive, true), where))
+      .returning({ id: sessions.id })
+    return rows.map((r) => r.id)
+  }
+
+  revoke(id: number, reason: string): Promise<number[]> {
+    return this.revokeWhere(eq(sessions.id, id), reason)
+  }
+
+  revokeForUser(userId: number, reason: string, exceptSid?: number): Promise<number[]> {
+    const where = exceptSid === undefined ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, exceptSid))
+    return this.revokeWhere(where, reason)
+  }
+
+  revokeForUserAndClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
+    return this.revokeWhere(and(eq(sessions.userId, userId), eq(sessions.clientType, clientType)), reason)
+  }
+
+  revokeAll(reason: string): Promise<number[]> {
+    return this.revokeWhere(undefined, reason)
+  }
+
+  async hasLiveSession(userId: number, clientType: string, now: Date): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          eq(sessions.clientType, clientType),
+          eq(sessions.isActive, true),
+          gt(sessions.expiresAt, now),
+        ),
+      )
+      .limit(1)
+    return row !== undefined
+  }
+
+  async listForUser(userId: number, includeInactive: boolean, now = new Date()): Promise<SessionRow[]> {
+    const where = includeInactive
+      ? eq(sessions.userId, userId)
+      : and(eq(sessions.userId, userId), eq(sessions.isActive, true), gt(sessions.expiresAt, now))
+    return this.db.select().from(sessions).where(where).orderBy(desc(sessions.lastActivity), desc(sessions.id))
+  }
+
+  async touch(ids: number[], at: Date): Promise<void> {
+    if (ids.length === 0) return
+    await this.db.update(sessions).set({ lastActivity: at }).where(inArray(sessions.id, ids))
+  }
+
+  async listAdmin(options: {
+    clientType?: string
+    isActive?: boolean
+    userId?: number
+    search?: string
+    tenantId?: number | null
+    limit: number
+    offset: number
+  }): Promise<{ count: number; rows: AdminSessionRow[] }> {
+    const filters: SQL[] = []
+    if (options.clientType) filters.push(eq(sessions.clientType, options.clientType))
+    if (options.isActive !== undefined) filters.push(eq(sessions.isActive, options.isActive))
+    if (options.userId !== undefined) filters.push(eq(sessions.userId, options.userId))
+    if (options.tenantId !== undefined) {
+      filters.push(options.tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.tenantId))
+    }
+    if (options.search) {
+      const like = `%${escapeLike(options.search)}%`
+      filters.push(or(ilike(users.username, like), ilike(sessions.deviceName, like), ilike(sessions.ipAddress, like))!)
+    }
+    const where = filters.length ? and(...filters) : undefined
+    const [total] = await this.db
+      .select({ n: count() })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(where)
+    const rows = await this.db
+      .select({ session: sessions, username: users.username })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(where)
+      .orderBy(desc(sessions.createdAt), desc(sessions.id))
+      .limit(options.limit)
+      .offset(options.offset)
+    return { count: Number(total?.n ?? 0), rows: rows.map((r) => ({ ...r.session, username: r.username })) }
+  }
+
+  /** Deletes sessions past their lifetime; their tokens are dead by their own exp. */
+  async deleteExpired(now: Date): Promise<number> {
+    const rows = await this.db.delete(sessions).where(lte(sessions.expiresAt, now)).returning({ id: sessions.id })
+    return rows.length
+  }
+
+  /** Revoked sessions whose tokens could still be alive: for rebuilding the revocation store. */
+  async revokedUnexpired(now: Date): Promise<Pick<SessionRow, 'id' | 'expiresAt'>[]> {
+    return this.db
+      .select({ id: sessions.id, expiresAt: sessions.expiresAt })
+      .from(sessions)
+      .where(and(eq(sessions.isActive, false), gt(sessions.expiresAt, now)))
+  }
+
+  /** The tenant of a session's user, for scoping operator actions. */
+  async findWithUser(id: number): Promise<(SessionRow & { clientId: number | null; username: string }) | undefined> {
+    const [row] = await this.db
+      .select({ session: sessions, clientId: users.clientId, username: users.username })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, id))
+      .limit(1)
+    return row ? { ...row.session, clientId: row.clientId, username: row.username } : undefined
+  }
+}

@@ -1,0 +1,205 @@
+import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
+import { clients, profiles, type UserRow, users } from '../../schema/db.js'
+import type { Db } from '../db.js'
+
+/** A user with what every answer about a user needs: the profile's expiry and the tenant's name. */
+export interface UserRecord extends UserRow {
+  expiryDate: Date | null
+  profileCreatedAt: Date | null
+  profileUpdatedAt: Date | null
+  clientName: string | null
+}
+
+export interface NewUser {
+  username: string
+  email: string
+  passwordHash: string
+  firstName?: string
+  lastName?: string
+  isActive?: boolean
+  isStaff?: boolean
+  isSuperuser?: boolean
+  isManager?: boolean
+  clientId?: number | null
+  expiryDate?: Date | null
+}
+
+export interface UserPatch {
+  email?: string
+  firstName?: string
+  lastName?: string
+  isActive?: boolean
+  isStaff?: boolean
+  isManager?: boolean
+  expiryDate?: Date | null
+}
+
+/** A unique constraint said no; `field` is the API field it concerns. */
+export class DuplicateError extends Error {
+  constructor(readonly field: 'username' | 'email') {
+    super(`duplicate ${field}`)
+    this.name = 'DuplicateError'
+  }
+}
+
+const columns = {
+  id: users.id,
+  username: users.username,
+  email: users.email,
+  passwordHash: users.passwordHash,
+  firstName: users.firstName,
+  lastName: users.lastName,
+  isActive: users.isActive,
+  isStaff: users.isStaff,
+  isSuperuser: users.isSuperuser,
+  isManager: users.isManager,
+  dateJoined: users.dateJoined,
+  lastLogin: users.lastLogin,
+  clientId: users.clientId,
+  tokensValidAfter: users.tokensValidAfter,
+  expiryDate: profiles.expiryDate,
+  profileCreatedAt: profiles.createdAt,
+  profileUpdatedAt: profiles.updatedAt,
+  clientName: clients.name,
+}
+
+export class UserRepository {
+  constructor(private readonly db: Db) {}
+
+  private select() {
+    return this.db
+      .select(columns)
+      .from(users)
+      .leftJoin(profiles, eq(profiles.userId, users.id))
+      .leftJoin(clients, eq(clients.id, users.clientId))
+  }
+
+  async findById(id: number): Promise<UserRecord | undefined> {
+    const [row] = await this.select().where(eq(users.id, id)).limit(1)
+    return row
+  }
+
+  /** By exact username (as Django), else by e-mail case-insensitively. */
+  async findByLogin(identifier: string): Promise<UserRecord | undefined> {
+    const rows = await this.select()
+      .where(
+        or(
+          eq(users.username, identifier),
+          and(sql`${users.email} <> ''`, sql`lower(${users.email}) = lower(${identifier})`),
+        ),
+      )
+      .limit(2)
+    return rows.find((r) => r.username === identifier) ?? rows[0]
+  }
+
+  async create(input: NewUser): Promise<UserRecord> {
+    try {
+      const id = await this.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(users)
+          .values({
+            username: input.username,
+            email: input.email,
+            passwordHash: input.passwordHash,
+            firstName: input.firstName ?? '',
+            lastName: input.lastName ?? '',
+            isActive: input.isActive ?? true,
+            isStaff: input.isStaff ?? false,
+            isSuperuser: input.isSuperuser ?? false,
+            isManager: input.isManager ?? false,
+            clientId: input.clientId ?? null,
+          })
+          .returning({ id: users.id })
+        await tx.insert(profiles).values({ userId: row!.id, expiryDate: input.expiryDate ?? null })
+        return row!.id
+      })
+      return (await this.findById(id))!
+    } catch (err) {
+      throw translateUniqueViolation(err)
+    }
+  }
+
+  async update(id: number, patch: UserPatch): Promise<UserRecord | undefined> {
+    const { expiryDate, ...userFields } = patch
+    try {
+      await this.db.transaction(async (tx) => {
+        if (Object.keys(userFields).length > 0) await tx.update(users).set(userFields).where(eq(users.id, id))
+        if (expiryDate !== undefined) {
+          await tx
+            .insert(profiles)
+            .values({ userId: id, expiryDate })
+            .onConflictDoUpdate({ target: profiles.userId, set: { expiryDate, updatedAt: new Date() } })
+        }
+      })
+    } catch (err) {
+      throw translateUniqueViolation(err)
+    }
+    return this.findById(id)
+  }
+
+  async recordLogin(id: number, at: Date, newPasswordHash?: string): Promise<void> {
+    const set: Partial<UserRow> = { lastLogin: at }
+    if (newPasswordHash) set.passwordHash = newPasswordHash
+    await this.db.update(users).set(set).where(eq(users.id, id))
+  }
+
+  async setPasswordHash(id: number, passwordHash: string): Promise<void> {
+    await this.db.update(users).set({ passwordHash }).where(eq(users.id, id))
+  }
+
+  async setTokensValidAfter(id: number, at: Date): Promise<void> {
+    await this.db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))
+  }
+
+  async list(options: {
+    search?: string
+    clientId?: number | null
+    limit: number
+    offset: number
+  }): Promise<{ count: number; rows: UserRecord[] }> {
+    const filters: SQL[] = []
+    if (options.clientId !== undefined) {
+      filters.push(options.clientId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.clientId))
+    }
+    if (options.search) {
+      const like = `%${escapeLike(options.search)}%`
+      filters.push(
+        or(
+          ilike(users.username, like),
+          ilike(users.email, like),
+          ilike(users.firstName, like),
+          ilike(users.lastName, like),
+        )!,
+      )
+    }
+    const where = filters.length ? and(...filters) : undefined
+    const [total] = await this.db.select({ n: count() }).from(users).where(where)
+    const rows = await this.select().where(where).orderBy(asc(users.id)).limit(options.limit).offset(options.offset)
+    return { count: Number(total?.n ?? 0), rows }
+  }
+
+  /** Users whose "valid after" mark may still stop a live token: for rebuilding the revocation store. */
+  async revocationMarks(since: Date): Promise<UserRecord[]> {
+    return this.select().where(
+      or(
+        sql`${users.tokensValidAfter} > ${since.toISOString()}`,
+        sql`${profiles.expiryDate} is not null`,
+        eq(users.isActive, false),
+      ),
+    )
+  }
+}
+
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+function translateUniqueViolation(err: unknown): unknown {
+  const e = (err as { cause?: { code?: string; constraint?: string; message?: string } })?.cause ?? err
+  const pg = e as { code?: string; constraint?: string; constraint_name?: string; message?: string }
+  if (pg?.code !== '23505') return err
+  const name = `${pg.constraint ?? pg.constraint_name ?? ''} ${pg.message ?? ''}`
+  if (name.includes('email')) return new DuplicateError('email')
+  if (name.includes('username')) return new DuplicateError('username')
+  return err
+}

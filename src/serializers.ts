@@ -1,0 +1,54 @@
+import type { SessionRow } from '../schema/db.js'
+import type { UserRecord } from './repositories/users.js'
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null)
+
+export function isExpired(user: Pick<UserRecord, 'expiryDate'>, now = Date.now()): boolean {
+  return user.expiryDate !== null && user.expiryDate.getTime() <= now
+}
+
+/** The full user object of the contract. */
+export function userBody(user: UserRecord) {
+  return {
+    id: user.id,
+    user_id: user.id,
+    username: user.username,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    is_active: user.isActive,
+    is_staff: user.isStaff,
+    is_superuser: user.isSuperuser,
+    is_manager: user.isManager,
+    date_joined: user.dateJoined.toISOString(),
+    last_login: iso(user.lastLogin),
+    client_id: user.clientId,
+    client_name: user.clientName,
+    profile: {
+      expired: isExpired(user),
+      expiry_date: iso(user.expiryDate),
+      created_at: iso(user.profileCreatedAt ?? user.dateJoined),
+      updated_at: iso(user.profileUpdatedAt ?? user.dateJoined),
+    },
+  }
+}
+
+export function sessionBody(session: SessionRow, currentSid?: number) {
+  return {
+    id: session.id,
+    user_id: session.userId,
+    client_type: session.clientType,
+    device_name: session.deviceName,
+    telegram_user_id: session.telegramUserId,
+    telegram_username: session.telegramUsername,
+    created_at: session.createdAt.toISOString(),
+    last_activity: session.lastActivity.toISOString(),
+    expires_at: session.expiresAt.toISOString(),
+    ip_address: session.ipAddress,
+    user_agent: session.userAgent,
+    is_active: session.isActive,
+    is_current: currentSid !== undefined && session.id === currentSid,
+    revoked_at: iso(session.revokedAt),
+    revoked_reason: session.revokedReason,
+  }
+}

@@ -1,0 +1,298 @@
+import type { ClientType, Config } from '../config.js'
+import { ApiError, errors, messages } from '../errors.js'
+import type { PasswordHasher } from '../passwords.js'
+import type { Repositories } from '../repositories/index.js'
+import type { UserRecord } from '../repositories/users.js'
+import { type RevocationVerdict, revocationVerdict } from '../revocation.js'
+import { isExpired } from '../serializers.js'
+import type { RevocationStore } from '../stores/revocation-store.js'
+import { checkClaims, isUserId, type VerifiedClaims } from '../token-check.js'
+import { buildClaims, newJti, type TokenClaims } from '../tokens.js'
+import type { RevocationService } from './revocation-service.js'
+import type { SessionActivity } from './session-activity.js'
+
+/** Signs and verifies with the configured algorithm only; never with what a token's header asks. */
+export interface TokenCodec {
+  sign(claims: TokenClaims): string
+  /** The payload of a token whose signature, exp and nbf hold; throws otherwise. */
+  verify(token: string): Record<string, unknown>
+}
+
+/** Who is calling: the claims of a verified, unrevoked access token. */
+export interface Principal {
+  userId: number
+  sid: number | undefined
+  jti: string
+  exp: number
+  clientId: number | undefined
+}
+
+export interface LoginInput {
+  username: string
+  password: string
+  client_type?: ClientType
+  device_name?: string | null
+  telegram_user_id?: number | null
+  telegram_username?: string | null
+}
+
+export interface RequestMeta {
+  ip: string | undefined
+  userAgent: string | undefined
+}
+
+export interface AuthDeps {
+  config: Config
+  repos: Repositories
+  store: RevocationStore
+  revocations: RevocationService
+  hasher: PasswordHasher
+  codec: TokenCodec
+  activity: SessionActivity
+}
+
+const verdictErrors: Record<RevocationVerdict, () => ApiError> = {
+  token_revoked: errors.tokenRevoked,
+  user_inactive: errors.userInactive,
+  user_not_found: errors.userNotFound,
+  account_expired: errors.accountExpired,
+}
+
+export class AuthService {
+  // Usernames never change once created, so this cache is never stale; it is bounded only for memory.
+  private readonly usernames = new Map<number, string>()
+
+  constructor(private readonly d: AuthDeps) {}
+
+  /** The username of a user id, from memory after the first time. */
+  async username(userId: number): Promise<string> {
+    const cached = this.usernames.get(userId)
+    if (cached !== undefined) return cached
+    const user = await this.d.repos.users.findById(userId)
+    if (!user) throw errors.userNotFound()
+    if (this.usernames.size >= 100_000) this.usernames.clear()
+    this.usernames.set(userId, user.username)
+    return user.username
+  }
+
+  private decode(token: string): ReturnType<typeof checkClaims> {
+    let payload: Record<string, unknown>
+    try {
+      payload = this.d.codec.verify(token)
+    } catch {
+      return { ok: false, message: messages.invalid }
+    }
+    return checkClaims(payload, Math.floor(Date.now() / 1000))
+  }
+
+  private async verdict(claims: VerifiedClaims): Promise<RevocationVerdict | undefined> {
+    const userId = isUserId(claims.user_id) ? claims.user_id : 0
+    const found = await this.d.store.lookup(claims.jti, claims.sid, userId)
+    return revocationVerdict(claims, found, Date.now())
+  }
+
+  /** The authenticate hook: header parsing as SimpleJWT, then one round trip to the store. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (!header) throw errors.notAuthenticated()
+    const parts = header.trim().split(/\s+/)
+    if (parts[0] !== 'Bearer') throw errors.notAuthenticated()
+    if (parts.length !== 2) throw errors.badAuthorizationHeader()
+    const checked = this.decode(parts[1]!)
+    if (!checked.ok) throw errors.accessTokenNotValid(checked.message)
+    const claims = checked.claims
+    if (claims.token_type !== 'access') throw errors.accessTokenNotValid(messages.wrongType)
+    if (!isUserId(claims.user_id)) throw errors.tokenNotValid(messages.noUser)
+    const verdict = await this.verdict(claims)
+    if (verdict) throw verdictErrors[verdict]()
+    if (claims.sid !== undefined) this.d.activity.seen(claims.sid)
+    return { userId: claims.user_id, sid: claims.sid, jti: claims.jti, exp: claims.exp, clientId: claims.client_id }
+  }
+
+  async login(input: LoginInput, meta: RequestMeta) {
+    const { repos, hasher, config } = this.d
+    const user = await repos.users.findByLogin(input.username)
+    // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
+    const passwordOk = user
+      ? await hasher.verify(user.passwordHash, input.password)
+      : await hasher.verifyDummy(input.password)
+    if (!user || !passwordOk || !user.isActive) throw errors.badCredentials()
+    if (isExpired(user)) throw errors.accountExpired()
+
+    const clientType = input.client_type ?? 'unknown'
+    await this.applySessionPolicy(user, clientType)
+
+    const nowMs = Date.now()
+    const now = new Date(nowMs)
+    const refreshJti = newJti(nowMs)
+    const accessJti = newJti(nowMs)
+    const session = await repos.sessions.create({
+      userId: user.id,
+      refreshJti,
+      accessJti,
+      clientType,
+      deviceName: input.device_name ?? null,
+      ipAddress: meta.ip ?? null,
+      userAgent: meta.userAgent ?? null,
+      telegramUserId: input.telegram_user_id ?? null,
+      telegramUsername: input.telegram_username ?? null,
+      createdAt: now,
+      expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+    })
+    const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
+    const refresh = { ...buildClaims('refresh', config.refreshTokenLifetime, base, nowMs), jti: refreshJti }
+    const access = { ...buildClaims('access', config.accessTokenLifetime, base, nowMs), jti: accessJti }
+    const rehash = hasher.needsRehash(user.passwordHash) ? await hasher.hash(input.password) : undefined
+    await repos.users.recordLogin(user.id, now, rehash)
+    return {
+      refresh: this.d.codec.sign(refresh),
+      access: this.d.codec.sign(access),
+      user: {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        first_name: user.firstName,
+        last_name: user.lastName,
+      },
+      session_id: session.id,
+      user_id: user.id,
+      username: user.username,
+      email: user.email,
+      client_id: user.clientId,
+      client_name: user.clientName,
+    }
+  }
+
+  private async applySessionPolicy(user: UserRecord, clientType: string): Promise<void> {
+    const { config, repos, revocations } = this.d
+    if (config.sessionPolicy === 'reject') {
+      if (await repos.sessions.hasLiveSession(user.id, clientType, new Date())) {
+        throw new ApiError(
+          401,
+          `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
+          'already_logged_in',
+        )
+      }
+    } else if (config.sessionPolicy === 'replace') {
+      const ids = await repos.sessions.revokeForUserAndClientType(user.id, clientType, 'replaced')
+      await revocations.denySessions(ids)
+    }
+  }
+
+  /** Checks a refresh token for the refresh, blacklist and logout endpoints. */
+  private async refreshClaims(token: string, status = 401): Promise<VerifiedClaims & { user_id: number }> {
+    const checked = this.decode(token)
+    if (!checked.ok) throw new ApiError(status, checked.message, 'token_not_valid')
+    const claims = checked.claims
+    if (claims.token_type !== 'refresh') throw new ApiError(status, messages.wrongType, 'token_not_valid')
+    if (!isUserId(claims.user_id)) throw new ApiError(status, messages.noUser, 'token_not_valid')
+    return claims as VerifiedClaims & { user_id: number }
+  }
+
+  async refresh(token: string, requestStartedMs: number): Promise<{ access: string; refresh?: string }> {
+    const { config, repos } = this.d
+    const claims = await this.refreshClaims(token)
+    const verdict = await this.verdict(claims)
+    if (verdict === 'token_revoked') throw errors.tokenNotValid(messages.blacklisted)
+    if (verdict) throw verdictErrors[verdict]()
+    // Our refresh tokens always name their session; one without is not ours to renew.
+    if (claims.sid === undefined) throw errors.tokenNotValid(messages.invalid)
+
+    const nowMs = Date.now()
+    const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }
+    // As SimpleJWT: the new access token copies the presented refresh token's iat.
+    const access = buildClaims('access', config.accessTokenLifetime, { ...base, iat: claims.iat }, nowMs)
+    if (!config.rotateRefreshTokens) {
+      const row = await repos.sessions.recordAccess(claims.sid, claims.user_id, claims.jti, access.jti, new Date(nowMs))
+      if (!row) await this.refreshRefused(claims, requestStartedMs)
+      return { access: this.d.codec.sign(access) }
+    }
+    const refresh = buildClaims('refresh', config.refreshTokenLifetime, base, nowMs)
+    const row = await repos.sessions.rotate({
+      sid: claims.sid,
+      userId: claims.user_id,
+      presentedJti: claims.jti,
+      refreshJti: refresh.jti,
+      accessJti: access.jti,
+      at: new Date(nowMs),
+      expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+    })
+    if (!row) await this.refreshRefused(claims, requestStartedMs)
+    // The presented token is spent; verify must now call it revoked too.
+    await this.d.revocations.denyToken(claims.jti, claims.exp)
+    return { access: this.d.codec.sign(access), refresh: this.d.codec.sign(refresh) }
+  }
+
+  /**
+   * The session did not hold the presented token. Tell a lost race (the request began before the
+   * rotation, or within the grace) from reuse of a spent token, which revokes the whole session.
+   */
+  private async refreshRefused(claims: VerifiedClaims & { user_id: number }, startedMs: number): Promise<never> {
+    const { repos, revocations, config } = this.d
+    const user = await repos.users.findById(claims.user_id)
+    if (!user) throw errors.userNotFound()
+    if (!user.isActive) throw errors.userInactive()
+    if (isExpired(user)) throw errors.accountExpired()
+    const session = await repos.sessions.findById(claims.sid!)
+    if (!session || session.userId !== claims.user_id) throw errors.tokenNotValid(messages.invalid)
+    if (!session.isActive) {
+      await revocations.denySessions([session.id])
+      throw errors.tokenNotValid(messages.blacklisted)
+    }
+    const rotatedAt = session.rotatedAt?.getTime()
+    const lostRace =
+      session.previousRefreshJti === claims.jti &&
+      rotatedAt !== undefined &&
+      startedMs <= rotatedAt + config.refreshReuseGraceSeconds * 1000
+    if (!lostRace) await revocations.revokeSession(session.id, 'refresh_reuse')
+    throw errors.tokenNotValid(messages.blacklisted)
+  }
+
+  async verify(token: string): Promise<Record<string, never>> {
+    const checked = this.decode(token)
+    if (!checked.ok) throw errors.tokenNotValid(checked.message)
+    const verdict = await this.verdict(checked.claims)
+    if (verdict) throw verdictErrors[verdict]()
+    return {}
+  }
+
+  async blacklist(token: string): Promise<Record<string, never>> {
+    const claims = await this.refreshClaims(token)
+    const verdict = await this.verdict(claims)
+    if (verdict === 'token_revoked') throw errors.tokenNotValid(messages.blacklisted)
+    await this.revokeRefresh(claims, 'blacklist')
+    return {}
+  }
+
+  private async revokeRefresh(claims: VerifiedClaims, reason: string): Promise<void> {
+    if (claims.sid !== undefined) await this.d.revocations.revokeSession(claims.sid, reason)
+    await this.d.revocations.denyToken(claims.jti, claims.exp)
+  }
+
+  /** Revokes the refresh token's session and, when a valid Bearer comes along, that access token. */
+  async logout(refreshToken: string, authorization: string | undefined) {
+    const claims = await this.refreshClaims(refreshToken, 400)
+    await this.revokeRefresh(claims, 'logout')
+    const bearer = authorization?.trim().split(/\s+/)
+    if (bearer?.length === 2 && bearer[0] === 'Bearer') {
+      const access = this.decode(bearer[1]!)
+      if (access.ok) await this.d.revocations.denyToken(access.claims.jti, access.claims.exp)
+    }
+    return { message: 'Logout successful', detail: 'Session revoked and tokens blacklisted' }
+  }
+
+  async logoutAll(principal: Principal) {
+    const user = await this.d.repos.users.findById(principal.userId)
+    if (!user) throw errors.userNotFound()
+    const ids = await this.d.revocations.revokeUser(user, 'logout_all')
+    return { message: `Logged out from ${ids.length} device(s)`, revoked_sessions: ids.length }
+  }
+
+  /** The caller's user row, with the checks SimpleJWT's authentication makes on it. */
+  async currentUser(principal: Principal): Promise<UserRecord> {
+    const user = await this.d.repos.users.findById(principal.userId)
+    if (!user) throw errors.userNotFound()
+    if (!user.isActive) throw errors.userInactive()
+    if (isExpired(user)) throw errors.accountExpired()
+    return user
+  }
+}

@@ -1,0 +1,104 @@
+import { Redis } from 'ioredis'
+import type { RevocationLookup, UserRevocationState } from '../revocation.js'
+import { encodeUserState } from '../revocation.js'
+import { keys, type RevocationStore, StoreUnavailableError, ttl } from './revocation-store.js'
+
+export interface RedisStoreOptions {
+  prefix?: string
+  commandTimeoutMs?: number
+}
+
+/** The production deny-list: shared by every instance, so a revocation holds everywhere at once. */
+export class RedisRevocationStore implements RevocationStore {
+  readonly kind = 'redis' as const
+  readonly client: Redis
+  private readonly prefix: string
+
+  constructor(url: string, options: RedisStoreOptions = {}) {
+    this.prefix = options.prefix ?? 'authjwt:'
+    this.client = new Redis(url, {
+      // Concurrent requests share one write to the socket.
+      enableAutoPipelining: true,
+      // Fail closed at once while disconnected, instead of queueing requests until Redis returns.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      lazyConnect: false,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    })
+    // Connection errors surface per command as 503; the client keeps reconnecting on its own.
+    this.client.on('error', () => {})
+  }
+
+  /** Resolves once connected, or rejects with StoreUnavailableError. */
+  async connect(timeoutMs = 5000): Promise<void> {
+    if (this.client.status === 'ready') return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new StoreUnavailableError(new Error(`Redis not ready after ${timeoutMs} ms`)))
+      }, timeoutMs)
+      const onReady = () => {
+        cleanup()
+        resolve()
+      }
+      const cleanup = () => {
+        clearTimeout(timer)
+        this.client.off('ready', onReady)
+      }
+      this.client.on('ready', onReady)
+    })
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (err) {
+      throw new StoreUnavailableError(err)
+    }
+  }
+
+  async lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup> {
+    const p = this.prefix
+    const [j, s, u, g] = await this.run(() =>
+      this.client.mget(
+        keys.jti(p, jti),
+        sid === undefined ? keys.jti(p, '-') : keys.session(p, sid),
+        keys.user(p, userId),
+        keys.global(p),
+      ),
+    )
+    return { jtiDenied: j !== null, sessionDenied: sid !== undefined && s !== null, user: u, globalValidAfter: g }
+  }
+
+  async denyToken(jti: string, seconds: number): Promise<void> {
+    await this.run(() => this.client.set(keys.jti(this.prefix, jti), '1', 'EX', ttl(seconds)))
+  }
+
+  async denySessions(sids: number[], seconds: number): Promise<void> {
+    if (sids.length === 0) return
+    const pipeline = this.client.pipeline()
+    for (const sid of sids) pipeline.set(keys.session(this.prefix, sid), '1', 'EX', ttl(seconds))
+    const results = await this.run(() => pipeline.exec())
+    const failed = results?.find(([err]) => err)
+    if (failed) throw new StoreUnavailableError(failed[0])
+  }
+
+  async setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
+    await this.run(() =>
+      this.client.set(keys.user(this.prefix, userId), encodeUserState(state), 'EX', ttl(seconds)),
+    )
+  }
+
+  async setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
+    await this.run(() => this.client.set(keys.global(this.prefix), String(ms), 'EX', ttl(seconds)))
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping())
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect()
+  }
+}

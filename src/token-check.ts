@@ -1,0 +1,30 @@
+import { messages } from './errors.js'
+
+/** Claims of a token whose signature verified, after the checks SimpleJWT makes on top. */
+export interface VerifiedClaims {
+  token_type?: unknown
+  exp: number
+  iat?: number
+  jti: string
+  user_id?: unknown
+  sid?: number
+  client_id?: number
+}
+
+export type CheckResult = { ok: true; claims: VerifiedClaims } | { ok: false; message: string }
+
+/**
+ * The checks SimpleJWT's Token.verify() makes after the signature, in its order, with its sentences:
+ * exp present, iat not in the future (PyJWT), jti present.
+ */
+export function checkClaims(payload: Record<string, unknown>, nowSeconds: number): CheckResult {
+  if (typeof payload.exp !== 'number') return { ok: false, message: messages.noExp }
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds) return { ok: false, message: messages.invalid }
+  if (typeof payload.jti !== 'string' || payload.jti === '') return { ok: false, message: messages.noId }
+  if (payload.sid !== undefined && !Number.isSafeInteger(payload.sid)) return { ok: false, message: messages.invalid }
+  return { ok: true, claims: payload as unknown as VerifiedClaims }
+}
+
+export function isUserId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+}
