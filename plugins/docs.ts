@@ -40,7 +40,9 @@ export default fp(
     await app.register(swaggerUi, { routePrefix: `${SCHEMA}swagger-ui`, staticCSP: false })
 
     const docRoute = { schema: { hide: true } }
-    app.get(SCHEMA, docRoute, async (_request, reply) => reply.header('cache-control', 'no-cache').send(app.swagger()))
+    app.get(SCHEMA, docRoute, async (_request, reply) =>
+      reply.header('cache-control', 'no-cache').send(app.swagger()),
+    )
     app.get(`${SCHEMA}redoc/`, docRoute, async (_request, reply) =>
       reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(redocPage),
     )
@@ -48,7 +50,10 @@ export default fp(
     let bundle: Buffer | undefined
     app.get(`${SCHEMA}redoc/redoc.standalone.js`, docRoute, async (_request, reply) => {
       bundle ??= readFileSync(redocBundle)
-      return reply.type('application/javascript').header('cache-control', 'public, max-age=86400').send(bundle)
+      return reply
+        .type('application/javascript')
+        .header('cache-control', 'public, max-age=86400')
+        .send(bundle)
     })
   },
   { name: 'docs' },

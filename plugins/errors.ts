@@ -31,7 +31,9 @@ export default fp(
     const patterns: { re: RegExp; methods: Set<string>; protected: boolean }[] = []
     app.addHook('onRoute', (route) => {
       const path = route.url.replace(/\/$/, '')
-      const re = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`)
+      const re = new RegExp(
+        `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`,
+      )
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       patterns.push({ re, methods: new Set(methods), protected: route.config?.protected === true })
     })
@@ -49,7 +51,11 @@ export default fp(
       }
       const allowed = [...new Set(matches.flatMap((p) => [...p.methods]))].sort()
       reply.header('allow', allowed.join(', '))
-      return sendError(new ApiError(405, `Method "${request.method}" not allowed.`, 'method_not_allowed'), request, reply)
+      return sendError(
+        new ApiError(405, `Method "${request.method}" not allowed.`, 'method_not_allowed'),
+        request,
+        reply,
+      )
     })
   },
   { name: 'errors', dependencies: ['authenticate'] },
@@ -71,7 +77,10 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     const schema = request.routeOptions.schema?.[part] as ObjectSchema | undefined
     const data = part === 'body' ? request.body : part === 'querystring' ? request.query : request.params
     if (part === 'params') return sendError(errors.notFound(), request, reply)
-    return reply.code(400).type('application/json').send(fieldErrors(e.validation, data, schema))
+    return reply
+      .code(400)
+      .type('application/json')
+      .send(fieldErrors(e.validation, data, schema))
   }
   if (error instanceof StoreUnavailableError) {
     request.log.error({ err: error.cause }, 'revocation store unavailable')
@@ -80,7 +89,11 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendError(
-        new ApiError(415, `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`, 'unsupported_media_type'),
+        new ApiError(
+          415,
+          `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`,
+          'unsupported_media_type',
+        ),
         request,
         reply,
       )
@@ -102,10 +115,21 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     return sendError(errors.unavailable(), request, reply)
   }
   request.log.error({ err: e }, 'unhandled error')
-  return reply.code(500).type('application/json').send({ detail: 'A server error occurred.', code: 'server_error' })
+  return reply
+    .code(500)
+    .type('application/json')
+    .send({ detail: 'A server error occurred.', code: 'server_error' })
 }
 
 function isDatabaseDown(e: { code?: string; cause?: unknown }): boolean {
   const code = (e.cause as { code?: string } | undefined)?.code ?? e.code ?? ''
-  return ['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', '57P01', '53300'].includes(code)
+  return [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'CONNECT_TIMEOUT',
+    'CONNECTION_CLOSED',
+    'CONNECTION_ENDED',
+    '57P01',
+    '53300',
+  ].includes(code)
 }

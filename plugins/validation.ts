@@ -25,7 +25,9 @@ export default fp(
         request.body = normalizeBody(body, request.body)
       }
       const existing = route.preValidation
-      route.preValidation = existing ? [normalize, ...(Array.isArray(existing) ? existing : [existing])] : [normalize]
+      route.preValidation = existing
+        ? [normalize, ...(Array.isArray(existing) ? existing : [existing])]
+        : [normalize]
     })
   },
   { name: 'validation' },

@@ -9,7 +9,11 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/health/ready', {
-    schema: { tags: ['health'], summary: 'Readiness: database and revocation store', response: { 200: Health, 503: Health } },
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: database and revocation store',
+      response: { 200: Health, 503: Health },
+    },
     handler: async (request, reply) => {
       const [database, store] = await Promise.all([
         app.database.ping().then(

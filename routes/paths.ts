@@ -2,8 +2,21 @@
 export const V1 = '/api/v1/auth'
 
 export const paths = {
-  login: [`${V1}/token/`, '/api/token/', '/api/auth/token/', '/api/login/', '/api/users/auth/login/', '/auth/login/'],
-  refresh: [`${V1}/token/refresh/`, '/api/token/refresh/', '/api/auth/token/refresh/', '/api/users/auth/refresh/', '/auth/refresh/'],
+  login: [
+    `${V1}/token/`,
+    '/api/token/',
+    '/api/auth/token/',
+    '/api/login/',
+    '/api/users/auth/login/',
+    '/auth/login/',
+  ],
+  refresh: [
+    `${V1}/token/refresh/`,
+    '/api/token/refresh/',
+    '/api/auth/token/refresh/',
+    '/api/users/auth/refresh/',
+    '/auth/refresh/',
+  ],
   verify: [`${V1}/token/verify/`, '/api/token/verify/', '/api/auth/token/verify/'],
   blacklist: [`${V1}/token/blacklist/`, '/api/token/blacklist/', '/api/auth/token/blacklist/'],
   logout: [`${V1}/logout/`, '/api/logout/', '/api/users/auth/logout/', '/auth/logout/'],

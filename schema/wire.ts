@@ -2,7 +2,8 @@ import { type TSchema, Type } from '@sinclair/typebox'
 import { CLIENT_TYPES } from '../src/config.js'
 
 /** A field that may be sent as null (DRF allow_null). */
-const Nullable = <T extends TSchema>(schema: T) => Type.Unsafe<T['static'] | null>({ ...schema, nullable: true })
+const Nullable = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<T['static'] | null>({ ...schema, nullable: true })
 const DateTime = Type.String({ format: 'date-time', example: '2024-01-15T12:30:00Z' })
 const Jwt = Type.String({ minLength: 1, description: 'A JSON Web Token' })
 
@@ -13,7 +14,9 @@ export const ErrorBody = Type.Object(
     detail: Type.String(),
     code: Type.Optional(Type.String()),
     messages: Type.Optional(
-      Type.Array(Type.Object({ token_class: Type.String(), token_type: Type.String(), message: Type.String() })),
+      Type.Array(
+        Type.Object({ token_class: Type.String(), token_type: Type.String(), message: Type.String() }),
+      ),
     ),
   },
   { description: 'Error: a sentence and a stable code' },
@@ -41,7 +44,12 @@ export const LoginBody = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 4096 }),
   login: Type.Optional(Type.String({ description: 'Alias of username' })),
   email: Type.Optional(Type.String({ description: 'Alias of username' })),
-  client_type: Type.Optional(Type.Union(CLIENT_TYPES.map((c) => Type.Literal(c)), { default: 'unknown' })),
+  client_type: Type.Optional(
+    Type.Union(
+      CLIENT_TYPES.map((c) => Type.Literal(c)),
+      { default: 'unknown' },
+    ),
+  ),
   device_name: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
   telegram_user_id: Type.Optional(Nullable(Type.Integer({ minimum: -(2 ** 53) + 1, maximum: 2 ** 53 - 1 }))),
   telegram_username: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
@@ -88,25 +96,23 @@ export const Profile = Type.Object({
   updated_at: Type.Union([DateTime, Type.Null()]),
 })
 
-export const User = Type.Object(
-  {
-    id: Type.Integer(),
-    user_id: Type.Integer({ description: 'Same as id (seed 004 clients read user_id)' }),
-    username: Type.String(),
-    email: Type.String(),
-    first_name: Type.String(),
-    last_name: Type.String(),
-    is_active: Type.Boolean(),
-    is_staff: Type.Boolean(),
-    is_superuser: Type.Boolean(),
-    is_manager: Type.Boolean(),
-    date_joined: DateTime,
-    last_login: Type.Union([DateTime, Type.Null()]),
-    client_id: Type.Union([Type.Integer(), Type.Null()]),
-    client_name: Type.Union([Type.String(), Type.Null()]),
-    profile: Profile,
-  },
-)
+export const User = Type.Object({
+  id: Type.Integer(),
+  user_id: Type.Integer({ description: 'Same as id (seed 004 clients read user_id)' }),
+  username: Type.String(),
+  email: Type.String(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+  is_active: Type.Boolean(),
+  is_staff: Type.Boolean(),
+  is_superuser: Type.Boolean(),
+  is_manager: Type.Boolean(),
+  date_joined: DateTime,
+  last_login: Type.Union([DateTime, Type.Null()]),
+  client_id: Type.Union([Type.Integer(), Type.Null()]),
+  client_name: Type.Union([Type.String(), Type.Null()]),
+  profile: Profile,
+})
 
 export const TestAuthResponse = Type.Object({
   message: Type.String(),
@@ -116,25 +122,23 @@ export const TestAuthResponse = Type.Object({
 
 // ---- sessions -------------------------------------------------------------------------------
 
-export const Session = Type.Object(
-  {
-    id: Type.Integer(),
-    user_id: Type.Integer(),
-    client_type: Type.String(),
-    device_name: Type.Union([Type.String(), Type.Null()]),
-    telegram_user_id: Type.Union([Type.Integer(), Type.Null()]),
-    telegram_username: Type.Union([Type.String(), Type.Null()]),
-    created_at: DateTime,
-    last_activity: DateTime,
-    expires_at: DateTime,
-    ip_address: Type.Union([Type.String(), Type.Null()]),
-    user_agent: Type.Union([Type.String(), Type.Null()]),
-    is_active: Type.Boolean(),
-    is_current: Type.Boolean(),
-    revoked_at: Type.Union([DateTime, Type.Null()]),
-    revoked_reason: Type.Union([Type.String(), Type.Null()]),
-  },
-)
+export const Session = Type.Object({
+  id: Type.Integer(),
+  user_id: Type.Integer(),
+  client_type: Type.String(),
+  device_name: Type.Union([Type.String(), Type.Null()]),
+  telegram_user_id: Type.Union([Type.Integer(), Type.Null()]),
+  telegram_username: Type.Union([Type.String(), Type.Null()]),
+  created_at: DateTime,
+  last_activity: DateTime,
+  expires_at: DateTime,
+  ip_address: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  is_active: Type.Boolean(),
+  is_current: Type.Boolean(),
+  revoked_at: Type.Union([DateTime, Type.Null()]),
+  revoked_reason: Type.Union([Type.String(), Type.Null()]),
+})
 
 export const AdminSession = Type.Composite([Session, Type.Object({ username: Type.String() })])
 

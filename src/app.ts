@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
 import authenticate from '../plugins/authenticate.js'
 import database from '../plugins/database.js'
+import adminConsole from '../plugins/console.js'
 import docs from '../plugins/docs.js'
 import errors from '../plugins/errors.js'
 import jwt from '../plugins/jwt.js'
@@ -12,8 +13,11 @@ import security from '../plugins/security.js'
 import services from '../plugins/services.js'
 import validation from '../plugins/validation.js'
 import accountRoutes from '../routes/account.js'
+import adminRoutes from '../routes/admin.js'
 import healthRoutes from '../routes/health.js'
+import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
+import userRoutes from '../routes/users.js'
 import type { Config } from './config.js'
 import type { Database } from './db.js'
 import type { RevocationStore } from './stores/revocation-store.js'
@@ -33,7 +37,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: options.logger ?? {
       level: config.logLevel,
       // Tokens and passwords never reach the logs.
-      redact: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refresh', '*.access', '*.token'],
+      redact: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.password',
+        '*.refresh',
+        '*.access',
+        '*.token',
+      ],
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: config.bodyLimit,
@@ -61,5 +72,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes)
   await app.register(tokenRoutes)
   await app.register(accountRoutes)
+  await app.register(userRoutes)
+  await app.register(sessionRoutes)
+  await app.register(adminRoutes)
+  await app.register(adminConsole)
   return app
 }

@@ -56,13 +56,22 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const problems: string[] = []
   const read = new Reader(env, problems)
 
-  const nodeEnv = env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
+  const nodeEnv =
+    env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
   const dataDir = resolve(env.DATA_DIR || 'data')
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '127.0.0.1',
     port: read.int('PORT', 8000, 0, 65535),
-    logLevel: read.choice('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logLevel: read.choice('LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
@@ -103,7 +112,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     if (Buffer.byteLength(key) < 32) problems.push('SIGNING_KEY: must be at least 32 bytes long.')
     config.signingKey = key
   } else if (nodeEnv === 'production') {
-    problems.push('SIGNING_KEY: required when NODE_ENV=production (at least 32 bytes, e.g. `openssl rand -hex 32`).')
+    problems.push(
+      'SIGNING_KEY: required when NODE_ENV=production (at least 32 bytes, e.g. `openssl rand -hex 32`).',
+    )
   }
 
   if (problems.length > 0) throw new ConfigError(problems)
@@ -163,7 +174,9 @@ class Reader {
     try {
       const u = new URL(raw)
       if (!protocols.includes(u.protocol)) {
-        this.problems.push(`${name}: expected a ${protocols.join(' or ')}// URL, got one starting "${u.protocol}".`)
+        this.problems.push(
+          `${name}: expected a ${protocols.join(' or ')}// URL, got one starting "${u.protocol}".`,
+        )
       }
     } catch {
       // Never echo the value: a URL may hold a password.

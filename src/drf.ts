@@ -87,7 +87,11 @@ const typeSentence: Record<string, string> = {
 }
 
 /** Ajv's errors as DRF's `{"field": ["sentence"]}`, fields in the schema's order, one sentence each. */
-export function fieldErrors(errors: AjvError[], data: unknown, schema?: ObjectSchema): Record<string, string[]> {
+export function fieldErrors(
+  errors: AjvError[],
+  data: unknown,
+  schema?: ObjectSchema,
+): Record<string, string[]> {
   const out: Record<string, string[]> = {}
   const record = (data && typeof data === 'object' ? data : {}) as Record<string, unknown>
   for (const err of errors) {
@@ -97,7 +101,9 @@ export function fieldErrors(errors: AjvError[], data: unknown, schema?: ObjectSc
     const field =
       err.keyword === 'required'
         ? String(err.params.missingProperty)
-        : decodeURIComponent(err.instancePath.split('/')[1] ?? '').replace(/~1/g, '/').replace(/~0/g, '~')
+        : decodeURIComponent(err.instancePath.split('/')[1] ?? '')
+            .replace(/~1/g, '/')
+            .replace(/~0/g, '~')
     if (!field || out[field]) continue
     const prop = schema?.properties?.[field] ?? {}
     out[field] = [sentence(err, record[field], prop)]
@@ -115,7 +121,9 @@ function sentence(err: AjvError, value: unknown, prop: PropertySchema): string {
     case 'required':
       return 'This field is required.'
     case 'minLength':
-      return value === '' ? 'This field may not be blank.' : `Ensure this field has at least ${p.limit} characters.`
+      return value === ''
+        ? 'This field may not be blank.'
+        : `Ensure this field has at least ${p.limit} characters.`
     case 'maxLength':
       return `Ensure this field has no more than ${p.limit} characters.`
     case 'enum':

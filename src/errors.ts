@@ -59,5 +59,9 @@ export const errors = {
   permissionDenied: () => new ApiError(403, messages.permission, 'permission_denied'),
   notFound: () => new ApiError(404, messages.notFound, 'not_found'),
   unavailable: () =>
-    new ApiError(503, 'The service is temporarily unavailable. Please try again shortly.', 'service_unavailable'),
+    new ApiError(
+      503,
+      'The service is temporarily unavailable. Please try again shortly.',
+      'service_unavailable',
+    ),
 }

@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const app = await buildApp(config)
   await app.ready()
   const admin = await ensureAdmin(app)
-  if (admin === 'created') app.log.info({ username: config.adminUsername }, 'created the ADMIN_USERNAME superuser')
+  if (admin === 'created')
+    app.log.info({ username: config.adminUsername }, 'created the ADMIN_USERNAME superuser')
 
   const address = await app.listen({ port: config.port, host: config.host })
   const base = address.replace('://0.0.0.0', '://127.0.0.1')

@@ -19,9 +19,11 @@ export type CheckResult = { ok: true; claims: VerifiedClaims } | { ok: false; me
  */
 export function checkClaims(payload: Record<string, unknown>, nowSeconds: number): CheckResult {
   if (typeof payload.exp !== 'number') return { ok: false, message: messages.noExp }
-  if (typeof payload.iat === 'number' && payload.iat > nowSeconds) return { ok: false, message: messages.invalid }
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds)
+    return { ok: false, message: messages.invalid }
   if (typeof payload.jti !== 'string' || payload.jti === '') return { ok: false, message: messages.noId }
-  if (payload.sid !== undefined && !Number.isSafeInteger(payload.sid)) return { ok: false, message: messages.invalid }
+  if (payload.sid !== undefined && !Number.isSafeInteger(payload.sid))
+    return { ok: false, message: messages.invalid }
   return { ok: true, claims: payload as unknown as VerifiedClaims }
 }
 

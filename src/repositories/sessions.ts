@@ -109,7 +109,10 @@ export class SessionRepository {
   }
 
   revokeForUser(userId: number, reason: string, exceptSid?: number): Promise<number[]> {
-    const where = exceptSid === undefined ? eq(sessions.userId, userId) : and(eq(sessions.userId, userId), ne(sessions.id, exceptSid))
+    const where =
+      exceptSid === undefined
+        ? eq(sessions.userId, userId)
+        : and(eq(sessions.userId, userId), ne(sessions.id, exceptSid))
     return this.revokeWhere(where, reason)
   }
 
@@ -141,7 +144,11 @@ export class SessionRepository {
     const where = includeInactive
       ? eq(sessions.userId, userId)
       : and(eq(sessions.userId, userId), eq(sessions.isActive, true), gt(sessions.expiresAt, now))
-    return this.db.select().from(sessions).where(where).orderBy(desc(sessions.lastActivity), desc(sessions.id))
+    return this.db
+      .select()
+      .from(sessions)
+      .where(where)
+      .orderBy(desc(sessions.lastActivity), desc(sessions.id))
   }
 
   async touch(ids: number[], at: Date): Promise<void> {
@@ -163,11 +170,15 @@ export class SessionRepository {
     if (options.isActive !== undefined) filters.push(eq(sessions.isActive, options.isActive))
     if (options.userId !== undefined) filters.push(eq(sessions.userId, options.userId))
     if (options.tenantId !== undefined) {
-      filters.push(options.tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.tenantId))
+      filters.push(
+        options.tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.tenantId),
+      )
     }
     if (options.search) {
       const like = `%${escapeLike(options.search)}%`
-      filters.push(or(ilike(users.username, like), ilike(sessions.deviceName, like), ilike(sessions.ipAddress, like))!)
+      filters.push(
+        or(ilike(users.username, like), ilike(sessions.deviceName, like), ilike(sessions.ipAddress, like))!,
+      )
     }
     const where = filters.length ? and(...filters) : undefined
     const [total] = await this.db
@@ -188,7 +199,10 @@ export class SessionRepository {
 
   /** Deletes sessions past their lifetime; their tokens are dead by their own exp. */
   async deleteExpired(now: Date): Promise<number> {
-    const rows = await this.db.delete(sessions).where(lte(sessions.expiresAt, now)).returning({ id: sessions.id })
+    const rows = await this.db
+      .delete(sessions)
+      .where(lte(sessions.expiresAt, now))
+      .returning({ id: sessions.id })
     return rows.length
   }
 
@@ -201,7 +215,9 @@ export class SessionRepository {
   }
 
   /** The tenant of a session's user, for scoping operator actions. */
-  async findWithUser(id: number): Promise<(SessionRow & { clientId: number | null; username: string }) | undefined> {
+  async findWithUser(
+    id: number,
+  ): Promise<(SessionRow & { clientId: number | null; username: string }) | undefined> {
     const [row] = await this.db
       .select({ session: sessions, clientId: users.clientId, username: users.username })
       .from(sessions)

@@ -159,7 +159,9 @@ export class UserRepository {
   }): Promise<{ count: number; rows: UserRecord[] }> {
     const filters: SQL[] = []
     if (options.clientId !== undefined) {
-      filters.push(options.clientId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.clientId))
+      filters.push(
+        options.clientId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.clientId),
+      )
     }
     if (options.search) {
       const like = `%${escapeLike(options.search)}%`
@@ -174,7 +176,11 @@ export class UserRepository {
     }
     const where = filters.length ? and(...filters) : undefined
     const [total] = await this.db.select({ n: count() }).from(users).where(where)
-    const rows = await this.select().where(where).orderBy(asc(users.id)).limit(options.limit).offset(options.offset)
+    const rows = await this.select()
+      .where(where)
+      .orderBy(asc(users.id))
+      .limit(options.limit)
+      .offset(options.offset)
     return { count: Number(total?.n ?? 0), rows }
   }
 

@@ -105,7 +105,13 @@ export class AuthService {
     const verdict = await this.verdict(claims)
     if (verdict) throw verdictErrors[verdict]()
     if (claims.sid !== undefined) this.d.activity.seen(claims.sid)
-    return { userId: claims.user_id, sid: claims.sid, jti: claims.jti, exp: claims.exp, clientId: claims.client_id }
+    return {
+      userId: claims.user_id,
+      sid: claims.sid,
+      jti: claims.jti,
+      exp: claims.exp,
+      clientId: claims.client_id,
+    }
   }
 
   async login(input: LoginInput, meta: RequestMeta) {
@@ -202,7 +208,13 @@ export class AuthService {
     // As SimpleJWT: the new access token copies the presented refresh token's iat.
     const access = buildClaims('access', config.accessTokenLifetime, { ...base, iat: claims.iat }, nowMs)
     if (!config.rotateRefreshTokens) {
-      const row = await repos.sessions.recordAccess(claims.sid, claims.user_id, claims.jti, access.jti, new Date(nowMs))
+      const row = await repos.sessions.recordAccess(
+        claims.sid,
+        claims.user_id,
+        claims.jti,
+        access.jti,
+        new Date(nowMs),
+      )
       if (!row) await this.refreshRefused(claims, requestStartedMs)
       return { access: this.d.codec.sign(access) }
     }
@@ -226,7 +238,10 @@ export class AuthService {
    * The session did not hold the presented token. Tell a lost race (the request began before the
    * rotation, or within the grace) from reuse of a spent token, which revokes the whole session.
    */
-  private async refreshRefused(claims: VerifiedClaims & { user_id: number }, startedMs: number): Promise<never> {
+  private async refreshRefused(
+    claims: VerifiedClaims & { user_id: number },
+    startedMs: number,
+  ): Promise<never> {
     const { repos, revocations, config } = this.d
     const user = await repos.users.findById(claims.user_id)
     if (!user) throw errors.userNotFound()

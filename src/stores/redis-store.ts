@@ -68,7 +68,12 @@ export class RedisRevocationStore implements RevocationStore {
         keys.global(p),
       ),
     )
-    return { jtiDenied: j !== null, sessionDenied: sid !== undefined && s !== null, user: u, globalValidAfter: g }
+    return {
+      jtiDenied: j !== null,
+      sessionDenied: sid !== undefined && s !== null,
+      user: u,
+      globalValidAfter: g,
+    }
   }
 
   async denyToken(jti: string, seconds: number): Promise<void> {

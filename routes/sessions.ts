@@ -1,0 +1,6 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+
+/** Placeholder: filled in by the sessions/users/tenants work (issue 3). */
+const sessionsRoutes: FastifyPluginAsyncTypebox = async () => {}
+
+export default sessionsRoutes
