@@ -14,7 +14,7 @@ export default fp<StorePluginOptions>(
     let store = opts.store
     if (!store) {
       if (app.config.redisUrl) {
-        const redis = new RedisRevocationStore(app.config.redisUrl)
+        const redis = new RedisRevocationStore(app.config.redisUrl, { prefix: app.config.redisPrefix })
         await redis.connect()
         store = redis
       } else {

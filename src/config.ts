@@ -23,6 +23,8 @@ export interface Config {
   databaseUrl: string | undefined
   dbPoolSize: number
   redisUrl: string | undefined
+  /** Key prefix in Redis, so several services (or test runs) can share one server. */
+  redisPrefix: string
   dataDir: string
   signingKey: string
   jwtAlgorithm: JwtAlgorithm
@@ -75,6 +77,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: env.REDIS_PREFIX || 'authjwt:',
     dataDir,
     signingKey: '',
     jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),

@@ -1,0 +1,151 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+const KEY = 'k'.repeat(32)
+
+async function dataDir(t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'authjwt-config-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The problems loadConfig reports for `env`, or [] when it accepts it. */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ SIGNING_KEY: KEY, ...env })
+    return []
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+}
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({ SIGNING_KEY: KEY })
+  t.match(c, {
+    env: 'development',
+    host: '127.0.0.1',
+    port: 8000,
+    logLevel: 'info',
+    databaseUrl: undefined,
+    redisUrl: undefined,
+    redisPrefix: 'authjwt:',
+    jwtAlgorithm: 'HS256',
+    accessTokenLifetime: 900,
+    refreshTokenLifetime: 7 * 86400,
+    rotateRefreshTokens: true,
+    refreshReuseGraceSeconds: 0,
+    sessionPolicy: 'allow',
+    argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
+    corsOrigins: [],
+    trustProxy: false,
+    signingKey: KEY,
+  })
+})
+
+t.test('values are read and typed', async (t) => {
+  const c = loadConfig({
+    SIGNING_KEY: KEY,
+    NODE_ENV: 'production',
+    PORT: '9000',
+    DATABASE_URL: 'postgresql://u:p@db:5432/auth',
+    REDIS_URL: 'rediss://cache:6380',
+    REDIS_PREFIX: 'svc1:',
+    ROTATE_REFRESH_TOKENS: 'off',
+    TRUST_PROXY: 'yes',
+    SESSION_POLICY: 'replace',
+    JWT_ALGORITHM: 'HS512',
+    CORS_ORIGINS: ' https://a.example , https://b.example,',
+  })
+  t.match(c, {
+    env: 'production',
+    port: 9000,
+    databaseUrl: 'postgresql://u:p@db:5432/auth',
+    redisUrl: 'rediss://cache:6380',
+    redisPrefix: 'svc1:',
+    rotateRefreshTokens: false,
+    trustProxy: true,
+    sessionPolicy: 'replace',
+    jwtAlgorithm: 'HS512',
+    corsOrigins: ['https://a.example', 'https://b.example'],
+  })
+})
+
+t.test('numbers must be whole and in range', async (t) => {
+  t.match(problems({ PORT: 'http' }), [/^PORT: expected a whole number from 0 to 65535, got "http"\.$/])
+  t.match(problems({ PORT: '70000' }), [/^PORT: /])
+  t.match(problems({ PORT: '80.5' }), [/^PORT: /])
+  t.match(problems({ PORT: '-1' }), [/^PORT: /])
+  t.same(problems({ PORT: '0' }), [], 'port 0 (any free port) is allowed')
+  t.match(problems({ ACCESS_TOKEN_LIFETIME: '0' }), [/^ACCESS_TOKEN_LIFETIME: /])
+  t.match(problems({ ARGON2_MEMORY_KIB: '512' }), [/^ARGON2_MEMORY_KIB: .*from 1024/])
+  t.match(problems({ DB_POOL_SIZE: 'many' }), [/^DB_POOL_SIZE: /])
+  t.match(problems({ REFRESH_REUSE_GRACE_SECONDS: '3601' }), [/^REFRESH_REUSE_GRACE_SECONDS: /])
+  t.match(problems({ BODY_LIMIT: '10' }), [/^BODY_LIMIT: /])
+})
+
+t.test('booleans and enums', async (t) => {
+  t.match(problems({ TRUST_PROXY: 'maybe' }), [/^TRUST_PROXY: expected true or false, got "maybe"\.$/])
+  t.match(problems({ SESSION_POLICY: 'kick' }), [/^SESSION_POLICY: expected one of allow, reject, replace/])
+  t.match(problems({ JWT_ALGORITHM: 'none' }), [/^JWT_ALGORITHM: expected one of HS256, HS384, HS512/])
+  t.match(problems({ JWT_ALGORITHM: 'RS256' }), [/^JWT_ALGORITHM: /])
+  t.match(problems({ LOG_LEVEL: 'loud' }), [/^LOG_LEVEL: /])
+})
+
+t.test('URLs and cross-field rules', async (t) => {
+  t.match(problems({ DATABASE_URL: 'mysql://db/auth' }), [
+    /^DATABASE_URL: expected a postgres: or postgresql:/,
+  ])
+  t.match(problems({ REDIS_URL: 'not a url' }), [/^REDIS_URL: not a valid URL\.$/])
+  t.match(problems({ ADMIN_USERNAME: 'root' }), [/^ADMIN_PASSWORD: required when ADMIN_USERNAME is set/])
+  t.match(problems({ ACCESS_TOKEN_LIFETIME: '7200', REFRESH_TOKEN_LIFETIME: '3600' }), [
+    /^REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME/,
+  ])
+  const all = problems({ PORT: 'x', TRUST_PROXY: 'x', SESSION_POLICY: 'x' })
+  t.equal(all.length, 3, 'every problem is reported at once')
+})
+
+t.test('signing key', async (t) => {
+  t.match(problems({ SIGNING_KEY: 'short' }), [/^SIGNING_KEY: must be at least 32 bytes long\.$/])
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), {
+    name: 'ConfigError',
+    message: /SIGNING_KEY: required when NODE_ENV=production/,
+  })
+  t.equal(loadConfig({ SIGNING_KEY: KEY }, { signingKey: 'override' }).signingKey, 'override')
+})
+
+t.test('outside production a key is generated once, kept private, and reused', async (t) => {
+  const dir = await dataDir(t)
+  const first = loadConfig({ DATA_DIR: dir })
+  t.ok(first.signingKey.length >= 32, 'the generated key is long enough')
+  const file = join(dir, 'signing-key')
+  t.equal((await stat(file)).mode & 0o777, 0o600, 'only the owner can read it')
+  t.equal((await readFile(file, 'utf8')).trim(), first.signingKey)
+  t.equal(loadConfig({ DATA_DIR: dir }).signingKey, first.signingKey, 'a restart reuses it')
+  const other = await dataDir(t)
+  t.not(loadConfig({ DATA_DIR: other }).signingKey, first.signingKey, 'each data folder has its own')
+})
+
+t.test('error messages never echo secrets', async (t) => {
+  const secrets = {
+    SIGNING_KEY: 'tiny-secret-key',
+    DATABASE_URL: 'mysql://admin:pg-pass-9f3@db/auth',
+    REDIS_URL: 'redis://:redis-pass-77@[broken',
+    ADMIN_USERNAME: 'root',
+  }
+  let message = ''
+  try {
+    loadConfig({ ...secrets, ADMIN_PASSWORD: '', NODE_ENV: 'production' })
+  } catch (err) {
+    message = (err as Error).message
+  }
+  t.match(message, 'SIGNING_KEY')
+  t.match(message, 'DATABASE_URL')
+  t.match(message, 'REDIS_URL')
+  for (const secret of ['tiny-secret-key', 'pg-pass-9f3', 'redis-pass-77', 'admin:']) {
+    t.notMatch(message, secret, `the message does not contain ${secret}`)
+  }
+})

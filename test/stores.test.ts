@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import t, { type Test } from 'tap'
+import { decodeUserState, type UserRevocationState } from '../src/revocation.js'
+import { MemoryRevocationStore } from '../src/stores/memory-store.js'
+import { RedisRevocationStore } from '../src/stores/redis-store.js'
+import { type RevocationStore, StoreUnavailableError } from '../src/stores/revocation-store.js'
+import { newJti } from '../src/tokens.js'
+import { backendNames, freshRedisStore } from './helpers/backends.js'
+
+/** The contract every revocation store keeps; `ttlOf` reads a key's remaining TTL where the store can tell. */
+async function contract(t: Test, store: RevocationStore, ttlOf?: (key: string) => Promise<number>) {
+  const jti = newJti()
+  const userId = 1000 + Math.floor(Math.random() * 1000)
+
+  t.test('an empty store denies nothing', async (t) => {
+    t.same(await store.lookup(newJti(), 1, userId), {
+      jtiDenied: false,
+      sessionDenied: false,
+      user: null,
+      globalValidAfter: null,
+    })
+  })
+
+  t.test('denyToken denies that jti only', async (t) => {
+    await store.denyToken(jti, 60)
+    t.equal((await store.lookup(jti, undefined, userId)).jtiDenied, true)
+    t.equal((await store.lookup(newJti(), undefined, userId)).jtiDenied, false)
+  })
+
+  t.test('denySessions denies each listed session', async (t) => {
+    await store.denySessions([11, 12], 60)
+    await store.denySessions([], 60)
+    t.equal((await store.lookup(newJti(), 11, userId)).sessionDenied, true)
+    t.equal((await store.lookup(newJti(), 12, userId)).sessionDenied, true)
+    t.equal((await store.lookup(newJti(), 13, userId)).sessionDenied, false)
+    t.equal((await store.lookup(newJti(), undefined, userId)).sessionDenied, false, 'no sid, nothing denied')
+  })
+
+  t.test('setUserState is read back for that user only', async (t) => {
+    const state: UserRevocationState = { validAfterMs: Date.now(), status: 'inactive', expiresAtMs: 0 }
+    await store.setUserState(userId, state, 60)
+    t.same(decodeUserState((await store.lookup(newJti(), undefined, userId)).user), state)
+    t.equal((await store.lookup(newJti(), undefined, userId + 1)).user, null)
+    const cleared: UserRevocationState = { validAfterMs: 0, status: '', expiresAtMs: 0 }
+    await store.setUserState(userId, cleared, 60)
+    t.same(decodeUserState((await store.lookup(newJti(), undefined, userId)).user), cleared, 'overwritten')
+  })
+
+  t.test('setGlobalValidAfter applies to every user', async (t) => {
+    const ms = Date.now()
+    await store.setGlobalValidAfter(ms, 60)
+    t.equal((await store.lookup(newJti(), 5, userId)).globalValidAfter, String(ms))
+    t.equal((await store.lookup(newJti(), undefined, userId + 7)).globalValidAfter, String(ms))
+  })
+
+  if (ttlOf) {
+    t.test('every write carries a TTL', async (t) => {
+      for (const key of [`j:${jti}`, 's:11', 's:12', `u:${userId}`, 'all']) {
+        const left = await ttlOf(key)
+        t.ok(left > 0 && left <= 60, `${key} expires in ${left}s`)
+      }
+    })
+  }
+
+  t.test('entries expire after their TTL; a TTL below 1s still writes', async (t) => {
+    const short = newJti()
+    await store.denyToken(short, 0.2)
+    await store.denySessions([21], 1)
+    await store.setUserState(userId + 2, { validAfterMs: 1, status: '', expiresAtMs: 0 }, 1)
+    await store.setGlobalValidAfter(42, 1)
+    const now = await store.lookup(short, 21, userId + 2)
+    t.same(now, { jtiDenied: true, sessionDenied: true, user: '1||0', globalValidAfter: '42' })
+    await sleep(1200)
+    t.same(await store.lookup(short, 21, userId + 2), {
+      jtiDenied: false,
+      sessionDenied: false,
+      user: null,
+      globalValidAfter: null,
+    })
+  })
+
+  t.test('ping answers', async (t) => {
+    await t.resolves(store.ping())
+  })
+}
+
+t.test('MemoryRevocationStore', async (t) => {
+  const store = new MemoryRevocationStore('m:')
+  t.teardown(() => store.close())
+  await contract(t, store)
+
+  t.test('expired entries are swept', async (t) => {
+    const swept = new MemoryRevocationStore('', 50)
+    t.teardown(() => swept.close())
+    await swept.denySessions([1, 2, 3], 1)
+    t.equal(swept.size(), 3)
+    await sleep(1200)
+    t.equal(swept.size(), 0)
+  })
+})
+
+t.test('RedisRevocationStore', async (t) => {
+  if (!(await backendNames(t)).includes('real')) return
+  const prefix = `t:${randomBytes(6).toString('hex')}:`
+  const store = await freshRedisStore(t, prefix)
+  await contract(t, store, (key) => store.client.ttl(`${prefix}${key}`))
+
+  t.test('stores under different prefixes do not see each other', async (t) => {
+    const other = await freshRedisStore(t)
+    const jti = newJti()
+    await other.denyToken(jti, 60)
+    t.equal((await store.lookup(jti, undefined, 1)).jtiDenied, false)
+    t.equal((await other.lookup(jti, undefined, 1)).jtiDenied, true)
+  })
+})
+
+t.test('RedisRevocationStore fails closed, quickly, when Redis is down', async (t) => {
+  // A port that was free a moment ago: nothing listens there.
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+  const store = new RedisRevocationStore(`redis://127.0.0.1:${port}`, { commandTimeoutMs: 500 })
+  t.teardown(() => store.close())
+
+  await t.rejects(store.connect(300), StoreUnavailableError, 'connect reports the store unavailable')
+  const started = Date.now()
+  await t.rejects(store.lookup(newJti(), 1, 1), StoreUnavailableError, 'lookup rejects')
+  await t.rejects(store.denyToken(newJti(), 60), StoreUnavailableError, 'writes reject')
+  await t.rejects(store.denySessions([1], 60), StoreUnavailableError)
+  await t.rejects(store.setGlobalValidAfter(1, 60), StoreUnavailableError)
+  await t.rejects(store.ping(), StoreUnavailableError)
+  t.ok(Date.now() - started < 1000, `no hang (${Date.now() - started} ms)`)
+})
