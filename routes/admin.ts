@@ -1,6 +1,83 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { absoluteUrl, checkPage, pageWindow, paginated } from '../src/pagination.js'
+import { sessionBody } from '../src/serializers.js'
+import { SessionService } from '../src/services/session-service.js'
+import {
+  AdminSession,
+  AdminSessionQuery,
+  IdParams,
+  InvalidateAllResponse,
+  Paginated,
+  protectedResponses,
+  RevokeSessionResponse,
+} from '../schema/wire.js'
+import { V1 } from './paths.js'
 
-/** Placeholder: filled in by the sessions/users/tenants work (issue 3). */
-const adminRoutes: FastifyPluginAsyncTypebox = async () => {}
+const tags = ['admin']
+const security = [{ bearerAuth: [] }]
+
+/** The operator API: every session in the operator's scope, and the global kill switch. */
+const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
+  const sessions = new SessionService({
+    repos: app.repos,
+    revocations: app.revocations,
+    currentUser: (principal) => app.auth.currentUser(principal),
+  })
+
+  app.get(`${V1}/admin/sessions/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
+      description: 'Filters: client_type, is_active, user_id; search on username, device name and IP.',
+      security,
+      querystring: AdminSessionQuery,
+      response: { 200: Paginated(AdminSession), ...protectedResponses },
+    },
+    handler: async (request) => {
+      const q = request.query
+      const page = pageWindow(q.page, q.page_size)
+      const { count, rows } = await sessions.adminList(request.principal!, {
+        clientType: q.client_type,
+        isActive: q.is_active,
+        userId: q.user_id,
+        search: q.search || undefined,
+        limit: page.limit,
+        offset: page.offset,
+      })
+      checkPage(page, count)
+      const sid = request.principal!.sid
+      const results = rows.map((row) => ({ ...sessionBody(row, sid), username: row.username }))
+      return paginated(absoluteUrl(request), page, count, results)
+    },
+  })
+
+  app.post(`${V1}/admin/sessions/:id/revoke/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: 'Revoke any session in scope (staff): its tokens stop at once',
+      security,
+      params: IdParams,
+      response: { 200: RevokeSessionResponse, ...protectedResponses },
+    },
+    handler: async (request) => sessions.adminRevoke(request.principal!, request.params.id),
+  })
+
+  for (const url of [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']) {
+    app.post(url, {
+      ...authenticated,
+      schema: {
+        tags,
+        summary: 'Invalidate every token of every user (superuser); new logins keep working',
+        security,
+        response: { 200: InvalidateAllResponse, ...protectedResponses },
+        hide: url !== `${V1}/admin/invalidate-all-tokens/`,
+      },
+      handler: async (request) => sessions.invalidateAll(request.principal!),
+    })
+  }
+}
 
 export default adminRoutes

@@ -1,6 +1,84 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { sessionBody } from '../src/serializers.js'
+import { SessionService } from '../src/services/session-service.js'
+import {
+  IdParams,
+  protectedResponses,
+  RevokeAllBody,
+  RevokeAllResponse,
+  RevokeSessionResponse,
+  Session,
+  SessionListQuery,
+} from '../schema/wire.js'
+import { Type } from '@sinclair/typebox'
+import { V1 } from './paths.js'
 
-/** Placeholder: filled in by the sessions/users/tenants work (issue 3). */
-const sessionsRoutes: FastifyPluginAsyncTypebox = async () => {}
+const tags = ['sessions']
+const security = [{ bearerAuth: [] }]
+
+/** The caller's own device sessions: list, inspect, revoke one, revoke all. */
+const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
+  const sessions = new SessionService({
+    repos: app.repos,
+    revocations: app.revocations,
+    currentUser: (principal) => app.auth.currentUser(principal),
+  })
+
+  app.get(`${V1}/sessions/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: "The caller's active sessions; include_inactive=true adds revoked and expired ones",
+      security,
+      querystring: SessionListQuery,
+      response: { 200: Type.Array(Session), ...protectedResponses },
+    },
+    handler: async (request) => {
+      const principal = request.principal!
+      const rows = await sessions.list(principal, request.query.include_inactive === true)
+      return rows.map((s) => sessionBody(s, principal.sid))
+    },
+  })
+
+  app.post(`${V1}/sessions/revoke_all/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: "Revoke every session of the caller; keep_current spares the request's own",
+      security,
+      body: RevokeAllBody,
+      response: { 200: RevokeAllResponse, ...protectedResponses },
+    },
+    handler: async (request) => sessions.revokeAll(request.principal!, request.body.keep_current === true),
+  })
+
+  app.get(`${V1}/sessions/:id/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: "One of the caller's sessions",
+      security,
+      params: IdParams,
+      response: { 200: Session, ...protectedResponses },
+    },
+    handler: async (request) => {
+      const principal = request.principal!
+      return sessionBody(await sessions.own(principal, request.params.id), principal.sid)
+    },
+  })
+
+  app.post(`${V1}/sessions/:id/revoke/`, {
+    ...authenticated,
+    schema: {
+      tags,
+      summary: "Revoke one of the caller's sessions: its access and refresh tokens stop at once",
+      security,
+      params: IdParams,
+      response: { 200: RevokeSessionResponse, ...protectedResponses },
+    },
+    handler: async (request) => sessions.revokeOwn(request.principal!, request.params.id),
+  })
+}
 
 export default sessionsRoutes

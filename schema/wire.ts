@@ -164,3 +164,72 @@ export const Health = Type.Object({
   database: Type.Optional(Type.String()),
   revocation_store: Type.Optional(Type.String()),
 })
+
+// ---- issue 3: users, sessions, operator ------------------------------------------------------
+
+const Id = Type.Integer({ minimum: 1, maximum: 2147483647 })
+
+/** DRF's page query: a page_size above 100 is capped at 100, as DRF's max_page_size does. */
+export const ListQuery = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
+  page_size: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 2147483647, default: 20, description: 'Capped at 100' }),
+  ),
+  search: Type.Optional(Type.String({ maxLength: 200 })),
+}
+
+export const UserListQuery = Type.Object(ListQuery)
+
+export const CreateUserBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 150 }),
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  password: Type.String({ minLength: 8, maxLength: 4096, 'x-no-trim': true }),
+  first_name: Type.Optional(Type.String({ maxLength: 150 })),
+  last_name: Type.Optional(Type.String({ maxLength: 150 })),
+  is_staff: Type.Optional(Type.Boolean({ default: false })),
+  is_active: Type.Optional(Type.Boolean({ default: true })),
+  is_manager: Type.Optional(Type.Boolean({ default: false })),
+  expiry_date: Type.Optional(Nullable(DateTime)),
+  client_id: Type.Optional(
+    Nullable({ ...Id, description: "The user's tenant; only a superuser may choose it" }),
+  ),
+})
+
+export const PatchUserBody = Type.Object({
+  email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  first_name: Type.Optional(Type.String({ maxLength: 150 })),
+  last_name: Type.Optional(Type.String({ maxLength: 150 })),
+  is_active: Type.Optional(Type.Boolean({ description: 'false revokes every token of the user at once' })),
+  is_staff: Type.Optional(Type.Boolean()),
+  is_manager: Type.Optional(Type.Boolean()),
+  expiry_date: Type.Optional(
+    Nullable({ ...DateTime, description: 'A past date stops the live tokens of the user at once' }),
+  ),
+})
+
+export const PasswordChangeBody = Type.Object({
+  old_password: Type.String({ minLength: 1, maxLength: 4096, 'x-no-trim': true }),
+  new_password: Type.String({ minLength: 8, maxLength: 4096, 'x-no-trim': true }),
+})
+export const PasswordChangeResponse = Type.Object({
+  message: Type.String(),
+  revoked_sessions: Type.Integer({ description: 'Other sessions of the caller that were revoked' }),
+})
+
+export const SessionListQuery = Type.Object({
+  include_inactive: Type.Optional(Type.Boolean({ default: false })),
+})
+export const RevokeSessionResponse = Type.Object({ message: Type.String(), session_id: Type.Integer() })
+export const RevokeAllBody = Type.Object({ keep_current: Type.Optional(Type.Boolean({ default: false })) })
+export const RevokeAllResponse = Type.Object({ message: Type.String(), revoked_count: Type.Integer() })
+
+export const AdminSessionQuery = Type.Object({
+  ...ListQuery,
+  client_type: Type.Optional(Type.Union(CLIENT_TYPES.map((c) => Type.Literal(c)))),
+  is_active: Type.Optional(Type.Boolean()),
+  user_id: Type.Optional(Id),
+})
+export const InvalidateAllResponse = Type.Object({
+  message: Type.String(),
+  revoked_sessions: Type.Integer(),
+})

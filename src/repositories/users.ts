@@ -92,6 +92,31 @@ export class UserRepository {
     return rows.find((r) => r.username === identifier) ?? rows[0]
   }
 
+  /**
+   * Which of a username and an e-mail another user already holds (`exceptId` excluded), so that a
+   * request with both taken hears about both at once, as DRF's validators answer.
+   */
+  async conflicts(
+    candidate: { username?: string; email?: string },
+    exceptId?: number,
+  ): Promise<('username' | 'email')[]> {
+    const checks: SQL[] = []
+    if (candidate.username !== undefined) checks.push(eq(users.username, candidate.username))
+    if (candidate.email) checks.push(sql`lower(${users.email}) = lower(${candidate.email})`)
+    if (checks.length === 0) return []
+    const others = exceptId === undefined ? undefined : sql`${users.id} <> ${exceptId}`
+    const rows = await this.db
+      .select({ username: users.username, email: users.email })
+      .from(users)
+      .where(and(or(...checks), others))
+      .limit(2)
+    const found: ('username' | 'email')[] = []
+    if (rows.some((r) => r.username === candidate.username)) found.push('username')
+    if (candidate.email && rows.some((r) => r.email.toLowerCase() === candidate.email!.toLowerCase()))
+      found.push('email')
+    return found
+  }
+
   async create(input: NewUser): Promise<UserRecord> {
     try {
       const id = await this.db.transaction(async (tx) => {

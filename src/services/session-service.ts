@@ -1,0 +1,77 @@
+import type { SessionRow } from '../../schema/db.js'
+import { errors } from '../errors.js'
+import type { Repositories } from '../repositories/index.js'
+import type { UserRecord } from '../repositories/users.js'
+import { inScope, requireOperator, requireSuperuser, tenantOf } from '../scope.js'
+import type { Principal } from './auth-service.js'
+import type { RevocationService } from './revocation-service.js'
+
+export interface SessionServiceDeps {
+  repos: Repositories
+  revocations: RevocationService
+  currentUser: (principal: Principal) => Promise<UserRecord>
+}
+
+export interface AdminSessionFilter {
+  clientType?: string
+  isActive?: boolean
+  userId?: number
+  search?: string
+  limit: number
+  offset: number
+}
+
+/** A user's own devices, and what operators do with everybody's (within their tenant). */
+export class SessionService {
+  constructor(private readonly d: SessionServiceDeps) {}
+
+  list(principal: Principal, includeInactive: boolean): Promise<SessionRow[]> {
+    return this.d.repos.sessions.listForUser(principal.userId, includeInactive)
+  }
+
+  /** One of the caller's sessions, active or not; anybody else's is 404, as if it did not exist. */
+  async own(principal: Principal, id: number): Promise<SessionRow> {
+    const session = await this.d.repos.sessions.findById(id)
+    if (!session || session.userId !== principal.userId) throw errors.notFound()
+    return session
+  }
+
+  /** Revoking a session that is already revoked succeeds again: the caller's goal holds. */
+  async revokeOwn(principal: Principal, id: number) {
+    await this.own(principal, id)
+    await this.d.revocations.revokeSession(id, 'user_revoked')
+    return { message: 'Session revoked successfully', session_id: id }
+  }
+
+  async revokeAll(principal: Principal, keepCurrent: boolean) {
+    const user = await this.d.currentUser(principal)
+    // Without keep_current every token of the user stops, sessionless ones included. With it,
+    // sid 0 (a token without a session) keeps nothing but the caller's own access token.
+    const except = keepCurrent ? (principal.sid ?? 0) : undefined
+    const ids = await this.d.revocations.revokeUser(user, 'user_revoke_all', except)
+    return { message: `${ids.length} session(s) revoked successfully`, revoked_count: ids.length }
+  }
+
+  async adminList(principal: Principal, filter: AdminSessionFilter) {
+    const actor = await this.d.currentUser(principal)
+    requireOperator(actor)
+    return this.d.repos.sessions.listAdmin({ ...filter, tenantId: tenantOf(actor) })
+  }
+
+  async adminRevoke(principal: Principal, id: number) {
+    const actor = await this.d.currentUser(principal)
+    requireOperator(actor)
+    const session = await this.d.repos.sessions.findWithUser(id)
+    if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
+    await this.d.revocations.revokeSession(id, 'admin_revoked')
+    return { message: 'Session revoked successfully', session_id: id }
+  }
+
+  /** Every token issued until now stops on the next request, on every instance; new logins work. */
+  async invalidateAll(principal: Principal) {
+    const actor = await this.d.currentUser(principal)
+    requireSuperuser(actor)
+    const revoked = await this.d.revocations.invalidateAll()
+    return { message: 'All user sessions invalidated successfully', revoked_sessions: revoked }
+  }
+}

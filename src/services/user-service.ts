@@ -1,0 +1,186 @@
+import { errors, FieldErrors } from '../errors.js'
+import type { PasswordHasher } from '../passwords.js'
+import type { Repositories } from '../repositories/index.js'
+import { DuplicateError, type UserPatch, type UserRecord } from '../repositories/users.js'
+import { inScope, requireOperator, tenantOf } from '../scope.js'
+import type { Principal } from './auth-service.js'
+import type { RevocationService } from './revocation-service.js'
+
+export interface UserServiceDeps {
+  repos: Repositories
+  revocations: RevocationService
+  hasher: PasswordHasher
+  /** The caller's user row, refused when deleted, inactive or expired (AuthService.currentUser). */
+  currentUser: (principal: Principal) => Promise<UserRecord>
+}
+
+export interface CreateUserInput {
+  username: string
+  email?: string
+  password: string
+  first_name?: string
+  last_name?: string
+  is_staff?: boolean
+  is_active?: boolean
+  is_manager?: boolean
+  expiry_date?: string | null
+  client_id?: number | null
+}
+
+export interface PatchUserInput {
+  email?: string
+  first_name?: string
+  last_name?: string
+  is_active?: boolean
+  is_staff?: boolean
+  is_manager?: boolean
+  expiry_date?: string | null
+}
+
+// Django's UnicodeUsernameValidator.
+const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u
+const duplicateMessage = {
+  username: 'A user with that username already exists.',
+  email: 'A user with that email already exists.',
+} as const
+
+/** What operators do with users, limited to their tenant, and what a user does with their password. */
+export class UserService {
+  constructor(private readonly d: UserServiceDeps) {}
+
+  /** The caller, who must be staff (or a superuser). */
+  async operator(principal: Principal): Promise<UserRecord> {
+    const actor = await this.d.currentUser(principal)
+    requireOperator(actor)
+    return actor
+  }
+
+  async list(principal: Principal, query: { search?: string; limit: number; offset: number }) {
+    const actor = await this.operator(principal)
+    return this.d.repos.users.list({ ...query, clientId: tenantOf(actor) })
+  }
+
+  /** Self, or a user in an operator's scope. A non-operator asking about someone else is refused. */
+  async get(principal: Principal, id: number): Promise<UserRecord> {
+    const actor = await this.d.currentUser(principal)
+    if (id === actor.id) return actor
+    requireOperator(actor)
+    return this.inScope(actor, id)
+  }
+
+  private async inScope(actor: UserRecord, id: number): Promise<UserRecord> {
+    const user = await this.d.repos.users.findById(id)
+    if (!user || !inScope(actor, user.clientId)) throw errors.notFound()
+    return user
+  }
+
+  async create(principal: Principal, input: CreateUserInput): Promise<UserRecord> {
+    const actor = await this.operator(principal)
+    const clientId = await this.tenantForNewUser(actor, input.client_id)
+    const email = input.email ?? ''
+    if (!USERNAME.test(input.username)) {
+      throw new FieldErrors({
+        username: [
+          'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
+        ],
+      })
+    }
+    await this.refuseDuplicates({ username: input.username, email })
+    try {
+      return await this.d.repos.users.create({
+        username: input.username,
+        email,
+        passwordHash: await this.d.hasher.hash(input.password),
+        firstName: input.first_name,
+        lastName: input.last_name,
+        isStaff: input.is_staff,
+        isActive: input.is_active,
+        isManager: input.is_manager,
+        clientId,
+        expiryDate: input.expiry_date ? new Date(input.expiry_date) : null,
+      })
+    } catch (err) {
+      // Lost a race with another request creating the same user.
+      if (err instanceof DuplicateError) throw duplicate([err.field])
+      throw err
+    }
+  }
+
+  /** Superusers choose any existing tenant; other operators create users in their own. */
+  private async tenantForNewUser(actor: UserRecord, requested: number | null | undefined) {
+    if (!actor.isSuperuser) {
+      if (requested !== undefined && requested !== actor.clientId) {
+        throw new FieldErrors({ client_id: ['Only a superuser may choose the tenant of a user.'] })
+      }
+      return actor.clientId
+    }
+    if (requested === undefined || requested === null) return null
+    if (!(await this.d.repos.clients.findById(requested))) {
+      throw new FieldErrors({ client_id: [`Invalid pk "${requested}" - object does not exist.`] })
+    }
+    return requested
+  }
+
+  private async refuseDuplicates(candidate: { username?: string; email?: string }, exceptId?: number) {
+    const taken = await this.d.repos.users.conflicts(candidate, exceptId)
+    if (taken.length) throw duplicate(taken)
+  }
+
+  /**
+   * An operator's change to a user in scope. Deactivation stops every token of the user at once;
+   * an expiry change reaches the revocation store at once, so a past date stops live tokens.
+   */
+  async update(principal: Principal, id: number, input: PatchUserInput): Promise<UserRecord> {
+    const actor = await this.operator(principal)
+    const before = await this.inScope(actor, id)
+    // A tenant's operator must not be able to lock out or demote the service's superusers.
+    if (before.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
+    if (input.email) await this.refuseDuplicates({ email: input.email }, id)
+    const patch: UserPatch = {
+      email: input.email,
+      firstName: input.first_name,
+      lastName: input.last_name,
+      isActive: input.is_active,
+      isStaff: input.is_staff,
+      isManager: input.is_manager,
+      expiryDate:
+        input.expiry_date === undefined ? undefined : input.expiry_date ? new Date(input.expiry_date) : null,
+    }
+    for (const key of Object.keys(patch) as (keyof UserPatch)[]) {
+      if (patch[key] === undefined) delete patch[key]
+    }
+    let user: UserRecord | undefined
+    try {
+      user = await this.d.repos.users.update(id, patch)
+    } catch (err) {
+      if (err instanceof DuplicateError) throw duplicate([err.field])
+      throw err
+    }
+    if (!user) throw errors.notFound()
+    if (before.isActive && !user.isActive) {
+      await this.d.revocations.revokeUser(user, 'deactivated')
+      return (await this.d.repos.users.findById(id)) ?? user
+    }
+    if (patch.isActive !== undefined || patch.expiryDate !== undefined) {
+      await this.d.revocations.writeUserState(user)
+    }
+    return user
+  }
+
+  /** Checks the old password, stores the new one and revokes every other session of the caller. */
+  async changePassword(principal: Principal, oldPassword: string, newPassword: string) {
+    const user = await this.d.currentUser(principal)
+    if (!(await this.d.hasher.verify(user.passwordHash, oldPassword))) {
+      throw new FieldErrors({ old_password: ['Wrong password.'] })
+    }
+    await this.d.repos.users.setPasswordHash(user.id, await this.d.hasher.hash(newPassword))
+    // A token without a session (not one of ours) keeps nothing: sid 0 matches no session, and
+    // revokeUser then revokes every session without stopping the caller's own access token.
+    const ids = await this.d.revocations.revokeUser(user, 'password_change', principal.sid ?? 0)
+    return { message: 'Password changed successfully', revoked_sessions: ids.length }
+  }
+}
+
+function duplicate(fields: ('username' | 'email')[]): FieldErrors {
+  return new FieldErrors(Object.fromEntries(fields.map((f) => [f, [duplicateMessage[f]]])))
+}
