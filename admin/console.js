@@ -1,0 +1,558 @@
+// Operator console. Talks only to the public JSON API; every piece of data reaches the page through
+// textContent or attributes, never as markup. Tokens live in sessionStorage: they end with the tab.
+
+const API = '/api/v1/auth'
+const PAGE_SIZE = 25
+const KEYS = { access: 'authjwt.console.access', refresh: 'authjwt.console.refresh' }
+const CLIENT_LABELS = {
+  website: 'Website',
+  mobile: 'Mobile',
+  telegram_bot: 'Telegram bot',
+  unknown: 'Unknown',
+}
+
+const $ = (id) => document.getElementById(id)
+
+const state = {
+  me: null,
+  sessions: { page: 1, client_type: '', is_active: '', search: '' },
+  users: { page: 1, search: '' },
+}
+
+/** The session ended server-side (revoked, invalidated, refresh expired): back to the login form. */
+class SignedOut extends Error {}
+
+// ---- DOM helpers --------------------------------------------------------------------------------
+
+/** Builds an element; children are nodes or strings (strings become text nodes, never markup). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue
+    if (key === 'className') node.className = value
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
+    else node.setAttribute(key, value === true ? '' : String(value))
+  }
+  for (const child of children) {
+    if (child === null || child === undefined) continue
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)))
+  }
+  return node
+}
+
+function show(node, visible) {
+  node.hidden = !visible
+}
+
+function setError(node, message) {
+  node.textContent = message ?? ''
+  show(node, Boolean(message))
+}
+
+let noticeTimer
+function notice(message, kind = 'ok') {
+  const box = $('notice')
+  box.textContent = message
+  box.className = `notice notice-${kind}`
+  show(box, true)
+  clearTimeout(noticeTimer)
+  // Warnings stay until the operator acts (signs in again); confirmations fade.
+  if (kind === 'ok') noticeTimer = setTimeout(() => show(box, false), 6000)
+}
+
+/** `2024-01-15T12:30:00Z` -> `2024-01-15 12:30`; the full value stays in the title. */
+function timeCell(iso) {
+  if (!iso) return el('td', { className: 'muted' }, '—')
+  const text = iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, '')
+  return el('td', { className: 'nowrap' }, el('time', { datetime: iso, title: iso }, text))
+}
+
+function ago(iso) {
+  if (!iso) return '—'
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000))
+  if (seconds < 60) return 'just now'
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`
+  return `${Math.floor(seconds / 86400)} d ago`
+}
+
+function badge(text, kind) {
+  return el('span', { className: `badge badge-${kind}` }, text)
+}
+
+// ---- API ----------------------------------------------------------------------------------------
+
+const tokens = {
+  get access() {
+    return sessionStorage.getItem(KEYS.access)
+  },
+  get refresh() {
+    return sessionStorage.getItem(KEYS.refresh)
+  },
+  set(access, refresh) {
+    sessionStorage.setItem(KEYS.access, access)
+    if (refresh) sessionStorage.setItem(KEYS.refresh, refresh)
+  },
+  clear() {
+    sessionStorage.removeItem(KEYS.access)
+    sessionStorage.removeItem(KEYS.refresh)
+  },
+}
+
+/** The API's own words: `detail`, else DRF field errors, else the status. */
+function describe(status, body) {
+  if (body && typeof body === 'object') {
+    if (typeof body.detail === 'string') return body.detail
+    const fields = Object.entries(body).filter(([, v]) => Array.isArray(v))
+    if (fields.length) return fields.map(([k, v]) => `${k}: ${v.join(' ')}`).join(' · ')
+    if (body.code === 'service_unavailable')
+      return 'The service is temporarily unavailable. Try again shortly.'
+  }
+  return `The request failed (HTTP ${status}).`
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(describe(status, body))
+    this.status = status
+    this.body = body
+  }
+}
+
+async function send(method, path, body, access) {
+  const headers = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (access) headers.authorization = `Bearer ${access}`
+  let res
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  } catch {
+    throw new ApiError(0, { detail: 'The service cannot be reached. Check your connection.' })
+  }
+  const text = await res.text()
+  let data = null
+  try {
+    data = text ? JSON.parse(text) : null
+  } catch {
+    data = null
+  }
+  return { status: res.status, ok: res.ok, data }
+}
+
+// One refresh at a time: parallel 401s share it, so rotation never presents a spent refresh token.
+let refreshing = null
+function refreshTokens() {
+  refreshing ??= (async () => {
+    const refresh = tokens.refresh
+    if (!refresh) return false
+    const res = await send('POST', `${API}/token/refresh/`, { refresh })
+    if (!res.ok) return false
+    tokens.set(res.data.access, res.data.refresh)
+    return true
+  })().finally(() => {
+    refreshing = null
+  })
+  return refreshing
+}
+
+/** An authenticated call; an expired access token is refreshed once, a dead session signs out. */
+async function api(method, path, body) {
+  let res = await send(method, path, body, tokens.access)
+  if (res.status === 401 && (await refreshTokens())) res = await send(method, path, body, tokens.access)
+  if (res.status === 401) throw new SignedOut(describe(res.status, res.data))
+  if (!res.ok) throw new ApiError(res.status, res.data)
+  return res.data
+}
+
+function query(params) {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== undefined) q.set(k, String(v))
+  return q.toString()
+}
+
+/** Runs an action; maps a lost session to the login form and any other failure to `errorNode`. */
+async function guard(errorNode, action) {
+  try {
+    setError(errorNode, '')
+    return await action()
+  } catch (err) {
+    if (err instanceof SignedOut) return signedOut(`Signed out: ${err.message}`)
+    setError(errorNode, err.message)
+  }
+}
+
+// ---- login / logout -----------------------------------------------------------------------------
+
+function signedOut(message) {
+  tokens.clear()
+  state.me = null
+  renderShell()
+  if (message) setError($('login-error'), message)
+}
+
+async function login(event) {
+  event.preventDefault()
+  const username = $('login-username').value.trim()
+  const password = $('login-password').value
+  const errorNode = $('login-error')
+  if (!username || !password) return setError(errorNode, 'Enter your username and password.')
+  const submit = $('login-submit')
+  submit.disabled = true
+  try {
+    const res = await send('POST', `${API}/token/`, {
+      username,
+      password,
+      client_type: 'website',
+      device_name: 'Admin console',
+    })
+    if (!res.ok) return setError(errorNode, describe(res.status, res.data))
+    tokens.set(res.data.access, res.data.refresh)
+    const me = await api('GET', `${API}/users/me/`)
+    if (!me.is_staff && !me.is_superuser) {
+      await endSession()
+      return setError(errorNode, 'This console is for staff only. Your account is not a staff account.')
+    }
+    state.me = me
+    $('login-password').value = ''
+    setError(errorNode, '')
+    show($('notice'), false)
+    renderShell()
+  } catch (err) {
+    tokens.clear()
+    setError(errorNode, err.message)
+  } finally {
+    submit.disabled = false
+  }
+}
+
+/** Revokes this console's session server-side; the local tokens go whatever the answer. */
+async function endSession() {
+  const { access, refresh } = tokens
+  tokens.clear()
+  if (refresh) await send('POST', `${API}/logout/`, { refresh }, access).catch(() => {})
+}
+
+async function logout() {
+  await endSession()
+  signedOut()
+  notice('You have been signed out.')
+}
+
+// ---- shell / routing ----------------------------------------------------------------------------
+
+function currentView() {
+  return location.hash === '#users' ? 'users' : 'sessions'
+}
+
+function renderShell() {
+  const me = state.me
+  show($('login-view'), !me)
+  show($('nav'), Boolean(me))
+  show($('account'), Boolean(me))
+  if (!me) {
+    show($('sessions-view'), false)
+    show($('users-view'), false)
+    $('login-username').focus()
+    return
+  }
+  const role = me.is_superuser ? 'superuser' : 'staff'
+  $('whoami').replaceChildren(el('span', { className: 'user' }, me.username), ' ', badge(role, 'role'))
+  show($('invalidate-open'), Boolean(me.is_superuser))
+  const view = currentView()
+  for (const name of ['sessions', 'users']) {
+    show($(`${name}-view`), view === name)
+    const tab = $(`tab-${name}`)
+    if (view === name) tab.setAttribute('aria-current', 'page')
+    else tab.removeAttribute('aria-current')
+  }
+  if (view === 'users') loadUsers()
+  else loadSessions()
+}
+
+// ---- sessions -----------------------------------------------------------------------------------
+
+function pager(prefix, data, page) {
+  const pages = Math.max(1, Math.ceil(data.count / PAGE_SIZE))
+  const first = data.count === 0 ? 0 : (page - 1) * PAGE_SIZE + 1
+  const last = (page - 1) * PAGE_SIZE + data.results.length
+  $(`${prefix}-count`).textContent = `${first}–${last} of ${data.count}`
+  $(`${prefix}-page`).textContent = `Page ${page} of ${pages}`
+  $(`${prefix}-prev`).disabled = !data.previous
+  $(`${prefix}-next`).disabled = !data.next
+}
+
+function emptyRow(columns, text) {
+  return el('tr', { className: 'empty' }, el('td', { colspan: columns }, text))
+}
+
+async function loadSessions() {
+  const f = state.sessions
+  const body = $('sessions-body')
+  body.setAttribute('aria-busy', 'true')
+  await guard($('sessions-error'), async () => {
+    const q = query({
+      page: f.page,
+      page_size: PAGE_SIZE,
+      client_type: f.client_type,
+      is_active: f.is_active,
+      search: f.search,
+    })
+    const data = await api('GET', `${API}/admin/sessions/?${q}`)
+    body.replaceChildren(...data.results.map(sessionRow))
+    if (!data.results.length) body.append(emptyRow(9, 'No sessions match these filters.'))
+    pager('sessions', data, f.page)
+  })
+  body.removeAttribute('aria-busy')
+}
+
+function sessionRow(s) {
+  // Without a device name the user agent says what the client was.
+  const device = s.device_name || s.user_agent || ''
+  const deviceCell = el('td', { className: 'device', title: s.user_agent ?? '' }, device || '—')
+  if (!s.device_name && s.user_agent) deviceCell.classList.add('muted')
+  // The operator's own session: ending it is what "Log out" is for.
+  if (s.is_current) deviceCell.prepend(badge('this console', 'info'))
+  const action =
+    s.is_active && !s.is_current
+      ? el(
+          'button',
+          {
+            type: 'button',
+            className: 'btn btn-small btn-danger-outline',
+            'aria-label': `Revoke session ${s.id} of ${s.username ?? 'user'}`,
+            onclick: () => revokeSession(s),
+          },
+          'Revoke',
+        )
+      : null
+  return el(
+    'tr',
+    { 'data-session-id': s.id, className: s.is_active ? '' : 'inactive' },
+    el('td', {}, el('span', { className: 'user' }, s.username ?? `#${s.user_id}`)),
+    el('td', {}, badge(CLIENT_LABELS[s.client_type] ?? s.client_type, `client-${s.client_type}`)),
+    deviceCell,
+    el('td', { className: 'mono' }, s.ip_address ?? '—'),
+    timeCell(s.created_at),
+    el(
+      'td',
+      { className: 'nowrap' },
+      el('time', { datetime: s.last_activity, title: s.last_activity }, ago(s.last_activity)),
+    ),
+    timeCell(s.expires_at),
+    el('td', {}, s.is_active ? badge('Active', 'ok') : badge('Ended', 'off')),
+    el('td', { className: 'actions' }, action),
+  )
+}
+
+async function revokeSession(s) {
+  const who = s.username ?? `user #${s.user_id}`
+  const ok = await confirmAction({
+    title: 'Revoke session',
+    text: `${who} will be signed out on ${CLIENT_LABELS[s.client_type] ?? s.client_type}${s.device_name ? ` (${s.device_name})` : ''} at once.`,
+    action: 'Revoke session',
+  })
+  if (!ok) return
+  await guard($('sessions-error'), async () => {
+    await api('POST', `${API}/admin/sessions/${encodeURIComponent(s.id)}/revoke/`)
+    notice(`Session ${s.id} of ${who} revoked.`)
+    await loadSessions()
+  })
+}
+
+// ---- users --------------------------------------------------------------------------------------
+
+async function loadUsers() {
+  const f = state.users
+  const body = $('users-body')
+  body.setAttribute('aria-busy', 'true')
+  await guard($('users-error'), async () => {
+    const data = await api(
+      'GET',
+      `${API}/users/?${query({ page: f.page, page_size: PAGE_SIZE, search: f.search })}`,
+    )
+    body.replaceChildren(...data.results.map(userRow))
+    if (!data.results.length) body.append(emptyRow(9, 'No users match this search.'))
+    pager('users', data, f.page)
+  })
+  body.removeAttribute('aria-busy')
+}
+
+function userRow(u) {
+  const roles = []
+  if (u.is_superuser) roles.push(badge('superuser', 'role'))
+  else if (u.is_staff) roles.push(badge('staff', 'role'))
+  if (u.is_manager) roles.push(badge('manager', 'info'))
+  const name = [u.first_name, u.last_name].filter(Boolean).join(' ')
+  const self = state.me && u.id === state.me.id
+  const action = el(
+    'button',
+    {
+      type: 'button',
+      className: u.is_active ? 'btn btn-small btn-danger-outline' : 'btn btn-small',
+      disabled: self,
+      title: self ? 'You cannot deactivate your own account here' : undefined,
+      'aria-label': `${u.is_active ? 'Deactivate' : 'Activate'} ${u.username}`,
+      onclick: () => setActive(u, !u.is_active),
+    },
+    u.is_active ? 'Deactivate' : 'Activate',
+  )
+  const state_ = u.profile?.expired
+    ? badge('Expired', 'warn')
+    : u.is_active
+      ? badge('Active', 'ok')
+      : badge('Inactive', 'off')
+  return el(
+    'tr',
+    { 'data-user-id': u.id, className: u.is_active ? '' : 'inactive' },
+    el('td', { className: 'mono' }, u.id),
+    el('td', {}, el('span', { className: 'user' }, u.username)),
+    el('td', {}, u.email || '—'),
+    el('td', {}, name || '—'),
+    el('td', {}, u.client_name || '—'),
+    el('td', {}, ...(roles.length ? roles : ['—'])),
+    timeCell(u.last_login),
+    el('td', {}, state_),
+    el('td', { className: 'actions' }, action),
+  )
+}
+
+async function setActive(u, active) {
+  if (!active) {
+    const ok = await confirmAction({
+      title: 'Deactivate user',
+      text: `${u.username} will be signed out everywhere and cannot sign in until reactivated.`,
+      action: 'Deactivate',
+    })
+    if (!ok) return
+  }
+  await guard($('users-error'), async () => {
+    await api('PATCH', `${API}/users/${encodeURIComponent(u.id)}/`, { is_active: active })
+    notice(`${u.username} ${active ? 'activated' : 'deactivated'}.`)
+    await loadUsers()
+  })
+}
+
+// ---- invalidate all tokens ----------------------------------------------------------------------
+
+async function invalidateAll() {
+  const ok = await confirmAction({
+    title: 'Invalidate all tokens',
+    text: 'Every access and refresh token of every user stops working at once, including this console. Everyone must sign in again.',
+    action: 'Invalidate all tokens',
+    typed: 'INVALIDATE',
+  })
+  if (!ok) return
+  try {
+    const data = await api('POST', `${API}/admin/invalidate-all-tokens/`)
+    // The console's own token died with the rest: leave cleanly and say why.
+    tokens.clear()
+    signedOut()
+    const n = data?.revoked_sessions
+    notice(
+      `All tokens invalidated${typeof n === 'number' ? ` (${n} session${n === 1 ? '' : 's'} ended)` : ''}. Sign in again to continue.`,
+      'warn',
+    )
+  } catch (err) {
+    if (err instanceof SignedOut) return signedOut(`Signed out: ${err.message}`)
+    notice(err.message, 'error')
+  }
+}
+
+// ---- confirmation dialog ------------------------------------------------------------------------
+
+/** Resolves true when the operator confirms; `typed` demands a word typed exactly. */
+function confirmAction({ title, text, action, typed }) {
+  const dialog = $('confirm-dialog')
+  const input = $('confirm-input')
+  const ok = $('confirm-ok')
+  $('confirm-title').textContent = title
+  $('confirm-text').textContent = text
+  ok.textContent = action
+  show($('confirm-typed'), Boolean(typed))
+  $('confirm-word').textContent = typed ?? ''
+  input.value = ''
+  ok.disabled = Boolean(typed)
+  input.oninput = () => {
+    ok.disabled = input.value.trim() !== typed
+  }
+  return new Promise((resolve) => {
+    const finish = (result) => {
+      dialog.onclose = null
+      $('confirm-cancel').onclick = null
+      $('confirm-form').onsubmit = null
+      if (dialog.open) dialog.close()
+      resolve(result)
+    }
+    $('confirm-cancel').onclick = () => finish(false)
+    dialog.onclose = () => finish(false)
+    $('confirm-form').onsubmit = (event) => {
+      event.preventDefault()
+      if (typed && input.value.trim() !== typed) return
+      finish(true)
+    }
+    dialog.showModal()
+    ;(typed ? input : $('confirm-cancel')).focus()
+  })
+}
+
+// ---- wiring -------------------------------------------------------------------------------------
+
+function wire() {
+  $('login-form').addEventListener('submit', login)
+  $('logout').addEventListener('click', logout)
+  $('invalidate-open').addEventListener('click', invalidateAll)
+  window.addEventListener('hashchange', () => state.me && renderShell())
+
+  $('sessions-filters').addEventListener('submit', (event) => {
+    event.preventDefault()
+    Object.assign(state.sessions, {
+      page: 1,
+      client_type: $('filter-client').value,
+      is_active: $('filter-active').value,
+      search: $('filter-search').value.trim(),
+    })
+    loadSessions()
+  })
+  // Select changes apply at once; the search box waits for Enter or the button.
+  for (const id of ['filter-client', 'filter-active']) {
+    $(id).addEventListener('change', () => $('sessions-filters').requestSubmit())
+  }
+  $('sessions-prev').addEventListener('click', () => {
+    state.sessions.page = Math.max(1, state.sessions.page - 1)
+    loadSessions()
+  })
+  $('sessions-next').addEventListener('click', () => {
+    state.sessions.page += 1
+    loadSessions()
+  })
+
+  $('users-filters').addEventListener('submit', (event) => {
+    event.preventDefault()
+    Object.assign(state.users, { page: 1, search: $('users-search').value.trim() })
+    loadUsers()
+  })
+  $('users-prev').addEventListener('click', () => {
+    state.users.page = Math.max(1, state.users.page - 1)
+    loadUsers()
+  })
+  $('users-next').addEventListener('click', () => {
+    state.users.page += 1
+    loadUsers()
+  })
+}
+
+/** A reload keeps the tab's sign-in: the stored token is checked (and refreshed) before use. */
+async function start() {
+  wire()
+  if (!tokens.refresh) return renderShell()
+  try {
+    const me = await api('GET', `${API}/users/me/`)
+    if (me.is_staff || me.is_superuser) state.me = me
+    else tokens.clear()
+    renderShell()
+  } catch (err) {
+    signedOut(err instanceof SignedOut ? 'Your session has ended. Please sign in again.' : err.message)
+  }
+}
+
+start()
