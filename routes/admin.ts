@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { absoluteUrl, checkPage, pageWindow, paginated } from '../src/pagination.js'
+import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/pagination.js'
 import { sessionBody } from '../src/serializers.js'
 import { SessionService } from '../src/services/session-service.js'
 import {
@@ -42,7 +42,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         clientType: q.client_type,
         isActive: q.is_active,
         userId: q.user_id,
-        search: q.search || undefined,
+        search: searchTerm(q.search),
         limit: page.limit,
         offset: page.offset,
       })

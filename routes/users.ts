@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { absoluteUrl, checkPage, pageWindow, paginated } from '../src/pagination.js'
+import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/pagination.js'
 import { userBody } from '../src/serializers.js'
 import { UserService } from '../src/services/user-service.js'
 import {
@@ -40,7 +40,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, rows } = await users.list(request.principal!, {
-        search: request.query.search || undefined,
+        search: searchTerm(request.query.search),
         limit: page.limit,
         offset: page.offset,
       })

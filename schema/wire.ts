@@ -168,6 +168,9 @@ export const Health = Type.Object({
 // ---- issue 3: users, sessions, operator ------------------------------------------------------
 
 const Id = Type.Integer({ minimum: 1, maximum: 2147483647 })
+// Blank is allowed (no e-mail), as Django's User.email. The format branch comes first so that a
+// wrong address hears DRF's "Enter a valid email address.".
+const Email = Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Literal('')])
 
 /** DRF's page query: a page_size above 100 is capped at 100, as DRF's max_page_size does. */
 export const ListQuery = {
@@ -182,7 +185,7 @@ export const UserListQuery = Type.Object(ListQuery)
 
 export const CreateUserBody = Type.Object({
   username: Type.String({ minLength: 1, maxLength: 150 }),
-  email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  email: Type.Optional(Email),
   password: Type.String({ minLength: 8, maxLength: 4096, 'x-no-trim': true }),
   first_name: Type.Optional(Type.String({ maxLength: 150 })),
   last_name: Type.Optional(Type.String({ maxLength: 150 })),
@@ -196,7 +199,7 @@ export const CreateUserBody = Type.Object({
 })
 
 export const PatchUserBody = Type.Object({
-  email: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  email: Type.Optional(Email),
   first_name: Type.Optional(Type.String({ maxLength: 150 })),
   last_name: Type.Optional(Type.String({ maxLength: 150 })),
   is_active: Type.Optional(Type.Boolean({ description: 'false revokes every token of the user at once' })),

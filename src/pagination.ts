@@ -1,4 +1,4 @@
-import { ApiError } from './errors.js'
+import { ApiError, FieldErrors } from './errors.js'
 
 /**
  * DRF's PageNumberPagination without the framework: `?page=` and `?page_size=` to a LIMIT/OFFSET
@@ -60,4 +60,13 @@ export function pageLinks(
 
 export function paginated<T>(url: string, request: PageRequest, count: number, results: T[]) {
   return { count, ...pageLinks(url, request, count), results }
+}
+
+/**
+ * The `?search=` term of a list, or undefined for none. PostgreSQL text cannot hold NUL, so a term
+ * with one is refused in DRF's words rather than reaching the database.
+ */
+export function searchTerm(raw: string | undefined): string | undefined {
+  if (raw?.includes('\u0000')) throw new FieldErrors({ search: ['Null characters are not allowed.'] })
+  return raw?.trim() || undefined
 }

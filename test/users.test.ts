@@ -141,6 +141,25 @@ t.test('users: list, create, get, patch', async (t) => {
       })
       t.equal(tenant.statusCode, 400, 'only a superuser chooses a tenant')
       t.ok(tenant.json().client_id)
+      const nul = await call('POST', `${U}/`, staffTok.access, {
+        username: 'u7',
+        password: 'long enough pw',
+        first_name: 'a\u0000b',
+      })
+      t.equal(nul.statusCode, 400, 'NUL never reaches the database')
+      t.same(nul.json(), { first_name: ['Null characters are not allowed.'] })
+      t.same((await call('GET', `${U}/?search=a%00`, staffTok.access)).json(), {
+        search: ['Null characters are not allowed.'],
+      })
+      for (const username of ['blank_mail_1', 'blank_mail_2']) {
+        const blank = await call('POST', `${U}/`, staffTok.access, {
+          username,
+          email: '',
+          password: 'long enough pw',
+        })
+        t.equal(blank.statusCode, 201, 'no e-mail is allowed, and may repeat')
+        t.equal(blank.json().email, '')
+      }
       const denied = await call('POST', `${U}/`, plainTok.access, {
         username: 'u6',
         password: 'long enough pw',
@@ -201,6 +220,12 @@ t.test('users: list, create, get, patch', async (t) => {
         email: 'PATRICIA@example.com',
       })
       t.equal(same.statusCode, 200, 'a user may keep their own address in another case')
+      const nul = await call('PATCH', `${U}/${plain.id}/`, staffTok.access, { last_name: '\u0000' })
+      t.same(nul.json(), { last_name: ['Null characters are not allowed.'] })
+      const badDate = await call('PATCH', `${U}/${plain.id}/`, staffTok.access, {
+        expiry_date: '2024-02-30T00:00:00Z',
+      })
+      t.equal(badDate.statusCode, 400)
       t.equal((await call('PATCH', `${U}/424242/`, staffTok.access, { first_name: 'x' })).statusCode, 404)
       t.equal(
         (await call('PATCH', `${U}/${plain.id}/`, staffTok.access, { is_active: 'perhaps' })).statusCode,

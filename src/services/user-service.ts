@@ -76,6 +76,7 @@ export class UserService {
 
   async create(principal: Principal, input: CreateUserInput): Promise<UserRecord> {
     const actor = await this.operator(principal)
+    refuseNullCharacters(input)
     const clientId = await this.tenantForNewUser(actor, input.client_id)
     const email = input.email ?? ''
     if (!USERNAME.test(input.username)) {
@@ -132,6 +133,7 @@ export class UserService {
    */
   async update(principal: Principal, id: number, input: PatchUserInput): Promise<UserRecord> {
     const actor = await this.operator(principal)
+    refuseNullCharacters(input)
     const before = await this.inScope(actor, id)
     // A tenant's operator must not be able to lock out or demote the service's superusers.
     if (before.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
@@ -179,6 +181,13 @@ export class UserService {
     const ids = await this.d.revocations.revokeUser(user, 'password_change', principal.sid ?? 0)
     return { message: 'Password changed successfully', revoked_sessions: ids.length }
   }
+}
+
+/** DRF's CharField refuses NUL (ProhibitNullCharactersValidator); PostgreSQL text cannot store it. */
+function refuseNullCharacters(input: object): void {
+  const bad = Object.entries(input).filter(([, v]) => typeof v === 'string' && v.includes('\u0000'))
+  if (bad.length)
+    throw new FieldErrors(Object.fromEntries(bad.map(([k]) => [k, ['Null characters are not allowed.']])))
 }
 
 function duplicate(fields: ('username' | 'email')[]): FieldErrors {
