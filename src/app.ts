@@ -54,6 +54,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     }),
     ajv: { customOptions: { allErrors: true } },
+    // A first start on PGlite (create the cluster, migrate) can outlast the 10 s default on a slow machine.
+    pluginTimeout: 120_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
