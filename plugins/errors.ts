@@ -25,6 +25,9 @@ export default fp(
       })
     })
 
+    // DRF parses JSON and forms only; text/plain must be 415, not a string body.
+    app.removeContentTypeParser('text/plain')
+
     app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
 
     // Paths that exist under another method answer 405 (after authentication, as DRF does).
@@ -69,21 +72,21 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
   if (error instanceof ApiError) {
     if (error.statusCode === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
-    return reply.code(error.statusCode).type('application/json').send(error.body())
+    return sendJson(reply, error.statusCode, error.body())
   }
-  if (error instanceof FieldErrors) return reply.code(400).type('application/json').send(error.fields)
+  if (error instanceof FieldErrors) return sendJson(reply, 400, error.fields)
   if (e.validation) {
     const part = (e.validationContext ?? 'body') as 'body' | 'querystring' | 'params'
     const schema = request.routeOptions.schema?.[part] as ObjectSchema | undefined
     const data = part === 'body' ? request.body : part === 'querystring' ? request.query : request.params
     if (part === 'params') return sendError(errors.notFound(), request, reply)
-    return reply
-      .code(400)
-      .type('application/json')
-      .send(fieldErrors(e.validation, data, schema))
+    return sendJson(reply, 400, fieldErrors(e.validation, data, schema))
   }
-  if (error instanceof StoreUnavailableError) {
-    request.log.error({ err: error.cause }, 'revocation store unavailable')
+  if (error instanceof StoreUnavailableError || isRedisDown(e)) {
+    request.log.error(
+      { err: error instanceof StoreUnavailableError ? error.cause : e },
+      'revocation store unavailable',
+    )
     return sendError(errors.unavailable(), request, reply)
   }
   switch (e.code) {
@@ -91,8 +94,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
       return sendError(
         new ApiError(
           415,
+          // DRF's exact body, which clients compare: no code.
           `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.`,
-          'unsupported_media_type',
         ),
         request,
         reply,
@@ -115,10 +118,24 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     return sendError(errors.unavailable(), request, reply)
   }
   request.log.error({ err: e }, 'unhandled error')
-  return reply
-    .code(500)
-    .type('application/json')
-    .send({ detail: 'A server error occurred.', code: 'server_error' })
+  return sendJson(reply, 500, { detail: 'A server error occurred.', code: 'server_error' })
+}
+
+/**
+ * Sends an error body already serialized: a route's response schema for that status (400 is DRF
+ * field errors) must not strip the fields of another error shape, such as a JSON parse error's detail.
+ */
+function sendJson(reply: FastifyReply, status: number, body: unknown) {
+  return reply.code(status).type('application/json').send(JSON.stringify(body))
+}
+
+/**
+ * ioredis errors that reach here without passing through the store (the rate limiter shares its
+ * client): a closed or unreachable Redis is a 503, as for the store itself.
+ */
+function isRedisDown(e: { name?: string; message?: string }): boolean {
+  if (e.name === 'MaxRetriesPerRequestError') return true
+  return /enableOfflineQueue|^Connection is closed|^Command timed out/.test(e.message ?? '')
 }
 
 function isDatabaseDown(e: { code?: string; cause?: unknown }): boolean {

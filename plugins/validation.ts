@@ -1,7 +1,8 @@
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import { normalizeBody, type ObjectSchema } from '../src/drf.js'
+import { normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/drf.js'
+import { FieldErrors } from '../src/errors.js'
 import './types.js'
 
 /**
@@ -23,6 +24,9 @@ export default fp(
       if (!body?.properties) return
       const normalize = async (request: { body: unknown }) => {
         request.body = normalizeBody(body, request.body)
+        // PostgreSQL cannot store NUL in text, and DRF refuses it in every CharField.
+        const nul = nullCharacterErrors(body, request.body)
+        if (nul) throw new FieldErrors(nul)
       }
       const existing = route.preValidation
       route.preValidation = existing

@@ -12,6 +12,12 @@ import { paths } from './paths.js'
 
 const tags = ['tokens']
 
+/**
+ * When each refresh request arrived, to tell a concurrent refresh that lost from a replay.
+ * reply.elapsedTime cannot say: Fastify only clocks replies when a logger or onResponse hook is on.
+ */
+const arrivedAt = new WeakMap<object, number>()
+
 /** SimpleJWT's four token views, at the canonical path and every alias. */
 const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app
@@ -61,11 +67,11 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: RefreshResponse, ...errorResponses },
         hide: url !== paths.refresh[0],
       },
-      handler: async (request, reply) => {
-        // When the request began, to tell a concurrent refresh that lost from a replay.
-        const startedMs = Date.now() - Math.ceil(reply.elapsedTime)
-        return app.auth.refresh(request.body.refresh, startedMs)
+      onRequest: async (request) => {
+        arrivedAt.set(request, Date.now())
       },
+      handler: async (request) =>
+        app.auth.refresh(request.body.refresh, arrivedAt.get(request) ?? Date.now()),
     })
   }
 

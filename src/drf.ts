@@ -13,6 +13,7 @@ interface PropertySchema {
   maximum?: number
   format?: string
   anyOf?: PropertySchema[]
+  const?: unknown
   'x-no-trim'?: boolean
 }
 
@@ -54,6 +55,24 @@ export function normalizeBody(schema: ObjectSchema, body: unknown): unknown {
     }
   }
   return record
+}
+
+/** DRF's ProhibitNullCharactersValidator, for every string field of the schema that holds one. */
+export function nullCharacterErrors(
+  schema: ObjectSchema,
+  body: unknown,
+): Record<string, string[]> | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !schema.properties) return undefined
+  const record = body as Record<string, unknown>
+  let out: Record<string, string[]> | undefined
+  for (const name of Object.keys(schema.properties)) {
+    const value = record[name]
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      out ??= {}
+      out[name] = ['Null characters are not allowed.']
+    }
+  }
+  return out
 }
 
 export interface AjvError {
@@ -115,8 +134,21 @@ export function fieldErrors(
   return sorted
 }
 
+/** A ChoiceField: an enum, or TypeBox's union of literals (anyOf of const). */
+function isChoice(p: PropertySchema): boolean {
+  return p.enum !== undefined || p.anyOf?.every((a) => a.const !== undefined) === true
+}
+
+/** How Python's str() would print a JSON value, as DRF quotes it in "is not a valid choice". */
+const pyStr = (v: unknown): string =>
+  v === true ? 'True' : v === false ? 'False' : typeof v === 'object' ? JSON.stringify(v) : String(v)
+
 function sentence(err: AjvError, value: unknown, prop: PropertySchema): string {
   const p = err.params
+  // A choice answers every wrong value alike, whatever keyword Ajv failed on first.
+  if (err.keyword !== 'required' && value !== null && isChoice(prop)) {
+    return `"${pyStr(value)}" is not a valid choice.`
+  }
   switch (err.keyword) {
     case 'required':
       return 'This field is required.'
@@ -126,8 +158,6 @@ function sentence(err: AjvError, value: unknown, prop: PropertySchema): string {
         : `Ensure this field has at least ${p.limit} characters.`
     case 'maxLength':
       return `Ensure this field has no more than ${p.limit} characters.`
-    case 'enum':
-      return `"${String(value)}" is not a valid choice.`
     case 'format':
       return p.format === 'email' ? 'Enter a valid email address.' : 'Enter a valid value.'
     case 'minimum':

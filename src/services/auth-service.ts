@@ -197,11 +197,13 @@ export class AuthService {
   async refresh(token: string, requestStartedMs: number): Promise<{ access: string; refresh?: string }> {
     const { config, repos } = this.d
     const claims = await this.refreshClaims(token)
-    const verdict = await this.verdict(claims)
-    if (verdict === 'token_revoked') throw errors.tokenNotValid(messages.blacklisted)
-    if (verdict) throw verdictErrors[verdict]()
     // Our refresh tokens always name their session; one without is not ours to renew.
     if (claims.sid === undefined) throw errors.tokenNotValid(messages.invalid)
+    const verdict = await this.verdict(claims)
+    // A spent (rotated) token is denied in the store too: that is exactly the replay that reuse
+    // detection must see, so a revoked verdict goes through the session's record, not straight out.
+    if (verdict === 'token_revoked') await this.refreshRefused(claims, requestStartedMs)
+    if (verdict) throw verdictErrors[verdict]()
 
     const nowMs = Date.now()
     const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }
