@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import * as nodeRs from '@node-rs/argon2'
 import argon2 from 'argon2'
 import type { Argon2Params } from '../src/config.js'
@@ -29,7 +30,8 @@ async function saturate(verify: Verify, hash: string, concurrency: number, secon
 }
 
 export async function argon2Ceilings(params: Argon2Params, seconds = 4): Promise<Argon2Ceiling[]> {
-  const concurrency = Number(process.env.UV_THREADPOOL_SIZE) || 4
+  // As many in flight as the server's PasswordHasher allows: one per core.
+  const concurrency = availableParallelism()
   const options = { memoryCost: params.memoryKiB, timeCost: params.timeCost, parallelism: params.parallelism }
   const a = await argon2.hash(PASSWORD, { ...options, type: argon2.argon2id })
   const b = await nodeRs.hash(PASSWORD, { ...options, algorithm: nodeRs.Algorithm.Argon2id })
@@ -42,7 +44,12 @@ export async function argon2Ceilings(params: Argon2Params, seconds = 4): Promise
   await saturate(verifyA, a, concurrency, 0.5)
   await saturate(verifyB, b, concurrency, 0.5)
   return [
-    { library: 'argon2', verifiesPerSecond: await saturate(verifyA, a, concurrency, seconds), concurrency, seconds },
+    {
+      library: 'argon2',
+      verifiesPerSecond: await saturate(verifyA, a, concurrency, seconds),
+      concurrency,
+      seconds,
+    },
     {
       library: '@node-rs/argon2',
       verifiesPerSecond: await saturate(verifyB, b, concurrency, seconds),

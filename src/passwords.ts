@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
 import type { Argon2Params } from './config.js'
 
@@ -6,9 +7,16 @@ import type { Argon2Params } from './config.js'
  * measured about twice as fast as the `argon2` binding at the same parameters on the bench machine
  * (bench/README.md), and both read and write the same PHC strings, so stored hashes stay
  * interchangeable. It runs on libuv's thread pool, so the event loop keeps serving during a login.
+ *
+ * At most one hash per core runs at a time; the rest wait here. More in flight cannot go faster
+ * (each hash keeps a core busy), but each holds m KiB (19 MiB) and a pool thread that file and DNS
+ * work also need: the cap keeps memory under load flat and the pool responsive.
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined
+  private running = 0
+  private readonly waiting: (() => void)[] = []
+  readonly concurrency: number
   private readonly options: {
     algorithm: Algorithm
     memoryCost: number
@@ -16,7 +24,11 @@ export class PasswordHasher {
     parallelism: number
   }
 
-  constructor(private readonly params: Argon2Params) {
+  constructor(
+    private readonly params: Argon2Params,
+    concurrency = availableParallelism(),
+  ) {
+    this.concurrency = Math.max(1, concurrency)
     this.options = {
       algorithm: Algorithm.Argon2id,
       memoryCost: params.memoryKiB,
@@ -25,14 +37,27 @@ export class PasswordHasher {
     }
   }
 
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.running += 1
+    try {
+      return await work()
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running -= 1
+    }
+  }
+
   hash(password: string): Promise<string> {
-    return hash(password, this.options)
+    return this.limited(() => hash(password, this.options))
   }
 
   /** False for a wrong password and for a stored value that is not a hash we can read. */
   async verify(stored: string, password: string): Promise<boolean> {
     try {
-      return await verify(stored, password)
+      return await this.limited(() => verify(stored, password))
     } catch {
       return false
     }

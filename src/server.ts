@@ -1,5 +1,6 @@
 import { buildApp } from './app.js'
 import { ensureAdmin } from './bootstrap.js'
+import { startCluster } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
 
 async function main(): Promise<void> {
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
     }
     throw err
   }
+  // WORKERS > 1: this process only supervises the workers (src/cluster.ts).
+  if (startCluster(config)) return
   const app = await buildApp(config)
   await app.ready()
   const admin = await ensureAdmin(app)

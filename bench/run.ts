@@ -1,0 +1,218 @@
+import { execSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import postgres from 'postgres'
+import { loadConfig } from '../src/config.js'
+import { type Argon2Ceiling, argon2Ceilings } from './argon2.js'
+import { processTree } from './load.js'
+import { type RunResult, renderMarkdown, summarize } from './report.js'
+import { runScenarios } from './scenarios.js'
+import { seed } from './seed.js'
+
+/**
+ * `npm run bench [-- --runs 3 --embedded --seconds 5 --connections 32 --workers 2 --profile]`
+ * Builds the app, and per run: seeds a fresh database, starts `node dist/src/server.js`, measures
+ * every scenario between two runs of the bare route, and stops it. Writes bench/results/.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: args } = parseArgs({
+  options: {
+    embedded: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1.5' },
+    connections: { type: 'string', default: '32' },
+    'login-connections': { type: 'string', default: '8' },
+    workers: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string' },
+  },
+})
+
+const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres'
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const SIGNING_KEY = 'bench-signing-key-0123456789abcdef-0123456789abcdef'
+
+const opts = {
+  embedded: args.embedded === true,
+  runs: Number(args.runs),
+  seconds: Number(args.seconds),
+  warmup: Number(args.warmup),
+  connections: Number(args.connections),
+  loginConnections: Number(args['login-connections']),
+  workers: Number(args.workers),
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+    srv.on('error', reject)
+  })
+}
+
+async function waitReady(base: string, child: { exitCode: number | null }, stderr: () => string) {
+  const until = Date.now() + 60_000
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${stderr()}`)
+    try {
+      const res = await fetch(`${base}/health/ready`)
+      if (res.status === 200) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`server not ready after 60 s:\n${stderr()}`)
+}
+
+async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResult> {
+  const id = randomBytes(4).toString('hex')
+  const port = await freePort()
+  const prefix = `bench:${id}:`
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    SIGNING_KEY,
+    // @fastify/rate-limit treats max 0 as "no requests"; a huge limit keeps the limiter's cost in the figures.
+    LOGIN_RATE_LIMIT: '1000000',
+    WORKERS: String(opts.workers),
+  }
+  let cleanup = async () => {}
+  let databaseUrl: string | undefined
+  let embeddedDir: string | undefined
+  if (opts.embedded) {
+    const dataDir = mkdtempSync(join(os.tmpdir(), 'authjwt-bench-'))
+    env.DATA_DIR = dataDir
+    embeddedDir = join(dataDir, 'pglite')
+    delete env.DATABASE_URL
+    delete env.REDIS_URL
+    cleanup = async () => rmSync(dataDir, { recursive: true, force: true })
+  } else {
+    const name = `authjwt_bench_${id}`
+    const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`create database ${name}`)
+    const url = new URL(PG_ADMIN_URL)
+    url.pathname = `/${name}`
+    databaseUrl = url.toString()
+    env.DATABASE_URL = databaseUrl
+    env.REDIS_URL = REDIS_URL
+    env.REDIS_PREFIX = prefix
+    cleanup = async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end({ timeout: 2 })
+      const redis = new Redis(REDIS_URL)
+      let cursor = '0'
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+        if (found.length) await redis.del(...found)
+        cursor = next
+      } while (cursor !== '0')
+      redis.disconnect()
+    }
+  }
+  const config = loadConfig(env)
+  try {
+    const seeded = await seed({
+      databaseUrl,
+      embeddedDir,
+      config,
+      users: 200,
+      refreshChains: opts.connections * 8,
+      logoutPool: 60_000,
+    })
+    const nodeArgs = args.profile
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
+      : []
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'src', 'server.js')], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-20_000)
+    })
+    const base = `http://127.0.0.1:${port}`
+    try {
+      await waitReady(base, child, () => stderr)
+      console.log(`run ${index + 1}/${opts.runs}: server pid ${child.pid} on ${base}`)
+      const scenarios = await runScenarios({
+        base,
+        seed: seeded,
+        connections: opts.connections,
+        loginConnections: opts.loginConnections,
+        seconds: opts.seconds,
+        warmup: opts.warmup,
+        only: args.only?.split(','),
+        pids: () => processTree(child.pid!),
+        log: (line) => console.log(`  ${line}`),
+      })
+      return { index, ceilings, scenarios }
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
+      if (stderr.trim()) console.log(`server stderr (run ${index + 1}):\n${stderr.trim().slice(-3000)}`)
+    }
+  } finally {
+    await cleanup()
+  }
+}
+
+async function main() {
+  if (!args['no-build']) execSync('npm run build --silent', { cwd: root, stdio: 'inherit' })
+  const config = loadConfig({ SIGNING_KEY })
+  const runs: RunResult[] = []
+  for (let i = 0; i < opts.runs; i++) {
+    // The hashing ceiling is measured in each run, on an idle machine, right before the load.
+    console.log(
+      `run ${i + 1}/${opts.runs}: measuring argon2id verifications/s (m=${config.argon2.memoryKiB}, t=${config.argon2.timeCost}, p=${config.argon2.parallelism})`,
+    )
+    const ceilings = await argon2Ceilings(config.argon2)
+    for (const c of ceilings) console.log(`  ${c.library}: ${c.verifiesPerSecond.toFixed(1)}/s`)
+    runs.push(await oneRun(i, ceilings))
+  }
+  // A partial run (profiling one scenario) has no table to compare against the targets.
+  if (args.only) return
+  const summary = summarize(runs, {
+    backend: opts.embedded ? 'embedded (PGlite + in-process store)' : 'PostgreSQL + Redis',
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      memoryGB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+    },
+    options: opts,
+    argon2: config.argon2,
+    date: new Date().toISOString(),
+  })
+  const md = renderMarkdown(summary)
+  console.log(`\n${md}`)
+  const outDir = join(root, 'bench', 'results')
+  mkdirSync(outDir, { recursive: true })
+  const name = args.out ?? (opts.embedded ? 'latest-embedded' : 'latest')
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(summary, null, 2)}\n`)
+  writeFileSync(join(outDir, `${name}.md`), md)
+  console.log(`written bench/results/${name}.json and bench/results/${name}.md`)
+  // Missed targets are reported in the table; only a broken run (errors, wrong statuses) fails the command.
+  if (summary.rows.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})
