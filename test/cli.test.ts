@@ -12,6 +12,9 @@ import { MemoryRevocationStore } from '../src/stores/memory-store.js'
 import type { RevocationStore } from '../src/stores/revocation-store.js'
 import { backendNames, freshPostgres, freshRedisStore, REDIS_URL, testConfig } from './helpers/backends.js'
 
+// Each subprocess starts tsx and, on PGlite, a database: slow on a loaded machine.
+t.setTimeout(300_000)
+
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tsx = join(root, 'node_modules', '.bin', 'tsx')
 

@@ -6,6 +6,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 
+// Each subprocess starts tsx and, on PGlite, a database: slow on a loaded machine.
+t.setTimeout(300_000)
+
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tsx = join(root, 'node_modules', '.bin', 'tsx')
 
