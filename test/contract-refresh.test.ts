@@ -1,0 +1,179 @@
+import t from 'tap'
+import { paths } from '../routes/paths.js'
+import { craftToken, decodeJwt, eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+
+const REFRESH = '/api/token/refresh/'
+const notValid = (detail: string) => ({ detail, code: 'token_not_valid' })
+const BLACKLISTED = notValid('Token is blacklisted')
+
+const refreshWith = (h: TestApp, refresh: unknown, url = REFRESH) =>
+  h.request({ method: 'POST', url, payload: { refresh } })
+const meWith = (h: TestApp, access: string) =>
+  h.request({ method: 'GET', url: '/api/user/', headers: h.bearer(access) })
+
+t.test('refresh with rotation (rows 47-55)', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const user = await h.createUser({ clientName: 'Rot' })
+    let { refresh, access } = await h.login(user.username, user.password)
+    const r1 = decodeJwt(refresh).payload
+
+    for (const url of paths.refresh) {
+      const res = await refreshWith(h, refresh, url)
+      t.equal(res.statusCode, 200, `refresh at ${url}`)
+      const body = res.json()
+      t.same(Object.keys(body).sort(), ['access', 'refresh'])
+      t.not(body.refresh, refresh, 'a new refresh token')
+      const a = decodeJwt(body.access).payload
+      const r = decodeJwt(body.refresh).payload
+      t.equal(a.token_type, 'access')
+      t.equal(r.token_type, 'refresh')
+      t.equal(a.sid, r1.sid, 'same session')
+      t.equal(r.sid, r1.sid, 'same session')
+      t.equal(a.client_id, r1.client_id, 'tenant claim carried over')
+      t.equal(a.user_id, user.id)
+      t.equal(
+        a.iat,
+        decodeJwt(refresh).payload.iat,
+        "as SimpleJWT: access copies the presented refresh's iat",
+      )
+      t.equal(Number(r.exp) - Number(r.iat), 604800, 'sliding refresh lifetime')
+      t.match(a.jti, /^[0-9a-f]{32}$/)
+      t.not(a.jti, r.jti)
+      const me = await meWith(h, body.access)
+      t.equal(me.statusCode, 200, 'the new access token works')
+      refresh = body.refresh
+      access = body.access
+    }
+    const noSlash = await refreshWith(h, refresh, '/api/token/refresh')
+    t.equal(noSlash.statusCode, 200, 'trailing slash optional')
+    refresh = noSlash.json().refresh
+
+    const wrongType = await refreshWith(h, access)
+    t.equal(wrongType.statusCode, 401, 'refresh with an access token (row 51)')
+    t.same(wrongType.json(), notValid('Token has wrong type'))
+    const garbage = await refreshWith(h, 'garbage')
+    t.equal(garbage.statusCode, 401, 'garbage (row 52)')
+    t.same(garbage.json(), notValid('Token is invalid or expired'))
+    const missing = await h.request({ method: 'POST', url: REFRESH, payload: {} })
+    t.equal(missing.statusCode, 400, 'missing field (row 53)')
+    t.same(missing.json(), { refresh: ['This field is required.'] })
+    const blank = await refreshWith(h, '')
+    t.same(blank.json(), { refresh: ['This field may not be blank.'] })
+    const form = await h.request({
+      method: 'POST',
+      url: REFRESH,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `refresh=${refresh}`,
+    })
+    t.equal(form.statusCode, 200, 'form-encoded refresh')
+    refresh = form.json().refresh
+
+    // Expired and foreign refresh tokens.
+    const now = Math.floor(Date.now() / 1000)
+    const cur = decodeJwt(refresh).payload
+    const expired = craftToken({ ...cur, exp: now - 5, iat: now - 100 }, h.config.signingKey)
+    t.same((await refreshWith(h, expired)).json(), notValid('Token is invalid or expired'), 'expired refresh')
+    const foreign = craftToken(cur, 'some-other-key-some-other-key-some')
+    t.same((await refreshWith(h, foreign)).json(), notValid('Token is invalid or expired'), 'foreign key')
+    const noUser = craftToken({ ...cur, user_id: undefined, jti: 'd'.repeat(32) }, h.config.signingKey)
+    const noUserRes = await refreshWith(h, noUser)
+    t.equal(noUserRes.statusCode, 401, 'refresh without user_id')
+    t.equal(noUserRes.json().code, 'token_not_valid')
+    t.equal((await refreshWith(h, refresh)).statusCode, 200, 'the current token survived those attempts')
+
+    // API.md decides over row 55: an inactive user's refresh token is refused.
+    const sleeper = await h.createUser()
+    const s = await h.login(sleeper.username, sleeper.password)
+    await h.app.repos.users.update(sleeper.id, { isActive: false })
+    const inactive = await refreshWith(h, s.refresh)
+    t.equal(inactive.statusCode, 401, 'refresh for an inactive user')
+    t.equal(inactive.json().code, 'user_inactive')
+  })
+})
+
+t.test('rotation off returns only an access token', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend, { rotateRefreshTokens: false })
+    const user = await h.createUser()
+    const { refresh } = await h.login(user.username, user.password)
+    for (let i = 0; i < 2; i++) {
+      const res = await refreshWith(h, refresh)
+      t.equal(res.statusCode, 200, `refresh #${i + 1} with the same token`)
+      t.same(Object.keys(res.json()), ['access'])
+      t.equal((await meWith(h, res.json().access)).statusCode, 200)
+    }
+    await h.request({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh } })
+    const after = await refreshWith(h, refresh)
+    t.equal(after.statusCode, 401, 'refresh after blacklist')
+    t.same(after.json(), BLACKLISTED)
+  })
+})
+
+t.test('reuse of a rotated refresh token revokes the session', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const user = await h.createUser()
+    const login = await h.login(user.username, user.password)
+    const first = await refreshWith(h, login.refresh)
+    t.equal(first.statusCode, 200)
+    const r2 = first.json().refresh
+    const a2 = first.json().access
+
+    const replay = await refreshWith(h, login.refresh)
+    t.equal(replay.statusCode, 401, 'the rotated token again')
+    t.same(replay.json(), BLACKLISTED)
+
+    const next = await refreshWith(h, r2)
+    t.equal(next.statusCode, 401, 'the newest refresh token of the session is now dead')
+    t.same(next.json(), BLACKLISTED)
+    for (const [name, access] of [
+      ['login access', login.access],
+      ['refreshed access', a2],
+    ]) {
+      const me = await meWith(h, access!)
+      t.equal(me.statusCode, 401, `${name} is revoked with its session`)
+      t.equal(me.json().code, 'token_revoked')
+    }
+    const session = await h.app.repos.sessions.findById(login.session_id)
+    t.equal(session?.isActive, false, 'the session is recorded as revoked')
+
+    const other = await h.login(user.username, user.password)
+    t.equal((await meWith(h, other.access)).statusCode, 200, 'other sessions of the user are untouched')
+  })
+})
+
+t.test('within the reuse grace a replay is refused but the session survives', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend, { refreshReuseGraceSeconds: 30 })
+    const user = await h.createUser()
+    const login = await h.login(user.username, user.password)
+    const first = await refreshWith(h, login.refresh)
+    t.equal(first.statusCode, 200)
+    const replay = await refreshWith(h, login.refresh)
+    t.equal(replay.statusCode, 401, 'the replay is still refused')
+    t.same(replay.json(), BLACKLISTED)
+    t.equal((await meWith(h, first.json().access)).statusCode, 200, 'the access token still works')
+    const next = await refreshWith(h, first.json().refresh)
+    t.equal(next.statusCode, 200, 'the newest refresh token still works')
+  })
+})
+
+t.test('ten concurrent refreshes with one token: exactly one wins, the session survives', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const user = await h.createUser()
+    const login = await h.login(user.username, user.password)
+    const results = await Promise.all(Array.from({ length: 10 }, () => refreshWith(h, login.refresh)))
+    const statuses = results.map((r) => r.statusCode)
+    t.equal(statuses.filter((s) => s === 200).length, 1, `exactly one 200 (got ${statuses.join(',')})`)
+    t.equal(statuses.filter((s) => s === 401).length, 9, 'the others are 401')
+    for (const r of results.filter((r) => r.statusCode === 401)) t.same(r.json(), BLACKLISTED)
+    const winner = results.find((r) => r.statusCode === 200)!.json()
+
+    t.equal((await meWith(h, winner.access)).statusCode, 200, "the winner's access token works")
+    const next = await refreshWith(h, winner.refresh)
+    t.equal(next.statusCode, 200, "the winner's refresh token still works: losers are not reuse")
+    t.equal((await meWith(h, login.access)).statusCode, 200, 'the login access token still works')
+  })
+})
