@@ -23,7 +23,7 @@ export default fp(
     await app.register(rateLimit, {
       global: false,
       redis: store instanceof RedisRevocationStore ? store.client : undefined,
-      nameSpace: 'authjwt:rl:',
+      nameSpace: `${config.redisPrefix}rl:`,
       skipOnError: false,
       errorResponseBuilder: (_request, context) => {
         const seconds = Math.max(1, Math.ceil(context.ttl / 1000))
