@@ -59,7 +59,10 @@ export class SessionRepository {
         refreshJti: r.refreshJti,
         accessJti: r.accessJti,
         previousRefreshJti: r.presentedJti,
-        rotatedAt: r.at,
+        // The database's clock when the row is written, i.e. once this rotation holds the row lock
+        // and is about to commit: a concurrent refresh that arrived before then lost a race, it did
+        // not replay a spent token. (r.at, taken before the query, would be too early.)
+        rotatedAt: sql`clock_timestamp()`,
         lastActivity: r.at,
         expiresAt: r.expiresAt,
       })
