@@ -31,14 +31,15 @@ export default fp(
     app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
 
     // Paths that exist under another method answer 405 (after authentication, as DRF does).
-    const patterns: { re: RegExp; methods: Set<string>; protected: boolean }[] = []
+    const patterns: { re: RegExp; methods: Set<string>; protected: boolean; name?: string }[] = []
     app.addHook('onRoute', (route) => {
       const path = route.url.replace(/\/$/, '')
       const re = new RegExp(
         `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`,
       )
       const methods = Array.isArray(route.method) ? route.method : [route.method]
-      patterns.push({ re, methods: new Set(methods), protected: route.config?.protected === true })
+      const name = (route.schema as { summary?: string } | undefined)?.summary
+      patterns.push({ re, methods: new Set(methods), protected: route.config?.protected === true, name })
     })
 
     app.setNotFoundHandler(async (request, reply) => {
@@ -52,8 +53,16 @@ export default fp(
           return sendError(err as FastifyError, request, reply)
         }
       }
-      const allowed = [...new Set(matches.flatMap((p) => [...p.methods]))].sort()
+      const allowed = [...new Set([...matches.flatMap((p) => [...p.methods]), 'OPTIONS'])].sort()
       reply.header('allow', allowed.join(', '))
+      if (request.method === 'OPTIONS') {
+        // As DRF's metadata answer: what the endpoint is and which media types it speaks.
+        return reply.code(200).send({
+          name: matches.find((p) => p.name)?.name ?? '',
+          renders: ['application/json'],
+          parses: ['application/json', 'application/x-www-form-urlencoded'],
+        })
+      }
       return sendError(
         new ApiError(405, `Method "${request.method}" not allowed.`, 'method_not_allowed'),
         request,

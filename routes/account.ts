@@ -25,7 +25,6 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Log out: revoke this login's session and, when a Bearer is sent, that access token",
         body: LogoutBody,
         response: { 200: LogoutResponse, ...errorResponses },
-        hide: url !== paths.logout[0],
       },
       handler: async (request) => {
         const refresh = request.body.refresh || request.body.refresh_token
@@ -54,7 +53,6 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'The current user, with profile and tenant',
         security,
         response: { 200: User, ...protectedResponses },
-        hide: url !== paths.me[0],
       },
       handler: async (request) => userBody(await app.auth.currentUser(request.principal!)),
     })

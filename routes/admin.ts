@@ -73,7 +73,6 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Invalidate every token of every user (superuser); new logins keep working',
         security,
         response: { 200: InvalidateAllResponse, ...protectedResponses },
-        hide: url !== `${V1}/admin/invalidate-all-tokens/`,
       },
       handler: async (request) => sessions.invalidateAll(request.principal!),
     })

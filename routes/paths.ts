@@ -1,4 +1,7 @@
-/** The canonical prefix and the seeds' aliases: the same handlers at every path a client knows. */
+/**
+ * The canonical prefix and the seeds' aliases: the same handlers at every path a client knows.
+ * Aliases are in the OpenAPI document too, so every seed's clients find their paths there.
+ */
 export const V1 = '/api/v1/auth'
 
 export const paths = {

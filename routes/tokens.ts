@@ -31,7 +31,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`username` may be a username or an e-mail; `login` and `email` are accepted for it. Each login is a device session.',
         body: LoginBody,
         response: { 200: LoginResponse, ...errorResponses },
-        hide: url !== paths.login[0],
       },
       config: {
         rateLimit: {
@@ -65,7 +64,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'With rotation on, the presented refresh token stops working. Presenting it again later is reuse and revokes the session.',
         body: RefreshBody,
         response: { 200: RefreshResponse, ...errorResponses },
-        hide: url !== paths.refresh[0],
       },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())
@@ -82,7 +80,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Verify a token (access or refresh); a revoked token is 401 token_revoked',
         body: VerifyBody,
         response: { 200: Empty, ...errorResponses },
-        hide: url !== paths.verify[0],
       },
       handler: async (request) => app.auth.verify(request.body.token),
     })
@@ -95,7 +92,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Blacklist a refresh token, revoking that login's session",
         body: RefreshBody,
         response: { 200: Empty, ...errorResponses },
-        hide: url !== paths.blacklist[0],
       },
       handler: async (request) => app.auth.blacklist(request.body.refresh),
     })
