@@ -91,6 +91,9 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
     // @fastify/rate-limit treats max 0 as "no requests"; a huge limit keeps the limiter's cost in the figures.
     LOGIN_RATE_LIMIT: '1000000',
     WORKERS: String(opts.workers),
+    // Sized for the machine rather than the default 10: refresh and logout wait on commits, and
+    // PostgreSQL groups concurrent commits into one WAL flush (bench/README.md has the figures).
+    DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '32',
   }
   let cleanup = async () => {}
   let databaseUrl: string | undefined
@@ -133,7 +136,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
       config,
       users: 200,
       refreshChains: opts.connections * 8,
-      logoutPool: 60_000,
+      logoutPool: 20_000,
     })
     const nodeArgs = args.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
