@@ -31,14 +31,84 @@ export interface AdminSessionRow extends SessionRow {
   username: string
 }
 
-export class SessionRepository {
-  constructor(private readonly db: Db) {}
+const ph = (name: string) => sql.placeholder(name)
+// In UPDATE ... SET Drizzle takes a placeholder only wrapped as SQL.
+const val = (name: string) => sql`${sql.placeholder(name)}`
+const at = (name: string) => sql`${sql.placeholder(name)}::timestamptz`
+const userIsActive = sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`
 
-  async create(input: NewSession): Promise<SessionRow> {
-    const [row] = await this.db
+export class SessionRepository {
+  // The per-request queries are built once: Drizzle's query builder costs several times the round trip.
+  private readonly inserter
+  private readonly rotator
+  private readonly revoker
+
+  constructor(private readonly db: Db) {
+    this.inserter = db
       .insert(sessions)
-      .values({ ...input, lastActivity: input.createdAt })
-      .returning()
+      .values({
+        userId: ph('userId'),
+        refreshJti: ph('refreshJti'),
+        accessJti: ph('accessJti'),
+        clientType: ph('clientType'),
+        deviceName: ph('deviceName'),
+        ipAddress: ph('ipAddress'),
+        userAgent: ph('userAgent'),
+        telegramUserId: ph('telegramUserId'),
+        telegramUsername: ph('telegramUsername'),
+        createdAt: at('createdAt'),
+        lastActivity: at('createdAt'),
+        expiresAt: at('expiresAt'),
+      })
+      .returning({ id: sessions.id })
+      .prepare('session_insert')
+    this.rotator = db
+      .update(sessions)
+      .set({
+        refreshJti: val('refreshJti'),
+        accessJti: val('accessJti'),
+        previousRefreshJti: val('presentedJti'),
+        // The database's clock when the row is written, i.e. once this rotation holds the row lock
+        // and is about to commit: a concurrent refresh that arrived before then lost a race, it did
+        // not replay a spent token. (A time taken before the query would be too early.)
+        rotatedAt: sql`clock_timestamp()`,
+        lastActivity: at('at'),
+        expiresAt: at('expiresAt'),
+      })
+      .where(
+        and(
+          eq(sessions.id, ph('sid')),
+          eq(sessions.userId, ph('userId')),
+          eq(sessions.refreshJti, ph('presentedJti')),
+          eq(sessions.isActive, true),
+          userIsActive,
+        ),
+      )
+      .returning({ id: sessions.id })
+      .prepare('session_rotate')
+    this.revoker = db
+      .update(sessions)
+      .set({ isActive: false, revokedAt: at('at'), revokedReason: val('reason') })
+      .where(and(eq(sessions.isActive, true), eq(sessions.id, ph('id'))))
+      .returning({ id: sessions.id })
+      .prepare('session_revoke')
+  }
+
+  /** Creates the session of a login; returns its id. */
+  async create(input: NewSession): Promise<{ id: number }> {
+    const [row] = await this.inserter.execute({
+      userId: input.userId,
+      refreshJti: input.refreshJti,
+      accessJti: input.accessJti,
+      clientType: input.clientType,
+      deviceName: input.deviceName ?? null,
+      ipAddress: input.ipAddress ?? null,
+      userAgent: input.userAgent ?? null,
+      telegramUserId: input.telegramUserId ?? null,
+      telegramUsername: input.telegramUsername ?? null,
+      createdAt: input.createdAt.toISOString(),
+      expiresAt: input.expiresAt.toISOString(),
+    })
     return row!
   }
 
@@ -52,30 +122,16 @@ export class SessionRepository {
    * The conditional UPDATE is the whole concurrency story: of two refreshes with one token,
    * exactly one matches the row.
    */
-  async rotate(r: Rotation): Promise<SessionRow | undefined> {
-    const [row] = await this.db
-      .update(sessions)
-      .set({
-        refreshJti: r.refreshJti,
-        accessJti: r.accessJti,
-        previousRefreshJti: r.presentedJti,
-        // The database's clock when the row is written, i.e. once this rotation holds the row lock
-        // and is about to commit: a concurrent refresh that arrived before then lost a race, it did
-        // not replay a spent token. (r.at, taken before the query, would be too early.)
-        rotatedAt: sql`clock_timestamp()`,
-        lastActivity: r.at,
-        expiresAt: r.expiresAt,
-      })
-      .where(
-        and(
-          eq(sessions.id, r.sid),
-          eq(sessions.userId, r.userId),
-          eq(sessions.refreshJti, r.presentedJti),
-          eq(sessions.isActive, true),
-          sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`,
-        ),
-      )
-      .returning()
+  async rotate(r: Rotation): Promise<{ id: number } | undefined> {
+    const [row] = await this.rotator.execute({
+      sid: r.sid,
+      userId: r.userId,
+      presentedJti: r.presentedJti,
+      refreshJti: r.refreshJti,
+      accessJti: r.accessJti,
+      at: r.at.toISOString(),
+      expiresAt: r.expiresAt.toISOString(),
+    })
     return row
   }
 
@@ -90,10 +146,10 @@ export class SessionRepository {
           eq(sessions.userId, userId),
           eq(sessions.refreshJti, refreshJti),
           eq(sessions.isActive, true),
-          sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`,
+          userIsActive,
         ),
       )
-      .returning()
+      .returning({ id: sessions.id })
     return row
   }
 
@@ -107,8 +163,9 @@ export class SessionRepository {
     return rows.map((r) => r.id)
   }
 
-  revoke(id: number, reason: string): Promise<number[]> {
-    return this.revokeWhere(eq(sessions.id, id), reason)
+  async revoke(id: number, reason: string): Promise<number[]> {
+    const rows = await this.revoker.execute({ id, reason, at: new Date().toISOString() })
+    return rows.map((r) => r.id)
   }
 
   revokeForUser(userId: number, reason: string, exceptSid?: number): Promise<number[]> {

@@ -64,7 +64,32 @@ const columns = {
 }
 
 export class UserRepository {
-  constructor(private readonly db: Db) {}
+  // The hot queries are built once: Drizzle's query builder costs several times the round trip.
+  private readonly byId
+  private readonly byLogin
+  private readonly loginRecorder
+
+  constructor(private readonly db: Db) {
+    this.byId = this.select()
+      .where(eq(users.id, sql.placeholder('id')))
+      .limit(1)
+      .prepare('user_by_id')
+    const identifier = sql.placeholder('identifier')
+    this.byLogin = this.select()
+      .where(
+        or(
+          eq(users.username, identifier),
+          and(sql`${users.email} <> ''`, sql`lower(${users.email}) = lower(${identifier})`),
+        ),
+      )
+      .limit(2)
+      .prepare('user_by_login')
+    this.loginRecorder = db
+      .update(users)
+      .set({ lastLogin: sql`${sql.placeholder('at')}::timestamptz` })
+      .where(eq(users.id, sql.placeholder('id')))
+      .prepare('user_record_login')
+  }
 
   private select() {
     return this.db
@@ -75,20 +100,13 @@ export class UserRepository {
   }
 
   async findById(id: number): Promise<UserRecord | undefined> {
-    const [row] = await this.select().where(eq(users.id, id)).limit(1)
+    const [row] = await this.byId.execute({ id })
     return row
   }
 
   /** By exact username (as Django), else by e-mail case-insensitively. */
   async findByLogin(identifier: string): Promise<UserRecord | undefined> {
-    const rows = await this.select()
-      .where(
-        or(
-          eq(users.username, identifier),
-          and(sql`${users.email} <> ''`, sql`lower(${users.email}) = lower(${identifier})`),
-        ),
-      )
-      .limit(2)
+    const rows = await this.byLogin.execute({ identifier })
     return rows.find((r) => r.username === identifier) ?? rows[0]
   }
 
@@ -163,9 +181,11 @@ export class UserRepository {
   }
 
   async recordLogin(id: number, at: Date, newPasswordHash?: string): Promise<void> {
-    const set: Partial<UserRow> = { lastLogin: at }
-    if (newPasswordHash) set.passwordHash = newPasswordHash
-    await this.db.update(users).set(set).where(eq(users.id, id))
+    if (!newPasswordHash) {
+      await this.loginRecorder.execute({ id, at: at.toISOString() })
+      return
+    }
+    await this.db.update(users).set({ lastLogin: at, passwordHash: newPasswordHash }).where(eq(users.id, id))
   }
 
   async setPasswordHash(id: number, passwordHash: string): Promise<void> {
