@@ -23,7 +23,7 @@ export default fp<DatabasePluginOptions>(
       }))
     if (opts.migrate !== false) await database.migrate()
     app.decorate('database', database)
-    app.decorate('repos', createRepositories(database.db))
+    app.decorate('repos', createRepositories(database.db, { recentUserMs: config.userCacheMs }))
     if (!opts.database) app.addHook('onClose', () => database.close())
   },
   { name: 'database', dependencies: ['config'] },

@@ -54,7 +54,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         response: { 200: User, ...protectedResponses },
       },
-      handler: async (request) => userBody(await app.auth.currentUser(request.principal!)),
+      handler: async (request) => userBody(await app.auth.currentUser(request.principal!, true)),
     })
   }
 

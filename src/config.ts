@@ -22,6 +22,7 @@ export interface Config {
   logLevel: string
   databaseUrl: string | undefined
   dbPoolSize: number
+  userCacheMs: number
   redisUrl: string | undefined
   /** Key prefix in Redis, so several services (or test runs) can share one server. */
   redisPrefix: string
@@ -76,6 +77,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     ]),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     dbPoolSize: read.int('DB_POOL_SIZE', 10, 1, 200),
+    userCacheMs: read.int('USER_CACHE_MS', 1000, 0, 60_000),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: env.REDIS_PREFIX || 'authjwt:',
     dataDir,

@@ -10,9 +10,10 @@ export interface Repositories {
   state: StateRepository
 }
 
-export function createRepositories(db: Db): Repositories {
+/** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
+export function createRepositories(db: Db, options: { recentUserMs?: number } = {}): Repositories {
   return {
-    users: new UserRepository(db),
+    users: new UserRepository(db, options.recentUserMs),
     sessions: new SessionRepository(db),
     clients: new ClientRepository(db),
     state: new StateRepository(db),

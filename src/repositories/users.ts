@@ -69,7 +69,13 @@ export class UserRepository {
   private readonly byLogin
   private readonly loginRecorder
 
-  constructor(private readonly db: Db) {
+  // Recently read users, for the read-only current-user answer (see findRecent).
+  private readonly recent = new Map<number, { at: number; user: UserRecord }>()
+
+  constructor(
+    private readonly db: Db,
+    private readonly recentMs = 0,
+  ) {
     this.byId = this.select()
       .where(eq(users.id, sql.placeholder('id')))
       .limit(1)
@@ -102,6 +108,24 @@ export class UserRepository {
   async findById(id: number): Promise<UserRecord | undefined> {
     const [row] = await this.byId.execute({ id })
     return row
+  }
+
+  /**
+   * findById, answered from memory when read less than `recentMs` ago. Only for showing a user:
+   * this process's writes forget the entry at once, another instance's show after `recentMs` at
+   * most, and access decisions never use it (revocation and deactivation are checked in the
+   * revocation store on every request).
+   */
+  async findRecent(id: number): Promise<UserRecord | undefined> {
+    if (this.recentMs <= 0) return this.findById(id)
+    const now = Date.now()
+    const hit = this.recent.get(id)
+    if (hit && now - hit.at < this.recentMs) return hit.user
+    const user = await this.findById(id)
+    if (this.recent.size >= 10_000) this.recent.clear()
+    if (user) this.recent.set(id, { at: now, user })
+    else this.recent.delete(id)
+    return user
   }
 
   /** By exact username (as Django), else by e-mail case-insensitively. */
@@ -163,6 +187,7 @@ export class UserRepository {
   }
 
   async update(id: number, patch: UserPatch): Promise<UserRecord | undefined> {
+    this.recent.delete(id)
     const { expiryDate, ...userFields } = patch
     try {
       await this.db.transaction(async (tx) => {
@@ -181,6 +206,7 @@ export class UserRepository {
   }
 
   async recordLogin(id: number, at: Date, newPasswordHash?: string): Promise<void> {
+    this.recent.delete(id)
     if (!newPasswordHash) {
       await this.loginRecorder.execute({ id, at: at.toISOString() })
       return
@@ -189,10 +215,12 @@ export class UserRepository {
   }
 
   async setPasswordHash(id: number, passwordHash: string): Promise<void> {
+    this.recent.delete(id)
     await this.db.update(users).set({ passwordHash }).where(eq(users.id, id))
   }
 
   async setTokensValidAfter(id: number, at: Date): Promise<void> {
+    this.recent.delete(id)
     await this.db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))
   }
 

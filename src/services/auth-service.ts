@@ -308,8 +308,10 @@ export class AuthService {
   }
 
   /** The caller's user row, with the checks SimpleJWT's authentication makes on it. */
-  async currentUser(principal: Principal): Promise<UserRecord> {
-    const user = await this.d.repos.users.findById(principal.userId)
+  async currentUser(principal: Principal, forDisplay = false): Promise<UserRecord> {
+    const { users } = this.d.repos
+    // Showing the caller to themselves may use a row read a moment ago; deciding what they may do may not.
+    const user = await (forDisplay ? users.findRecent(principal.userId) : users.findById(principal.userId))
     if (!user) throw errors.userNotFound()
     if (!user.isActive) throw errors.userInactive()
     if (isExpired(user)) throw errors.accountExpired()
