@@ -34,10 +34,11 @@ export default fp(
         return err
       },
     })
-    app.addHook('onSend', async (_request, reply, payload) => {
+    // Set before the handler (which may override cache-control), in a callback hook: no promise per request.
+    app.addHook('onRequest', (_request, reply, done) => {
       reply.header('x-content-type-options', 'nosniff')
-      if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-      return payload
+      reply.header('cache-control', 'no-store')
+      done()
     })
   },
   { name: 'security', dependencies: ['config', 'revocation-store'] },
