@@ -1,7 +1,10 @@
 import { type TSchema, Type } from '@sinclair/typebox'
 import { CLIENT_TYPES } from '../src/config.js'
 
-/** A field that may be sent as null (DRF allow_null). */
+/**
+ * A field that may be null (DRF allow_null). Preferred to a union with Null: fast-json-stringify
+ * serialises `nullable` directly, while a union costs a schema match per value and per response.
+ */
 const Nullable = <T extends TSchema>(schema: T) =>
   Type.Unsafe<T['static'] | null>({ ...schema, nullable: true })
 const DateTime = Type.String({ format: 'date-time', example: '2024-01-15T12:30:00Z' })
@@ -71,8 +74,8 @@ export const LoginResponse = Type.Object({
   user_id: Type.Integer(),
   username: Type.String(),
   email: Type.String(),
-  client_id: Type.Union([Type.Integer(), Type.Null()]),
-  client_name: Type.Union([Type.String(), Type.Null()]),
+  client_id: Nullable(Type.Integer()),
+  client_name: Nullable(Type.String()),
 })
 
 export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, 'x-no-trim': true }) })
@@ -91,9 +94,9 @@ export const LogoutAllResponse = Type.Object({ message: Type.String(), revoked_s
 
 export const Profile = Type.Object({
   expired: Type.Boolean(),
-  expiry_date: Type.Union([DateTime, Type.Null()]),
-  created_at: Type.Union([DateTime, Type.Null()]),
-  updated_at: Type.Union([DateTime, Type.Null()]),
+  expiry_date: Nullable(DateTime),
+  created_at: Nullable(DateTime),
+  updated_at: Nullable(DateTime),
 })
 
 export const User = Type.Object({
@@ -108,9 +111,9 @@ export const User = Type.Object({
   is_superuser: Type.Boolean(),
   is_manager: Type.Boolean(),
   date_joined: DateTime,
-  last_login: Type.Union([DateTime, Type.Null()]),
-  client_id: Type.Union([Type.Integer(), Type.Null()]),
-  client_name: Type.Union([Type.String(), Type.Null()]),
+  last_login: Nullable(DateTime),
+  client_id: Nullable(Type.Integer()),
+  client_name: Nullable(Type.String()),
   profile: Profile,
 })
 
@@ -126,18 +129,18 @@ export const Session = Type.Object({
   id: Type.Integer(),
   user_id: Type.Integer(),
   client_type: Type.String(),
-  device_name: Type.Union([Type.String(), Type.Null()]),
-  telegram_user_id: Type.Union([Type.Integer(), Type.Null()]),
-  telegram_username: Type.Union([Type.String(), Type.Null()]),
+  device_name: Nullable(Type.String()),
+  telegram_user_id: Nullable(Type.Integer()),
+  telegram_username: Nullable(Type.String()),
   created_at: DateTime,
   last_activity: DateTime,
   expires_at: DateTime,
-  ip_address: Type.Union([Type.String(), Type.Null()]),
-  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip_address: Nullable(Type.String()),
+  user_agent: Nullable(Type.String()),
   is_active: Type.Boolean(),
   is_current: Type.Boolean(),
-  revoked_at: Type.Union([DateTime, Type.Null()]),
-  revoked_reason: Type.Union([Type.String(), Type.Null()]),
+  revoked_at: Nullable(DateTime),
+  revoked_reason: Nullable(Type.String()),
 })
 
 export const AdminSession = Type.Composite([Session, Type.Object({ username: Type.String() })])
@@ -145,8 +148,8 @@ export const AdminSession = Type.Composite([Session, Type.Object({ username: Typ
 export const Paginated = <T extends TSchema>(item: T) =>
   Type.Object({
     count: Type.Integer(),
-    next: Type.Union([Type.String(), Type.Null()]),
-    previous: Type.Union([Type.String(), Type.Null()]),
+    next: Nullable(Type.String()),
+    previous: Nullable(Type.String()),
     results: Type.Array(item),
   })
 

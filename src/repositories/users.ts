@@ -71,6 +71,8 @@ export class UserRepository {
 
   // Recently read users, for the read-only current-user answer (see findRecent).
   private readonly recent = new Map<number, { at: number; user: UserRecord }>()
+  private readonly reading = new Map<number, Promise<UserRecord | undefined>>()
+  private writes = 0
 
   constructor(
     private readonly db: Db,
@@ -116,16 +118,32 @@ export class UserRepository {
    * most, and access decisions never use it (revocation and deactivation are checked in the
    * revocation store on every request).
    */
+  /** Called before every write of a user row, so this process never shows an older row after it. */
+  private forget(id: number): void {
+    this.writes += 1
+    this.recent.delete(id)
+    this.reading.delete(id)
+  }
+
   async findRecent(id: number): Promise<UserRecord | undefined> {
     if (this.recentMs <= 0) return this.findById(id)
-    const now = Date.now()
     const hit = this.recent.get(id)
-    if (hit && now - hit.at < this.recentMs) return hit.user
-    const user = await this.findById(id)
-    if (this.recent.size >= 10_000) this.recent.clear()
-    if (user) this.recent.set(id, { at: now, user })
-    else this.recent.delete(id)
-    return user
+    if (hit && Date.now() - hit.at < this.recentMs) return hit.user
+    // Concurrent misses for one user share one read, so an expiring entry costs one query, not a burst.
+    let reading = this.reading.get(id)
+    if (!reading) {
+      const at = Date.now()
+      const writesBefore = this.writes
+      reading = this.findById(id).finally(() => this.reading.delete(id))
+      this.reading.set(id, reading)
+      const user = await reading
+      if (this.recent.size >= 10_000) this.recent.clear()
+      // A write while reading may have landed after the row was read: keep nothing then.
+      if (user && writesBefore === this.writes) this.recent.set(id, { at, user })
+      else this.recent.delete(id)
+      return user
+    }
+    return reading
   }
 
   /** By exact username (as Django), else by e-mail case-insensitively. */
@@ -187,7 +205,7 @@ export class UserRepository {
   }
 
   async update(id: number, patch: UserPatch): Promise<UserRecord | undefined> {
-    this.recent.delete(id)
+    this.forget(id)
     const { expiryDate, ...userFields } = patch
     try {
       await this.db.transaction(async (tx) => {
@@ -206,7 +224,7 @@ export class UserRepository {
   }
 
   async recordLogin(id: number, at: Date, newPasswordHash?: string): Promise<void> {
-    this.recent.delete(id)
+    this.forget(id)
     if (!newPasswordHash) {
       await this.loginRecorder.execute({ id, at: at.toISOString() })
       return
@@ -215,12 +233,12 @@ export class UserRepository {
   }
 
   async setPasswordHash(id: number, passwordHash: string): Promise<void> {
-    this.recent.delete(id)
+    this.forget(id)
     await this.db.update(users).set({ passwordHash }).where(eq(users.id, id))
   }
 
   async setTokensValidAfter(id: number, at: Date): Promise<void> {
-    this.recent.delete(id)
+    this.forget(id)
     await this.db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))
   }
 
