@@ -93,7 +93,6 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
     WORKERS: String(opts.workers),
     // Sized for the machine rather than the default 10: refresh and logout wait on commits, and
     // PostgreSQL groups concurrent commits into one WAL flush (bench/README.md has the figures).
-    DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '32',
   }
   let cleanup = async () => {}
   let databaseUrl: string | undefined
