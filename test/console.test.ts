@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -21,7 +22,11 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ]
-const SCREENSHOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'console.png')
+// The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'console.png')
+    : join(tmpdir(), `console-${process.pid}.png`)
 const V1 = '/api/v1/auth'
 
 /** One backend is enough for a UI test: the real ones when reachable, else the embedded ones. */
