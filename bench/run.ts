@@ -135,7 +135,8 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
       config,
       users: 200,
       refreshChains: opts.connections * 8,
-      logoutPool: 20_000,
+      // Each logout spends one session; 5 s plus the warm-up at up to ~6,000 req/s.
+      logoutPool: 45_000,
     })
     const nodeArgs = args.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
