@@ -1,6 +1,6 @@
 import { execSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
@@ -138,9 +138,13 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
       // Each logout spends one session; 5 s plus the warm-up at up to ~6,000 req/s.
       logoutPool: 45_000,
     })
+    // The server runs with the node flags of `npm start`, so the bench measures what ships.
+    const startFlags = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string)
+      .split(/\s+/)
+      .filter((a) => a.startsWith('--'))
     const nodeArgs = args.profile
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
-      : []
+      ? [...startFlags, '--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
+      : startFlags
     const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'src', 'server.js')], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
