@@ -51,6 +51,17 @@ export interface AuthDeps {
   activity: SessionActivity
 }
 
+/**
+ * SimpleJWT's reading of the Authorization header: undefined when it carries no Bearer (missing,
+ * empty, another scheme, lowercase "bearer"), null when it is "Bearer" without exactly one token.
+ */
+function bearerToken(header: string | undefined): string | null | undefined {
+  if (!header) return undefined
+  const parts = header.trim().split(/\s+/)
+  if (parts[0] !== 'Bearer') return undefined
+  return parts.length === 2 ? parts[1]! : null
+}
+
 const verdictErrors: Record<RevocationVerdict, () => ApiError> = {
   token_revoked: errors.tokenRevoked,
   user_inactive: errors.userInactive,
@@ -93,11 +104,10 @@ export class AuthService {
 
   /** The authenticate hook: header parsing as SimpleJWT, then one round trip to the store. */
   async authenticate(header: string | undefined): Promise<Principal> {
-    if (!header) throw errors.notAuthenticated()
-    const parts = header.trim().split(/\s+/)
-    if (parts[0] !== 'Bearer') throw errors.notAuthenticated()
-    if (parts.length !== 2) throw errors.badAuthorizationHeader()
-    const checked = this.decode(parts[1]!)
+    const token = bearerToken(header)
+    if (token === undefined) throw errors.notAuthenticated()
+    if (token === null) throw errors.badAuthorizationHeader()
+    const checked = this.decode(token)
     if (!checked.ok) throw errors.accessTokenNotValid(checked.message)
     const claims = checked.claims
     if (claims.token_type !== 'access') throw errors.accessTokenNotValid(messages.wrongType)
@@ -291,8 +301,8 @@ export class AuthService {
   /** Revokes the refresh token's session and, when a valid Bearer comes along, that access token. */
   async logout(refreshToken: string, authorization: string | undefined) {
     const claims = await this.refreshClaims(refreshToken, 400)
-    const bearer = authorization?.trim().split(/\s+/)
-    const access = bearer?.length === 2 && bearer[0] === 'Bearer' ? this.decode(bearer[1]!) : undefined
+    const bearer = bearerToken(authorization)
+    const access = bearer ? this.decode(bearer) : undefined
     await Promise.all([
       this.revokeRefresh(claims, 'logout'),
       access?.ok ? this.d.revocations.denyToken(access.claims.jti, access.claims.exp) : undefined,
