@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
 import { type SessionRow, sessions, users } from '../../schema/db.js'
+import { Batcher } from '../batcher.js'
 import type { Db } from '../db.js'
 import { escapeLike } from './users.js'
 
@@ -31,9 +32,24 @@ export interface AdminSessionRow extends SessionRow {
   username: string
 }
 
+interface Revocation {
+  id: number
+  reason: string
+  at: Date
+}
+
+// Up to this many batch statements run at once (the pool has more connections for everything else);
+// under load the next batch fills while they run.
+const batchOptions = { maxInFlight: 4, maxBatch: 500 }
+
+/** Which inputs of a batch a `returning v.i` statement matched. */
+function answered(size: number, rows: { i: number }[]): boolean[] {
+  const out = new Array<boolean>(size).fill(false)
+  for (const row of rows) out[row.i] = true
+  return out
+}
+
 const ph = (name: string) => sql.placeholder(name)
-// In UPDATE ... SET Drizzle takes a placeholder only wrapped as SQL.
-const val = (name: string) => sql`${sql.placeholder(name)}`
 const at = (name: string) => sql`${sql.placeholder(name)}::timestamptz`
 const userIsActive = sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`
 
@@ -42,6 +58,8 @@ export class SessionRepository {
   private readonly inserter
   private readonly rotator
   private readonly revoker
+  private readonly rotations: Batcher<Rotation, boolean>
+  private readonly revocations: Batcher<Revocation, boolean>
 
   constructor(private readonly db: Db) {
     this.inserter = db
@@ -62,36 +80,43 @@ export class SessionRepository {
       })
       .returning({ id: sessions.id })
       .prepare('session_insert')
+    const rotationInput = sql`json_to_recordset(${ph('input')}::json) as v(
+      i int, sid int, user_id int, presented text, refresh text, access text,
+      at timestamptz, expires_at timestamptz)`
     this.rotator = db
       .update(sessions)
       .set({
-        refreshJti: val('refreshJti'),
-        accessJti: val('accessJti'),
-        previousRefreshJti: val('presentedJti'),
+        refreshJti: sql`v.refresh`,
+        accessJti: sql`v.access`,
+        previousRefreshJti: sql`v.presented`,
         // The database's clock when the row is written, i.e. once this rotation holds the row lock
         // and is about to commit: a concurrent refresh that arrived before then lost a race, it did
         // not replay a spent token. (A time taken before the query would be too early.)
         rotatedAt: sql`clock_timestamp()`,
-        lastActivity: at('at'),
-        expiresAt: at('expiresAt'),
+        lastActivity: sql`v.at`,
+        expiresAt: sql`v.expires_at`,
       })
+      .from(rotationInput)
       .where(
         and(
-          eq(sessions.id, ph('sid')),
-          eq(sessions.userId, ph('userId')),
-          eq(sessions.refreshJti, ph('presentedJti')),
+          eq(sessions.id, sql`v.sid`),
+          eq(sessions.userId, sql`v.user_id`),
+          eq(sessions.refreshJti, sql`v.presented`),
           eq(sessions.isActive, true),
           userIsActive,
         ),
       )
-      .returning({ id: sessions.id })
-      .prepare('session_rotate')
+      .returning({ i: sql<number>`v.i` })
+      .prepare('session_rotate_batch')
     this.revoker = db
       .update(sessions)
-      .set({ isActive: false, revokedAt: at('at'), revokedReason: val('reason') })
-      .where(and(eq(sessions.isActive, true), eq(sessions.id, ph('id'))))
-      .returning({ id: sessions.id })
-      .prepare('session_revoke')
+      .set({ isActive: false, revokedAt: sql`v.at`, revokedReason: sql`v.reason` })
+      .from(sql`json_to_recordset(${ph('input')}::json) as v(i int, id int, reason text, at timestamptz)`)
+      .where(and(eq(sessions.id, sql`v.id`), eq(sessions.isActive, true)))
+      .returning({ i: sql<number>`v.i` })
+      .prepare('session_revoke_batch')
+    this.rotations = new Batcher((batch: Rotation[]) => this.rotateMany(batch), batchOptions)
+    this.revocations = new Batcher((batch: Revocation[]) => this.revokeMany(batch), batchOptions)
   }
 
   /** Creates the session of a login; returns its id. */
@@ -120,19 +145,29 @@ export class SessionRepository {
   /**
    * Moves the session to a new refresh jti if, and only if, it still holds the presented one.
    * The conditional UPDATE is the whole concurrency story: of two refreshes with one token,
-   * exactly one matches the row.
+   * exactly one matches the row. Concurrent rotations share one statement (Batcher).
    */
-  async rotate(r: Rotation): Promise<{ id: number } | undefined> {
-    const [row] = await this.rotator.execute({
-      sid: r.sid,
-      userId: r.userId,
-      presentedJti: r.presentedJti,
-      refreshJti: r.refreshJti,
-      accessJti: r.accessJti,
-      at: r.at.toISOString(),
-      expiresAt: r.expiresAt.toISOString(),
-    })
-    return row
+  rotate(r: Rotation): Promise<boolean> {
+    return this.rotations.submit(r)
+  }
+
+  private async rotateMany(batch: Rotation[]): Promise<boolean[]> {
+    const input = JSON.stringify(
+      batch.map((r, i) => ({
+        i,
+        sid: r.sid,
+        user_id: r.userId,
+        presented: r.presentedJti,
+        refresh: r.refreshJti,
+        access: r.accessJti,
+        at: r.at.toISOString(),
+        expires_at: r.expiresAt.toISOString(),
+      })),
+    )
+    // Two inputs for the same row and token: the row is updated once, for one of them; the
+    // other finds it moved on and is answered false, as it would be one statement later.
+    const result = await this.rotator.execute({ input })
+    return answered(batch.length, result)
   }
 
   /** Without rotation the refresh token stays; the session records the new access token. */
@@ -163,9 +198,17 @@ export class SessionRepository {
     return rows.map((r) => r.id)
   }
 
-  async revoke(id: number, reason: string): Promise<number[]> {
-    const rows = await this.revoker.execute({ id, reason, at: new Date().toISOString() })
-    return rows.map((r) => r.id)
+  /** Revokes one session; true if it was active until now. Concurrent calls share one statement. */
+  revoke(id: number, reason: string): Promise<boolean> {
+    return this.revocations.submit({ id, reason, at: new Date() })
+  }
+
+  private async revokeMany(batch: Revocation[]): Promise<boolean[]> {
+    const input = JSON.stringify(
+      batch.map((r, i) => ({ i, id: r.id, reason: r.reason, at: r.at.toISOString() })),
+    )
+    const result = await this.revoker.execute({ input })
+    return answered(batch.length, result)
   }
 
   revokeForUser(userId: number, reason: string, exceptSid?: number): Promise<number[]> {

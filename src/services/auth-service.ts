@@ -231,7 +231,7 @@ export class AuthService {
       return { access: this.d.codec.sign(access) }
     }
     const refresh = buildClaims('refresh', config.refreshTokenLifetime, base, nowMs)
-    const row = await repos.sessions.rotate({
+    const rotated = await repos.sessions.rotate({
       sid: claims.sid,
       userId: claims.user_id,
       presentedJti: claims.jti,
@@ -240,7 +240,7 @@ export class AuthService {
       at: new Date(nowMs),
       expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
     })
-    if (!row) await this.refreshRefused(claims, requestStartedMs)
+    if (!rotated) await this.refreshRefused(claims, requestStartedMs)
     // The presented token is spent; verify must now call it revoked too.
     await this.d.revocations.denyToken(claims.jti, claims.exp)
     return { access: this.d.codec.sign(access), refresh: this.d.codec.sign(refresh) }

@@ -33,10 +33,10 @@ export class RevocationService {
   }
 
   async revokeSession(id: number, reason: string): Promise<boolean> {
-    const ids = await this.repos.sessions.revoke(id, reason)
+    const wasActive = await this.repos.sessions.revoke(id, reason)
     // Deny even when it was revoked already: the store may have lost the entry.
     await this.denySessions([id])
-    return ids.length > 0
+    return wasActive
   }
 
   /**
