@@ -152,6 +152,8 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-20_000)
+      // BENCH_ECHO=1 passes the server's stderr through (ad-hoc instrumentation while profiling).
+      if (process.env.BENCH_ECHO) process.stderr.write(d)
     })
     const base = `http://127.0.0.1:${port}`
     try {
