@@ -42,13 +42,62 @@ t.test('Redis down: protected requests are 503, never 200 and never 500', async 
       { method: 'GET', url: '/api/test-auth/', headers: { authorization: `Bearer ${access}` } },
     ],
     ['POST /api/token/verify/', { method: 'POST', url: '/api/token/verify/', payload: { token: access } }],
-    ['POST /api/token/refresh/', { method: 'POST', url: '/api/token/refresh/', payload: { refresh } }],
+    [
+      'POST /api/token/verify/ (refresh)',
+      { method: 'POST', url: '/api/token/verify/', payload: { token: refresh } },
+    ],
   ] as const) {
     const res = await app.inject(opts)
     t.equal(res.statusCode, 503, `${name} fails closed`)
     t.match(res.json(), UNAVAILABLE, `${name}: body`)
     t.type(res.json().detail, 'string')
   }
+
+  // Refresh is decided by the session row alone (every revocation is written there first), so it
+  // works without the store, and still refuses what the database says is revoked.
+  const nowMs = Date.now()
+  const session = async (jti: string) =>
+    app.repos.sessions.create({
+      userId: user.id,
+      refreshJti: jti,
+      accessJti: 'a'.repeat(32),
+      clientType: 'web',
+      createdAt: new Date(nowMs),
+      expiresAt: new Date(nowMs + 600_000),
+    })
+  const liveSession = await session('1'.repeat(32))
+  const renewed = await app.inject({
+    method: 'POST',
+    url: '/api/token/refresh/',
+    payload: {
+      refresh: app.tokenCodec.sign({
+        token_type: 'refresh',
+        jti: '1'.repeat(32),
+        ...base,
+        sid: liveSession.id,
+      }),
+    },
+  })
+  t.equal(renewed.statusCode, 200, 'refresh of a live session works with the store down')
+  const renewedAccess = renewed.json().access as string
+  const use = await app.inject({
+    method: 'GET',
+    url: '/api/test-auth/',
+    headers: { authorization: `Bearer ${renewedAccess}` },
+  })
+  t.equal(use.statusCode, 503, 'the renewed access token still fails closed on a protected route')
+  const dead = await session('2'.repeat(32))
+  await app.repos.sessions.revoke(dead.id, 'logout')
+  const refused = await app.inject({
+    method: 'POST',
+    url: '/api/token/refresh/',
+    payload: {
+      refresh: app.tokenCodec.sign({ token_type: 'refresh', jti: '2'.repeat(32), ...base, sid: dead.id }),
+    },
+  })
+  t.equal(refused.statusCode, 401, 'refresh of a revoked session is refused with the store down')
+  t.match(refused.json(), { code: 'token_not_valid' })
+
   const ready = await app.inject({ method: 'GET', url: '/health/ready' })
   t.equal(ready.statusCode, 503, 'readiness reports the store down')
   t.equal(ready.json().revocation_store, 'unavailable')

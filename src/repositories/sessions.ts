@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
-import { type SessionRow, sessions, users } from '../../schema/db.js'
+import { profiles, type SessionRow, sessions, users } from '../../schema/db.js'
 import { Batcher } from '../batcher.js'
 import type { Db } from '../db.js'
 import { escapeLike } from './users.js'
@@ -51,7 +51,11 @@ function answered(size: number, rows: { i: number }[]): boolean[] {
 
 const ph = (name: string) => sql.placeholder(name)
 const at = (name: string) => sql`${sql.placeholder(name)}::timestamptz`
-const userIsActive = sql`exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.isActive})`
+// The session's user may still renew tokens: active, and not past the account's expiry date.
+const userMayRefresh = sql`exists (
+  select 1 from ${users} left join ${profiles} on ${profiles.userId} = ${users.id}
+  where ${users.id} = ${sessions.userId} and ${users.isActive}
+    and (${profiles.expiryDate} is null or ${profiles.expiryDate} > now()))`
 
 export class SessionRepository {
   // The per-request queries are built once: Drizzle's query builder costs several times the round trip.
@@ -103,7 +107,7 @@ export class SessionRepository {
           eq(sessions.userId, sql`v.user_id`),
           eq(sessions.refreshJti, sql`v.presented`),
           eq(sessions.isActive, true),
-          userIsActive,
+          userMayRefresh,
         ),
       )
       .returning({ i: sql<number>`v.i` })
@@ -181,7 +185,7 @@ export class SessionRepository {
           eq(sessions.userId, userId),
           eq(sessions.refreshJti, refreshJti),
           eq(sessions.isActive, true),
-          userIsActive,
+          userMayRefresh,
         ),
       )
       .returning({ id: sessions.id })

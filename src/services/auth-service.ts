@@ -5,7 +5,7 @@ import type { Repositories } from '../repositories/index.js'
 import type { UserRecord } from '../repositories/users.js'
 import { type RevocationVerdict, revocationVerdict } from '../revocation.js'
 import { isExpired } from '../serializers.js'
-import type { RevocationStore } from '../stores/revocation-store.js'
+import { type RevocationStore, StoreUnavailableError } from '../stores/revocation-store.js'
 import { checkClaims, isUserId, type VerifiedClaims } from '../token-check.js'
 import { buildClaims, newJti, type TokenClaims } from '../tokens.js'
 import type { RevocationService } from './revocation-service.js'
@@ -204,16 +204,19 @@ export class AuthService {
     return claims as VerifiedClaims & { user_id: number }
   }
 
+  /**
+   * Renews on the authority of the session row, not the revocation store. Every revocation is
+   * written to the database first, and the conditional UPDATE that rotates the session matches
+   * only while the session is active, still holds this token, and its user is active and not
+   * expired. So one database round trip both decides and records the refresh; the store is not
+   * read (refresh keeps working while Redis is down), and a spent token needs no deny entry:
+   * verify and blacklist ask the session row about refresh tokens (refreshHold).
+   */
   async refresh(token: string, requestStartedMs: number): Promise<{ access: string; refresh?: string }> {
     const { config, repos } = this.d
     const claims = await this.refreshClaims(token)
     // Our refresh tokens always name their session; one without is not ours to renew.
     if (claims.sid === undefined) throw errors.tokenNotValid(messages.invalid)
-    const verdict = await this.verdict(claims)
-    // A spent (rotated) token is denied in the store too: that is exactly the replay that reuse
-    // detection must see, so a revoked verdict goes through the session's record, not straight out.
-    if (verdict === 'token_revoked') await this.refreshRefused(claims, requestStartedMs)
-    if (verdict) throw verdictErrors[verdict]()
 
     const nowMs = Date.now()
     const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }
@@ -241,9 +244,18 @@ export class AuthService {
       expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
     })
     if (!rotated) await this.refreshRefused(claims, requestStartedMs)
-    // The presented token is spent; verify must now call it revoked too.
-    await this.d.revocations.denyToken(claims.jti, claims.exp)
     return { access: this.d.codec.sign(access), refresh: this.d.codec.sign(refresh) }
+  }
+
+  /**
+   * Whether the session a refresh token names still holds it: 'spent' once rotated away or
+   * revoked, 'unknown' when the token names no session of its user (nothing to ask).
+   */
+  private async refreshHold(claims: VerifiedClaims): Promise<'held' | 'spent' | 'unknown'> {
+    if (claims.sid === undefined || !isUserId(claims.user_id)) return 'unknown'
+    const session = await this.d.repos.sessions.findById(claims.sid)
+    if (!session || session.userId !== claims.user_id) return 'unknown'
+    return session.isActive && session.refreshJti === claims.jti ? 'held' : 'spent'
   }
 
   /**
@@ -262,7 +274,11 @@ export class AuthService {
     const session = await repos.sessions.findById(claims.sid!)
     if (!session || session.userId !== claims.user_id) throw errors.tokenNotValid(messages.invalid)
     if (!session.isActive) {
-      await revocations.denySessions([session.id])
+      // Repairs a store that lost the entry; the answer does not depend on it, so a store that is
+      // down does not turn this refusal into a 503.
+      await revocations.denySessions([session.id]).catch((err: unknown) => {
+        if (!(err instanceof StoreUnavailableError)) throw err
+      })
       throw errors.tokenNotValid(messages.blacklisted)
     }
     const rotatedAt = session.rotatedAt?.getTime()
@@ -279,13 +295,18 @@ export class AuthService {
     if (!checked.ok) throw errors.tokenNotValid(checked.message)
     const verdict = await this.verdict(checked.claims)
     if (verdict) throw verdictErrors[verdict]()
+    if (checked.claims.token_type === 'refresh' && (await this.refreshHold(checked.claims)) === 'spent') {
+      throw errors.tokenRevoked()
+    }
     return {}
   }
 
   async blacklist(token: string): Promise<Record<string, never>> {
     const claims = await this.refreshClaims(token)
     const verdict = await this.verdict(claims)
-    if (verdict === 'token_revoked') throw errors.tokenNotValid(messages.blacklisted)
+    if (verdict === 'token_revoked' || (await this.refreshHold(claims)) === 'spent') {
+      throw errors.tokenNotValid(messages.blacklisted)
+    }
     await this.revokeRefresh(claims, 'blacklist')
     return {}
   }
