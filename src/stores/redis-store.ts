@@ -82,11 +82,13 @@ export class RedisRevocationStore implements RevocationStore {
 
   async denySessions(sids: number[], seconds: number): Promise<void> {
     if (sids.length === 0) return
-    const pipeline = this.client.pipeline()
-    for (const sid of sids) pipeline.set(keys.session(this.prefix, sid), '1', 'EX', ttl(seconds))
-    const results = await this.run(() => pipeline.exec())
-    const failed = results?.find(([err]) => err)
-    if (failed) throw new StoreUnavailableError(failed[0])
+    const expire = ttl(seconds)
+    // Separate commands, not a pipeline(): auto-pipelining sends the commands of every request in
+    // this turn of the loop in one socket write, while each pipeline().exec() writes on its own
+    // (a logout's own write showed as 6% of the server's CPU in the logout profile).
+    await this.run(() =>
+      Promise.all(sids.map((sid) => this.client.set(keys.session(this.prefix, sid), '1', 'EX', expire))),
+    )
   }
 
   async setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
