@@ -55,6 +55,26 @@ async function contract(t: Test, store: RevocationStore, ttlOf?: (key: string) =
     t.equal((await store.lookup(newJti(), undefined, userId + 7)).globalValidAfter, String(ms))
   })
 
+  t.test('lookups made together each get their own answer', async (t) => {
+    const deniedJti = newJti()
+    await store.denyToken(deniedJti, 60)
+    await store.denySessions([21], 60)
+    await store.setUserState(userId + 3, { validAfterMs: 5, status: '', expiresAtMs: 0 }, 60)
+    // One loop turn: the Redis store answers these with a single MGET.
+    const [a, b, c, d] = await Promise.all([
+      store.lookup(deniedJti, 20, userId + 2),
+      store.lookup(newJti(), 21, userId + 2),
+      store.lookup(newJti(), 22, userId + 3),
+      store.lookup(newJti(), undefined, userId + 2),
+    ])
+    t.same([a!.jtiDenied, a!.sessionDenied, a!.user], [true, false, null], 'denied jti only')
+    t.same([b!.jtiDenied, b!.sessionDenied, b!.user], [false, true, null], 'denied session only')
+    t.same([c!.jtiDenied, c!.sessionDenied], [false, false])
+    t.same(decodeUserState(c!.user), { validAfterMs: 5, status: '', expiresAtMs: 0 }, 'that user state only')
+    t.same([d!.jtiDenied, d!.sessionDenied, d!.user], [false, false, null], 'nothing')
+    t.equal(a!.globalValidAfter, d!.globalValidAfter, 'one global mark for all')
+  })
+
   if (ttlOf) {
     t.test('every write carries a TTL', async (t) => {
       for (const key of [`j:${jti}`, 's:11', 's:12', `u:${userId}`, 'all']) {
