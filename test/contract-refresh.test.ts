@@ -177,3 +177,28 @@ t.test('ten concurrent refreshes with one token: exactly one wins, the session s
     t.equal((await meWith(h, login.access)).statusCode, 200, 'the login access token still works')
   })
 })
+
+t.test('a signed token the batch statement could not read fails alone, not its batch', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const user = await h.createUser()
+    const { refresh } = await h.login(user.username, user.password)
+    const cur = decodeJwt(refresh).payload
+    const key = h.config.signingKey
+    const odd = [craftToken({ ...cur, sid: 2 ** 40 }, key), craftToken({ ...cur, user_id: 2 ** 40 }, key)]
+    // Sent together with a good refresh, so they would share its batch.
+    const [good, ...rest] = await Promise.all([
+      refreshWith(h, refresh),
+      ...odd.map((tok) => refreshWith(h, tok)),
+    ])
+    t.equal(good!.statusCode, 200, 'the good refresh in the same turn succeeds')
+    for (const res of rest) {
+      t.equal(res.statusCode, 401, 'an id beyond the database integer range is refused, not a 500')
+      t.match(res.json(), { code: 'token_not_valid' })
+    }
+    // Another jti for this session is reuse (it revokes the session), and a NUL in it is no 500.
+    const nul = craftToken({ ...cur, jti: `${String(cur.jti).slice(0, 31)}\u0000` }, key)
+    const res = await refreshWith(h, nul)
+    t.equal(res.statusCode, 401, 'a jti the statement could not read is refused, not a 500')
+  })
+})

@@ -64,8 +64,20 @@ t.test('checkClaims: the checks SimpleJWT makes after the signature', async (t) 
   )
 })
 
-t.test('isUserId: positive safe integers only', async (t) => {
-  for (const v of [1, 42, Number.MAX_SAFE_INTEGER]) t.ok(isUserId(v), String(v))
-  for (const v of [0, -1, 1.5, '1', null, undefined, Number.NaN, 2 ** 60, true])
+t.test('isUserId: positive integers within the database integer range only', async (t) => {
+  for (const v of [1, 42, 2 ** 31 - 1]) t.ok(isUserId(v), String(v))
+  for (const v of [
+    0,
+    -1,
+    1.5,
+    '1',
+    null,
+    undefined,
+    Number.NaN,
+    2 ** 31,
+    Number.MAX_SAFE_INTEGER,
+    2 ** 60,
+    true,
+  ])
     t.notOk(isUserId(v), String(v))
 })

@@ -42,6 +42,11 @@ interface Revocation {
 // under load the next batch fills while they run.
 const batchOptions = { maxInFlight: 4, maxBatch: 500 }
 
+/** Fits the int columns of the batch statements (a serial id never exceeds them). */
+function isRowId(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && n <= 2_147_483_647
+}
+
 /** Which inputs of a batch a `returning v.i` statement matched. */
 function answered(size: number, rows: { i: number }[]): boolean[] {
   const out = new Array<boolean>(size).fill(false)
@@ -152,6 +157,10 @@ export class SessionRepository {
    * exactly one matches the row. Concurrent rotations share one statement (Batcher).
    */
   rotate(r: Rotation): Promise<boolean> {
+    // An input the statement cannot even read would fail the whole batch; no row can match it.
+    if (!isRowId(r.sid) || !isRowId(r.userId) || r.presentedJti.includes('\u0000')) {
+      return Promise.resolve(false)
+    }
     return this.rotations.submit(r)
   }
 
@@ -204,6 +213,7 @@ export class SessionRepository {
 
   /** Revokes one session; true if it was active until now. Concurrent calls share one statement. */
   revoke(id: number, reason: string): Promise<boolean> {
+    if (!isRowId(id)) return Promise.resolve(false)
     return this.revocations.submit({ id, reason, at: new Date() })
   }
 
