@@ -22,13 +22,15 @@ export function checkClaims(payload: Record<string, unknown>, nowSeconds: number
   if (typeof payload.iat === 'number' && payload.iat > nowSeconds)
     return { ok: false, message: messages.invalid }
   if (typeof payload.jti !== 'string' || payload.jti === '') return { ok: false, message: messages.noId }
-  if (payload.sid !== undefined && !isUserId(payload.sid)) return { ok: false, message: messages.invalid }
+  if (payload.sid !== undefined && !isRowId(payload.sid)) return { ok: false, message: messages.invalid }
   return { ok: true, claims: payload as unknown as VerifiedClaims }
 }
 
 /** Row ids are PostgreSQL integers: a claim beyond their range names no row, and must not reach a query. */
 export const MAX_ROW_ID = 2_147_483_647
 
-export function isUserId(value: unknown): value is number {
+export function isRowId(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_ROW_ID
 }
+
+export const isUserId = isRowId

@@ -2,6 +2,7 @@ import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } 
 import { profiles, type SessionRow, sessions, users } from '../../schema/db.js'
 import { Batcher } from '../batcher.js'
 import type { Db } from '../db.js'
+import { isRowId } from '../token-check.js'
 import { escapeLike } from './users.js'
 
 export interface NewSession {
@@ -41,11 +42,6 @@ interface Revocation {
 // Up to this many batch statements run at once (the pool has more connections for everything else);
 // under load the next batch fills while they run.
 const batchOptions = { maxInFlight: 4, maxBatch: 500 }
-
-/** Fits the int columns of the batch statements (a serial id never exceeds them). */
-function isRowId(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && n <= 2_147_483_647
-}
 
 /** Which inputs of a batch a `returning v.i` statement matched. */
 function answered(size: number, rows: { i: number }[]): boolean[] {
