@@ -252,10 +252,16 @@ export class AuthService {
    * revoked, 'unknown' when the token names no session of its user (nothing to ask).
    */
   private async refreshHold(claims: VerifiedClaims): Promise<'held' | 'spent' | 'unknown'> {
-    if (claims.sid === undefined || !isUserId(claims.user_id)) return 'unknown'
-    const session = await this.d.repos.sessions.findById(claims.sid)
-    if (!session || session.userId !== claims.user_id) return 'unknown'
+    const session = await this.sessionOf(claims)
+    if (!session) return 'unknown'
     return session.isActive && session.refreshJti === claims.jti ? 'held' : 'spent'
+  }
+
+  /** The session a token names, if it exists and belongs to the token's user. */
+  private async sessionOf(claims: VerifiedClaims) {
+    if (claims.sid === undefined || !isUserId(claims.user_id)) return undefined
+    const session = await this.d.repos.sessions.findById(claims.sid)
+    return session?.userId === claims.user_id ? session : undefined
   }
 
   /**
@@ -271,8 +277,8 @@ export class AuthService {
     if (!user) throw errors.userNotFound()
     if (!user.isActive) throw errors.userInactive()
     if (isExpired(user)) throw errors.accountExpired()
-    const session = await repos.sessions.findById(claims.sid!)
-    if (!session || session.userId !== claims.user_id) throw errors.tokenNotValid(messages.invalid)
+    const session = await this.sessionOf(claims)
+    if (!session) throw errors.tokenNotValid(messages.invalid)
     if (!session.isActive) {
       // Repairs a store that lost the entry; the answer does not depend on it, so a store that is
       // down does not turn this refusal into a 503.
