@@ -1,4 +1,5 @@
 import jwt from '@fastify/jwt'
+import { createVerifier } from 'fast-jwt'
 import fp from 'fastify-plugin'
 import type { TokenCodec } from '../src/services/auth-service.js'
 import './types.js'
@@ -16,9 +17,13 @@ export default fp(
       // Verified tokens are cached by fast-jwt (keyed on the whole token; exp still enforced).
       verify: { algorithms: [jwtAlgorithm], cache: 10_000 },
     })
+    // Refresh tokens are presented once (rotation), so caching them costs two hashes of the token
+    // and an LRU eviction per request and never hits. Same key and pinned algorithm, no cache.
+    const verifyOnce = createVerifier({ key: signingKey, algorithms: [jwtAlgorithm], cache: false })
     const codec: TokenCodec = {
       sign: (claims) => app.jwt.sign(claims as unknown as Record<string, unknown>),
       verify: (token) => app.jwt.verify<Record<string, unknown>>(token),
+      verifyUncached: (token) => verifyOnce(token) as Record<string, unknown>,
     }
     app.decorate('tokenCodec', codec)
   },
