@@ -319,22 +319,27 @@ export class AuthService {
     return {}
   }
 
+  /**
+   * Revokes the token's session; the session's deny entry stops every token naming it, so the
+   * token's own jti is denied only when it names no session.
+   */
   private async revokeRefresh(claims: VerifiedClaims, reason: string): Promise<void> {
-    // Independent writes go out together (one pipelined Redis write), not one round trip each.
-    await Promise.all([
-      claims.sid !== undefined ? this.d.revocations.revokeSession(claims.sid, reason) : undefined,
-      this.d.revocations.denyToken(claims.jti, claims.exp),
-    ])
+    if (claims.sid === undefined) return this.d.revocations.denyToken(claims.jti, claims.exp)
+    await this.d.revocations.revokeSession(claims.sid, reason)
   }
 
   /** Revokes the refresh token's session and, when a valid Bearer comes along, that access token. */
   async logout(refreshToken: string, authorization: string | undefined) {
     const claims = await this.refreshClaims(refreshToken, 400)
     const bearer = bearerToken(authorization)
-    const access = bearer ? this.decode(bearer) : undefined
+    // Uncached: a token being logged out is not presented again.
+    const access = bearer ? this.decode(bearer, true) : undefined
+    // An access token of the same session is stopped by the session's deny entry already.
+    const otherAccess = access?.ok && (claims.sid === undefined || access.claims.sid !== claims.sid)
+    // Independent writes go out together (one pipelined Redis write), not one round trip each.
     await Promise.all([
       this.revokeRefresh(claims, 'logout'),
-      access?.ok ? this.d.revocations.denyToken(access.claims.jti, access.claims.exp) : undefined,
+      otherAccess ? this.d.revocations.denyToken(access.claims.jti, access.claims.exp) : undefined,
     ])
     return { message: 'Logout successful', detail: 'Session revoked and tokens blacklisted' }
   }
