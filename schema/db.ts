@@ -64,7 +64,9 @@ export const sessions = pgTable(
     userId: integer('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    refreshJti: varchar('refresh_jti', { length: 64 }).notNull().unique(),
+    // Not indexed: every query names the session by id, and an index here (like one on expires_at)
+    // would make each rotation a non-HOT update that writes every index of the table.
+    refreshJti: varchar('refresh_jti', { length: 64 }).notNull(),
     accessJti: varchar('access_jti', { length: 64 }),
     // The refresh jti this session held before its last rotation, to tell reuse from a race.
     previousRefreshJti: varchar('previous_refresh_jti', { length: 64 }),
@@ -84,7 +86,8 @@ export const sessions = pgTable(
   },
   (t) => [
     index('sessions_user_active_idx').on(t.userId, t.isActive),
-    index('sessions_expires_at_idx').on(t.expiresAt),
+    // No index on expires_at either: a rotation moves it. Only the expired-session purge (a CLI
+    // job) filters on it alone.
     index('sessions_active_client_type_idx').on(t.isActive, t.clientType),
   ],
 )

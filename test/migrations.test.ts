@@ -10,9 +10,10 @@ const INDEXES = [
   'users_email_lower_unique',
   'users_client_id_idx',
   'sessions_user_active_idx',
-  'sessions_expires_at_idx',
   'sessions_active_client_type_idx',
 ]
+// Dropped by 0001: with either, a session rotation could not be a HOT update.
+const DROPPED_INDEXES = ['sessions_expires_at_idx', 'sessions_refresh_jti_unique']
 const journal = JSON.parse(readFileSync(join(migrationsFolder(), 'meta', '_journal.json'), 'utf8')) as {
   entries: unknown[]
 }
@@ -39,6 +40,12 @@ async function checkSchema(t: Test, database: Database) {
     )
   ).map((r) => r.indexname)
   for (const name of INDEXES) t.ok(indexes.includes(name), `index ${name} exists`)
+  for (const name of DROPPED_INDEXES) t.notOk(indexes.includes(name), `index ${name} is gone`)
+  const options = await rows<{ reloptions: string[] | string | null }>(
+    database,
+    sql`select reloptions from pg_class where relname = 'sessions' and relkind = 'r'`,
+  )
+  t.match(String(options[0]?.reloptions), /fillfactor=80/, 'sessions pages leave room for rotated rows')
 
   const applied = await rows<{ n: number | string }>(
     database,
