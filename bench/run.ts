@@ -136,7 +136,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
       users: 200,
       refreshChains: opts.connections * 8,
       // Each logout spends one session; 5 s plus the warm-up at up to ~6,000 req/s.
-      logoutPool: 45_000,
+      logoutPool: 60_000,
     })
     // The server runs with the node flags of `npm start`, so the bench measures what ships.
     const startFlags = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string)
