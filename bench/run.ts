@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import { loadConfig } from '../src/config.js'
-import { type Argon2Ceiling, argon2Ceilings } from './argon2.js'
+import { type Argon2Ceiling, argon2Ceilings, nodeRsCeiling } from './argon2.js'
 import { processTree } from './load.js'
 import { type RunResult, renderMarkdown, summarize } from './report.js'
 import { runScenarios } from './scenarios.js'
@@ -169,6 +169,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
         only: args.only?.split(','),
         pids: () => processTree(child.pid!),
         log: (line) => console.log(`  ${line}`),
+        ceiling: () => nodeRsCeiling(config.argon2),
       })
       return { index, ceilings, scenarios }
     } finally {
