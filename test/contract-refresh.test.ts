@@ -76,6 +76,22 @@ t.test('refresh with rotation (rows 47-55)', async (t) => {
     t.same((await refreshWith(h, expired)).json(), notValid('Token is invalid or expired'), 'expired refresh')
     const foreign = craftToken(cur, 'some-other-key-some-other-key-some')
     t.same((await refreshWith(h, foreign)).json(), notValid('Token is invalid or expired'), 'foreign key')
+    // Refresh tokens go through their own (uncached) verifier: its algorithm is pinned as well.
+    const key = h.config.signingKey
+    for (const [name, token] of [
+      ['alg none', craftToken(cur, key, { alg: 'none', typ: 'JWT' })],
+      ['HS512 with our key', craftToken(cur, key, { alg: 'HS512', typ: 'JWT' })],
+    ] as const) {
+      for (const [url, field, status] of [
+        [REFRESH, 'refresh', 401],
+        ['/api/token/blacklist/', 'refresh', 401],
+        ['/api/logout/', 'refresh', 400],
+      ] as const) {
+        const res = await h.request({ method: 'POST', url, payload: { [field]: token } })
+        t.equal(res.statusCode, status, `${name} refused by ${url}`)
+        t.same(res.json(), notValid('Token is invalid or expired'), `${name} at ${url}: body`)
+      }
+    }
     const noUser = craftToken({ ...cur, user_id: undefined, jti: 'd'.repeat(32) }, h.config.signingKey)
     const noUserRes = await refreshWith(h, noUser)
     t.equal(noUserRes.statusCode, 401, 'refresh without user_id')
