@@ -20,10 +20,20 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('auth', new AuthService({ config, repos, store, revocations, hasher, codec, activity }))
     app.addHook('onClose', () => activity.close())
-    // The in-process store starts empty and a Redis may have lost its data: restore the deny-list.
+    // The in-process store starts empty and a Redis may have lost its data: restore the deny-list,
+    // at start and whenever Redis comes back.
     app.addHook('onReady', async () => {
       const restored = await revocations.rebuild()
       app.log.debug(restored, 'revocation store rebuilt from the database')
+    })
+    store.onReconnect?.(async () => {
+      try {
+        const restored = await revocations.rebuild()
+        app.log.info(restored, 'Redis reconnected: revocation store rebuilt from the database')
+      } catch (err) {
+        app.log.error({ err }, 'Redis reconnected but the revocation store could not be rebuilt; retrying')
+        throw err
+      }
     })
   },
   { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'jwt'] },

@@ -1,7 +1,15 @@
+import { Redis } from 'ioredis'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { RedisRevocationStore } from '../src/stores/redis-store.js'
-import { backendNames, eachBackend, freshPostgres, makeApp, testConfig } from './helpers/backends.js'
+import {
+  backendNames,
+  eachBackend,
+  freshPostgres,
+  makeApp,
+  REDIS_URL,
+  testConfig,
+} from './helpers/backends.js'
 
 const UNAVAILABLE = { code: 'service_unavailable' }
 
@@ -129,12 +137,65 @@ t.test('Redis lost after start: 503 until it returns', async (t) => {
     })
     t.ok([200, 503].includes(loginDown.statusCode), `login with the store gone: ${loginDown.statusCode}`)
 
-    // Back up: the same token works again (and the helper's teardown can clean its keys).
+    // Back up: the logout/all above was refused at authentication (the store could not be asked),
+    // so nothing was revoked. Until the store is rebuilt requests fail closed, then the token works.
     await store.client.connect()
-    const again = await h.request({ method: 'GET', url: '/api/user/', headers: h.bearer(access) })
-    t.equal(again.statusCode, 200, 'requests succeed once Redis is back')
+    const after = await untilNot503(() =>
+      h.request({ method: 'GET', url: '/api/user/', headers: h.bearer(access) }),
+    )
+    t.equal(after.statusCode, 200, 'requests succeed once Redis is back')
+    const fresh = await h.login(user.username, user.password)
+    const me = await h.request({ method: 'GET', url: '/api/user/', headers: h.bearer(fresh.access) })
+    t.equal(me.statusCode, 200, 'a new login works once Redis is back')
   })
 })
+
+t.test('Redis restarted and lost its keys: the deny-list is rebuilt from the database', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    if (backend !== 'real') return
+    const h = await makeApp(t, backend)
+    const user = await h.createUser()
+    const loggedOut = await h.login(user.username, user.password)
+    const kept = await h.login(user.username, user.password)
+    const logout = await h.request({
+      method: 'POST',
+      url: '/api/logout/',
+      headers: h.bearer(loggedOut.access),
+      payload: { refresh: loggedOut.refresh },
+    })
+    t.equal(logout.statusCode, 200)
+    const me = (access: string) => h.request({ method: 'GET', url: '/api/user/', headers: h.bearer(access) })
+    t.equal((await me(loggedOut.access)).statusCode, 401, 'logged out before the restart')
+
+    // What a restart of a Redis that keeps nothing on disk does: every key gone, connections dropped.
+    const store = h.store as RedisRevocationStore
+    const admin = new Redis(REDIS_URL)
+    t.teardown(() => admin.disconnect())
+    const found = await admin.keys(`${store.keyPrefix}*`)
+    t.ok(found.length > 0, 'the logout wrote deny entries')
+    await admin.del(...found)
+    const id = await store.client.client('ID')
+    await admin.client('KILL', 'ID', String(id))
+
+    const after = await untilNot503(() => me(loggedOut.access))
+    t.equal(after.statusCode, 401, 'the logged-out access token is refused again once Redis is back')
+    t.match(after.json(), { code: 'token_revoked' })
+    t.equal((await me(kept.access)).statusCode, 200, 'the other session is untouched')
+  })
+})
+
+/**
+ * Repeats a request while it answers 503 (store reconnecting or restoring), for up to 5 s, and
+ * returns the first other answer: a revoked token let through meanwhile would be that answer.
+ */
+async function untilNot503<R extends { statusCode: number }>(send: () => Promise<R>): Promise<R> {
+  const until = Date.now() + 5000
+  for (;;) {
+    const res = await send()
+    if (res.statusCode !== 503 || Date.now() > until) return res
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
 
 t.test('no client input yields a 500', async (t) => {
   await eachBackend(t, async (t, backend) => {

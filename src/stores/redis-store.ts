@@ -20,6 +20,14 @@ export class RedisRevocationStore implements RevocationStore {
   readonly kind = 'redis' as const
   readonly client: Redis
   private readonly prefix: string
+  /** The prefix every key of this store starts with. */
+  get keyPrefix(): string {
+    return this.prefix
+  }
+  private restore: (() => Promise<unknown>) | undefined
+  private everReady = false
+  /** True from a reconnection until `restore` has rewritten the deny-list: lookups fail closed. */
+  private restoring = false
   private readonly lookups = new Batcher((batch: LookupInput[]) => this.lookupMany(batch), {
     maxInFlight: 8,
     maxBatch: 256,
@@ -39,6 +47,39 @@ export class RedisRevocationStore implements RevocationStore {
     })
     // Connection errors surface per command as 503; the client keeps reconnecting on its own.
     this.client.on('error', () => {})
+    this.client.on('ready', () => {
+      if (this.everReady) this.restoreAfterReconnect()
+      this.everReady = true
+    })
+  }
+
+  onReconnect(restore: () => Promise<unknown>): void {
+    this.restore = restore
+  }
+
+  /**
+   * A Redis that restarted may have lost its deny entries (all of them when it keeps nothing on
+   * disk), and one that was unreachable missed the revocations made meanwhile (written to the
+   * database only). Until
+   * `restore` has rewritten them, answering from it could let a revoked token through.
+   */
+  private restoreAfterReconnect(): void {
+    const restore = this.restore
+    if (!restore || this.restoring) return
+    this.restoring = true
+    const attempt = (): void => {
+      restore().then(
+        () => {
+          this.restoring = false
+        },
+        () => {
+          // The database may be down as well: try again while connected, failing closed meanwhile.
+          if (this.client.status === 'ready') setTimeout(attempt, 1000).unref()
+          else this.restoring = false
+        },
+      )
+    }
+    attempt()
   }
 
   /** Resolves once connected, or rejects with StoreUnavailableError. */
@@ -70,6 +111,8 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup> {
+    if (this.restoring)
+      return Promise.reject(new StoreUnavailableError(new Error('restoring after a reconnect')))
     return this.lookups.submit({ jti, sid, userId })
   }
 

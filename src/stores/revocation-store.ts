@@ -14,6 +14,11 @@ export interface RevocationStore {
   setGlobalValidAfter(ms: number, ttlSeconds: number): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
+  /**
+   * Stores that can lose entries while the service runs (a Redis that restarted, or missed writes
+   * while unreachable) call `restore` after each reconnection and fail closed until it resolves.
+   */
+  onReconnect?(restore: () => Promise<unknown>): void
 }
 
 /** Raised when the store cannot answer; requests that need it fail closed with 503. */
