@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Algorithm, hash } from '@node-rs/argon2'
 import { paths } from '../routes/paths.js'
 import { decodeJwt, eachBackend, makeApp } from './helpers/backends.js'
 
@@ -150,3 +151,42 @@ t.test('bad credentials are one uniform 401; expired accounts only with the righ
     t.equal(ok.statusCode, 200, 'an expiry date in the future does not stop the login')
   })
 })
+
+t.test(
+  'a hash made with older parameters is replaced at login, in the same request as last_login',
+  async (t) => {
+    await eachBackend(t, async (t, backend) => {
+      const h = await makeApp(t, backend)
+      const password = 'pw-older-parameters'
+      // The test config hashes with m=1024, t=1, p=1; this one was made before a change to t=2.
+      const older = await hash(password, { algorithm: Algorithm.Argon2id, memoryCost: 1024, timeCost: 2 })
+      const user = await h.app.repos.users.create({
+        username: 'rehash-me',
+        email: 'rehash-me@example.com',
+        passwordHash: older,
+      })
+      const first = await h.request({
+        method: 'POST',
+        url: LOGIN,
+        payload: { username: 'rehash-me', password },
+      })
+      t.equal(first.statusCode, 200, 'login with the older hash')
+      const stored = await h.app.repos.users.findById(user.id)
+      t.not(stored?.passwordHash, older, 'the stored hash was replaced')
+      t.match(stored?.passwordHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/, 'with the configured parameters')
+      t.ok(stored?.lastLogin instanceof Date, 'last_login is recorded')
+      const again = await h.request({
+        method: 'POST',
+        url: LOGIN,
+        payload: { username: 'rehash-me', password },
+      })
+      t.equal(again.statusCode, 200, 'the password still works against the new hash')
+      const wrong = await h.request({
+        method: 'POST',
+        url: LOGIN,
+        payload: { username: 'rehash-me', password: 'not-it' },
+      })
+      t.equal(wrong.statusCode, 401, 'and a wrong one still fails')
+    })
+  },
+)

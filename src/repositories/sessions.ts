@@ -61,30 +61,44 @@ const userMayRefresh = sql`exists (
 export class SessionRepository {
   // The per-request queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly inserter
+  private readonly loginInserter
   private readonly rotator
   private readonly revoker
   private readonly rotations: Batcher<Rotation, boolean>
   private readonly revocations: Batcher<Revocation, boolean>
 
   constructor(private readonly db: Db) {
+    const sessionValues = {
+      userId: ph('userId'),
+      refreshJti: ph('refreshJti'),
+      accessJti: ph('accessJti'),
+      clientType: ph('clientType'),
+      deviceName: ph('deviceName'),
+      ipAddress: ph('ipAddress'),
+      userAgent: ph('userAgent'),
+      telegramUserId: ph('telegramUserId'),
+      telegramUsername: ph('telegramUsername'),
+      createdAt: at('createdAt'),
+      lastActivity: at('createdAt'),
+      expiresAt: at('expiresAt'),
+    }
     this.inserter = db
       .insert(sessions)
-      .values({
-        userId: ph('userId'),
-        refreshJti: ph('refreshJti'),
-        accessJti: ph('accessJti'),
-        clientType: ph('clientType'),
-        deviceName: ph('deviceName'),
-        ipAddress: ph('ipAddress'),
-        userAgent: ph('userAgent'),
-        telegramUserId: ph('telegramUserId'),
-        telegramUsername: ph('telegramUsername'),
-        createdAt: at('createdAt'),
-        lastActivity: at('createdAt'),
-        expiresAt: at('expiresAt'),
-      })
+      .values(sessionValues)
       .returning({ id: sessions.id })
       .prepare('session_insert')
+    // A login's session and the user's last_login in one statement: one round trip and one commit.
+    const loginRecord = db
+      .$with('login_record', { id: sql<number>`id` })
+      .as(
+        sql`update ${users} set ${sql.identifier(users.lastLogin.name)} = ${at('createdAt')} where ${users.id} = ${ph('userId')} returning ${users.id}`,
+      )
+    this.loginInserter = db
+      .with(loginRecord)
+      .insert(sessions)
+      .values(sessionValues)
+      .returning({ id: sessions.id })
+      .prepare('session_insert_login')
     const rotationInput = sql`json_to_recordset(${ph('input')}::json) as v(
       i int, sid int, user_id int, presented text, refresh text, access text,
       at timestamptz, expires_at timestamptz)`
@@ -124,9 +138,23 @@ export class SessionRepository {
     this.revocations = new Batcher((batch: Revocation[]) => this.revokeMany(batch), batchOptions)
   }
 
-  /** Creates the session of a login; returns its id. */
+  /** Creates a session; returns its id. */
   async create(input: NewSession): Promise<{ id: number }> {
-    const [row] = await this.inserter.execute({
+    const [row] = await this.inserter.execute(this.params(input))
+    return row!
+  }
+
+  /**
+   * Creates the session of a login and sets the user's last_login to its creation time, in one
+   * statement; returns the session's id. The caller forgets its cached copy of the user first.
+   */
+  async createForLogin(input: NewSession): Promise<{ id: number }> {
+    const [row] = await this.loginInserter.execute(this.params(input))
+    return row!
+  }
+
+  private params(input: NewSession) {
+    return {
       userId: input.userId,
       refreshJti: input.refreshJti,
       accessJti: input.accessJti,
@@ -138,8 +166,7 @@ export class SessionRepository {
       telegramUsername: input.telegramUsername ?? null,
       createdAt: input.createdAt.toISOString(),
       expiresAt: input.expiresAt.toISOString(),
-    })
-    return row!
+    }
   }
 
   async findById(id: number): Promise<SessionRow | undefined> {

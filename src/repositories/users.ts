@@ -67,7 +67,6 @@ export class UserRepository {
   // The hot queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly byId
   private readonly byLogin
-  private readonly loginRecorder
 
   // Recently read users, for the read-only current-user answer (see findRecent).
   private readonly recent = new Map<number, { at: number; user: UserRecord }>()
@@ -92,11 +91,6 @@ export class UserRepository {
       )
       .limit(2)
       .prepare('user_by_login')
-    this.loginRecorder = db
-      .update(users)
-      .set({ lastLogin: sql`${sql.placeholder('at')}::timestamptz` })
-      .where(eq(users.id, sql.placeholder('id')))
-      .prepare('user_record_login')
   }
 
   private select() {
@@ -118,8 +112,11 @@ export class UserRepository {
    * most, and access decisions never use it (revocation and deactivation are checked in the
    * revocation store on every request).
    */
-  /** Called before every write of a user row, so this process never shows an older row after it. */
-  private forget(id: number): void {
+  /**
+   * Called before every write of a user row (also by callers writing it in another repository's
+   * statement), so this process never shows an older row after it.
+   */
+  forget(id: number): void {
     this.writes += 1
     this.recent.delete(id)
     this.reading.delete(id)
@@ -221,15 +218,6 @@ export class UserRepository {
       throw translateUniqueViolation(err)
     }
     return this.findById(id)
-  }
-
-  async recordLogin(id: number, at: Date, newPasswordHash?: string): Promise<void> {
-    this.forget(id)
-    if (!newPasswordHash) {
-      await this.loginRecorder.execute({ id, at: at.toISOString() })
-      return
-    }
-    await this.db.update(users).set({ lastLogin: at, passwordHash: newPasswordHash }).where(eq(users.id, id))
   }
 
   async setPasswordHash(id: number, passwordHash: string): Promise<void> {

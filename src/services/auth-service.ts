@@ -143,7 +143,8 @@ export class AuthService {
     const now = new Date(nowMs)
     const refreshJti = newJti(nowMs)
     const accessJti = newJti(nowMs)
-    const session = await repos.sessions.create({
+    repos.users.forget(user.id)
+    const session = await repos.sessions.createForLogin({
       userId: user.id,
       refreshJti,
       accessJti,
@@ -159,8 +160,10 @@ export class AuthService {
     const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
     const refresh = { ...buildClaims('refresh', config.refreshTokenLifetime, base, nowMs), jti: refreshJti }
     const access = { ...buildClaims('access', config.accessTokenLifetime, base, nowMs), jti: accessJti }
-    const rehash = hasher.needsRehash(user.passwordHash) ? await hasher.hash(input.password) : undefined
-    await repos.users.recordLogin(user.id, now, rehash)
+    // The session insert above also set last_login; a hash made with older parameters is replaced.
+    if (hasher.needsRehash(user.passwordHash)) {
+      await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
+    }
     return {
       refresh: this.d.codec.sign(refresh),
       access: this.d.codec.sign(access),
