@@ -25,7 +25,8 @@ export class RedisRevocationStore implements RevocationStore {
     return this.prefix
   }
   private restore: (() => Promise<unknown>) | undefined
-  private everReady = false
+  /** Connections made so far: an answer read across a reconnection is not trusted. */
+  private connections = 0
   /** True from a reconnection until `restore` has rewritten the deny-list: lookups fail closed. */
   private restoring = false
   private readonly lookups = new Batcher((batch: LookupInput[]) => this.lookupMany(batch), {
@@ -48,8 +49,8 @@ export class RedisRevocationStore implements RevocationStore {
     // Connection errors surface per command as 503; the client keeps reconnecting on its own.
     this.client.on('error', () => {})
     this.client.on('ready', () => {
-      if (this.everReady) this.restoreAfterReconnect()
-      this.everReady = true
+      this.connections += 1
+      if (this.connections > 1) this.restoreAfterReconnect()
     })
   }
 
@@ -130,7 +131,13 @@ export class RedisRevocationStore implements RevocationStore {
         keys.user(p, userId),
       )
     }
+    const connection = this.connections
     const values = await this.run(() => this.client.mget(keyList))
+    // ioredis resends a command cut off by a dropped connection once it reconnects: that answer
+    // comes from a Redis that may have restarted empty, before the deny-list was restored.
+    if (this.restoring || this.connections !== connection) {
+      throw new StoreUnavailableError(new Error('Redis reconnected while the lookup was in flight'))
+    }
     const globalValidAfter = values[0] ?? null
     return batch.map((input, i) => ({
       jtiDenied: values[1 + 3 * i] !== null,
