@@ -61,17 +61,20 @@ export class RedisRevocationStore implements RevocationStore {
   /**
    * A Redis that restarted may have lost its deny entries (all of them when it keeps nothing on
    * disk), and one that was unreachable missed the revocations made meanwhile (written to the
-   * database only). Until
-   * `restore` has rewritten them, answering from it could let a revoked token through.
+   * database only). Until `restore` has rewritten them, answering from it could let a revoked
+   * token through.
    */
   private restoreAfterReconnect(): void {
     const restore = this.restore
     if (!restore || this.restoring) return
     this.restoring = true
     const attempt = (): void => {
+      const connection = this.connections
       restore().then(
         () => {
-          this.restoring = false
+          // Reconnected again meanwhile: what was written may have been lost with that connection.
+          if (this.connections !== connection) attempt()
+          else this.restoring = false
         },
         () => {
           // The database may be down as well: try again while connected, failing closed meanwhile.
