@@ -171,7 +171,7 @@ t.test('Redis restarted and lost its keys: the deny-list is rebuilt from the dat
     const store = h.store as RedisRevocationStore
     const admin = new Redis(REDIS_URL)
     t.teardown(() => admin.disconnect())
-    const found = await admin.keys(`${store.keyPrefix}*`)
+    const found = await admin.keys(`${store.prefix}*`)
     t.ok(found.length > 0, 'the logout wrote deny entries')
     await admin.del(...found)
     const id = await store.client.client('ID')

@@ -107,12 +107,6 @@ export class UserRepository {
   }
 
   /**
-   * findById, answered from memory when read less than `recentMs` ago. Only for showing a user:
-   * this process's writes forget the entry at once, another instance's show after `recentMs` at
-   * most, and access decisions never use it (revocation and deactivation are checked in the
-   * revocation store on every request).
-   */
-  /**
    * Called before every write of a user row (also by callers writing it in another repository's
    * statement), so this process never shows an older row after it.
    */
@@ -122,6 +116,12 @@ export class UserRepository {
     this.reading.delete(id)
   }
 
+  /**
+   * findById, answered from memory when read less than `recentMs` ago. Only for showing a user:
+   * this process's writes forget the entry at once, another instance's show after `recentMs` at
+   * most, and access decisions never use it (revocation and deactivation are checked in the
+   * revocation store on every request).
+   */
   async findRecent(id: number): Promise<UserRecord | undefined> {
     if (this.recentMs <= 0) return this.findById(id)
     const hit = this.recent.get(id)

@@ -19,11 +19,8 @@ export interface RedisStoreOptions {
 export class RedisRevocationStore implements RevocationStore {
   readonly kind = 'redis' as const
   readonly client: Redis
-  private readonly prefix: string
   /** The prefix every key of this store starts with. */
-  get keyPrefix(): string {
-    return this.prefix
-  }
+  readonly prefix: string
   private restore: (() => Promise<unknown>) | undefined
   /** Connections made so far: an answer read across a reconnection is not trusted. */
   private connections = 0
