@@ -60,16 +60,16 @@ export async function argon2Ceilings(params: Argon2Params, seconds = 4): Promise
 }
 
 /**
- * The in-use binding's ceiling alone, for measuring right beside the login scenario: the machine's
- * speed drifts over a run (other tenants of the host), so a ceiling taken minutes earlier can be
- * 10-20% off the one the logins actually had.
+ * The in-use binding's ceiling alone, for measuring beside the login scenario: the machine's speed
+ * drifts over a run (other tenants of the host), so a ceiling taken minutes earlier can be 10-20%
+ * off the one the logins actually had. Returns a meter: each call measures for `seconds`.
  */
-export async function nodeRsCeiling(params: Argon2Params, seconds = 4): Promise<number> {
+export async function nodeRsCeiling(params: Argon2Params): Promise<(seconds: number) => Promise<number>> {
   const options = { memoryCost: params.memoryKiB, timeCost: params.timeCost, parallelism: params.parallelism }
   const hash = await nodeRs.hash(PASSWORD, { ...options, algorithm: nodeRs.Algorithm.Argon2id })
   const verify: Verify = (h, p) => nodeRs.verify(h, p)
   await saturate(verify, hash, availableParallelism(), 0.5)
-  return saturate(verify, hash, availableParallelism(), seconds)
+  return (seconds) => saturate(verify, hash, availableParallelism(), seconds)
 }
 
 export { PASSWORD as BENCH_PASSWORD }

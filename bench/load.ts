@@ -16,6 +16,17 @@ export interface LoadResult {
   cpuCores: number
 }
 
+/** A run's raw figures, kept so that several short runs can be summed into one result. */
+export interface LoadSample {
+  latencies: Float64Array
+  statuses: Record<string, number>
+  errors: number
+  non2xx: number
+  seconds: number
+  rssMax: number
+  cpuUs: number
+}
+
 export interface LoadOptions {
   url: string
   connections: number
@@ -63,11 +74,44 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
 }
 
+/** The figures of one or more runs taken together (login's slices between its ceiling slices). */
+export function summarizeLoad(samples: LoadSample[]): LoadResult {
+  const n = samples.reduce((sum, s) => sum + s.latencies.length, 0)
+  const sorted = new Float64Array(n)
+  let at = 0
+  const statuses: Record<string, number> = {}
+  for (const s of samples) {
+    sorted.set(s.latencies, at)
+    at += s.latencies.length
+    for (const [k, v] of Object.entries(s.statuses)) statuses[k] = (statuses[k] ?? 0) + v
+  }
+  sorted.sort()
+  const seconds = samples.reduce((sum, s) => sum + s.seconds, 0)
+  const cpu = samples.reduce((sum, s) => sum + s.cpuUs, 0)
+  return {
+    requests: n,
+    rps: n / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    errors: samples.reduce((sum, s) => sum + s.errors, 0),
+    non2xx: samples.reduce((sum, s) => sum + s.non2xx, 0),
+    statuses,
+    rssMaxMB: Math.round(Math.max(...samples.map((s) => s.rssMax))),
+    cpuUsPerRequest: n ? cpu / n : 0,
+    cpuCores: cpu / 1e6 / seconds,
+  }
+}
+
+/** One autocannon run, summarised. */
+export async function load(o: LoadOptions): Promise<LoadResult> {
+  return summarizeLoad([await loadSample(o)])
+}
+
 /**
  * One autocannon run. Latencies are kept from autocannon's per-response event at full precision
  * (its own histogram has whole milliseconds, too coarse for a sub-millisecond bare route).
  */
-export async function load(o: LoadOptions): Promise<LoadResult> {
+export async function loadSample(o: LoadOptions): Promise<LoadSample> {
   let latencies = new Float64Array(1 << 16)
   let n = 0
   let rssMax = 0
@@ -97,17 +141,13 @@ export async function load(o: LoadOptions): Promise<LoadResult> {
   const result = await instance
   clearInterval(sampler)
   const cpu = o.pids().reduce((sum, pid) => sum + cpuUs(pid), 0) - cpuBefore
-  const sorted = latencies.subarray(0, n).sort()
   return {
-    requests: n,
-    rps: n / (result.duration || o.seconds),
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
+    latencies: latencies.subarray(0, n),
+    statuses,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    statuses,
-    rssMaxMB: Math.round(rssMax),
-    cpuUsPerRequest: n ? cpu / n : 0,
-    cpuCores: cpu / 1e6 / (result.duration || o.seconds),
+    seconds: result.duration || o.seconds,
+    rssMax,
+    cpuUs: cpu,
   }
 }

@@ -170,7 +170,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
         only: args.only?.split(','),
         pids: () => processTree(child.pid!),
         log: (line) => console.log(`  ${line}`),
-        ceiling: () => nodeRsCeiling(config.argon2),
+        ceiling: await nodeRsCeiling(config.argon2),
       })
       return { index, ceilings, scenarios }
     } finally {
