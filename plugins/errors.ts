@@ -31,20 +31,55 @@ export default fp(
     app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
 
     // Paths that exist under another method answer 405 (after authentication, as DRF does).
-    const patterns: { re: RegExp; methods: Set<string>; protected: boolean; name?: string }[] = []
+    const patterns: {
+      re: RegExp
+      methods: Set<string>
+      protected: boolean
+      parametric: boolean
+      name?: string
+    }[] = []
+    // Paths without parameters: a static path is its own endpoint, never a value of a sibling's
+    // parameter (DRF's router lists `sessions/revoke_all/` before `sessions/{pk}/`).
+    const staticPaths = new Set<string>()
+    const trimSlash = (path: string) => (path.endsWith('/') ? path.slice(0, -1) : path)
     app.addHook('onRoute', (route) => {
-      const path = route.url.replace(/\/$/, '')
+      const path = trimSlash(route.url)
       const re = new RegExp(
         `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`,
       )
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       const name = (route.schema as { summary?: string } | undefined)?.summary
-      patterns.push({ re, methods: new Set(methods), protected: route.config?.protected === true, name })
+      const parametric = path.includes('/:')
+      patterns.push({
+        re,
+        methods: new Set(methods),
+        protected: route.config?.protected === true,
+        parametric,
+        name,
+      })
+      if (!parametric) staticPaths.add(path)
+      else {
+        // GET /sessions/revoke_all/ reaches GET /sessions/:id/ in the router: hand it to the 405 answer.
+        const deferToStatic = async (request: FastifyRequest, reply: FastifyReply) => {
+          if (staticPaths.has(trimSlash(request.url.split('?')[0]!))) {
+            reply.callNotFound()
+            return reply
+          }
+        }
+        const own = route.onRequest
+          ? Array.isArray(route.onRequest)
+            ? route.onRequest
+            : [route.onRequest]
+          : []
+        route.onRequest = [deferToStatic, ...own]
+      }
     })
 
     app.setNotFoundHandler(async (request, reply) => {
       const path = request.url.split('?')[0]!
-      const matches = patterns.filter((p) => p.re.test(path))
+      const found = patterns.filter((p) => p.re.test(path))
+      const statics = found.filter((p) => !p.parametric)
+      const matches = statics.length ? statics : found
       if (matches.length === 0) return sendError(errors.notFound(), request, reply)
       if (matches.some((p) => p.protected)) {
         try {

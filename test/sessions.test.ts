@@ -47,6 +47,23 @@ t.test("the caller's sessions: list, get, revoke, revoke all", async (t) => {
       }
     })
 
+    await t.test('GET on revoke_all is 405 (the action), not a session id that is not found', async (t) => {
+      for (const url of [`${S}/revoke_all/`, `${S}/revoke_all`, `${S}/revoke_all/?x=1`]) {
+        const res = await get(url)
+        t.equal(res.statusCode, 405, url)
+        t.same(res.json(), { detail: 'Method "GET" not allowed.', code: 'method_not_allowed' })
+        t.equal(res.headers.allow, 'OPTIONS, POST', 'only the action’s own methods')
+      }
+      const anon = await h.request({ method: 'GET', url: `${S}/revoke_all/` })
+      t.equal(anon.statusCode, 401, 'authentication comes first, as DRF')
+      for (const method of ['PUT', 'DELETE'] as const) {
+        const res = await h.request({ method, url: `${S}/${b.session_id}/`, headers: h.bearer(a.access) })
+        t.equal(res.statusCode, 405, `${method} on a session`)
+        t.equal(res.headers.allow, 'GET, HEAD, OPTIONS', 'a parametric path keeps its own methods')
+      }
+      t.equal((await get(`${S}/${b.session_id}/`)).statusCode, 200, 'a real id still reaches its session')
+    })
+
     await t.test('no token: 401 with WWW-Authenticate', async (t) => {
       const res = await h.request({ method: 'GET', url: `${S}/` })
       t.equal(res.statusCode, 401)
