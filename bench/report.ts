@@ -70,7 +70,7 @@ export function summarize(runs: RunResult[], meta: Meta) {
       runs.map((r) => r.ceilings.find((c) => c.library === library)!.verifiesPerSecond),
     ),
   }))
-  // The ceiling measured beside the login scenario (before and after it) when there is one.
+  // The ceiling measured beside the login scenario (in slices between its own) when there is one.
   const loginCeiling = (r: RunResult) =>
     r.scenarios.find((s) => s.name === 'login')!.ceilingRps ??
     r.ceilings.find((c) => c.library === LIBRARY_IN_USE)!.verifiesPerSecond
@@ -149,7 +149,7 @@ export function renderMarkdown(s: Summary): string {
     ...s.ceilings.map(
       (c) => `- ${c.library}: ${f(c.verifiesPerSecond, 1)} verifications/s (before the server starts)`,
     ),
-    `- in use: ${s.libraryInUse}; measured again right before and after the login scenario: ${f(s.ceilingBesideLogin, 1)}/s`,
+    `- in use: ${s.libraryInUse}; measured again in slices between the login slices: ${f(s.ceilingBesideLogin, 1)}/s`,
     `- login throughput is ${f(s.loginShareOfCeiling * 100)}% of that ceiling (median of the runs' shares)`,
     '',
     '| target | goal | measured | |',
