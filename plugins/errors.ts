@@ -42,6 +42,13 @@ export default fp(
     // parameter (DRF's router lists `sessions/revoke_all/` before `sessions/{pk}/`).
     const staticPaths = new Set<string>()
     const trimSlash = (path: string) => (path.endsWith('/') ? path.slice(0, -1) : path)
+    // GET /sessions/revoke_all/ reaches GET /sessions/:id/ in the router: hand it to the 405 answer.
+    const deferToStatic = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (staticPaths.has(trimSlash(request.url.split('?')[0]!))) {
+        reply.callNotFound()
+        return reply
+      }
+    }
     app.addHook('onRoute', (route) => {
       const path = trimSlash(route.url)
       const re = new RegExp(
@@ -59,13 +66,6 @@ export default fp(
       })
       if (!parametric) staticPaths.add(path)
       else {
-        // GET /sessions/revoke_all/ reaches GET /sessions/:id/ in the router: hand it to the 405 answer.
-        const deferToStatic = async (request: FastifyRequest, reply: FastifyReply) => {
-          if (staticPaths.has(trimSlash(request.url.split('?')[0]!))) {
-            reply.callNotFound()
-            return reply
-          }
-        }
         const own = route.onRequest
           ? Array.isArray(route.onRequest)
             ? route.onRequest
