@@ -20,6 +20,8 @@ export default fp<DatabasePluginOptions>(
         url: config.databaseUrl,
         embeddedDir: join(config.dataDir, 'pglite'),
         poolSize: config.dbPoolSize,
+        queryTimeoutMs: config.dbQueryTimeoutMs,
+        connectTimeoutMs: config.dbConnectTimeoutMs,
       }))
     if (opts.migrate !== false) await database.migrate()
     app.decorate('database', database)

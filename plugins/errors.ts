@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError, errors, FieldErrors } from '../src/errors.js'
 import { type AjvError, fieldErrors, type ObjectSchema } from '../src/drf.js'
-import { StoreUnavailableError } from '../src/stores/revocation-store.js'
+import { ThrottledError } from '../src/throttle.js'
+import { isBackendUnavailable } from '../src/unavailable.js'
 import './types.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'
@@ -116,6 +117,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
   if (error instanceof ApiError) {
     if (error.statusCode === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
+    if (error instanceof ThrottledError) reply.header('retry-after', String(error.retryAfterSeconds))
     return sendJson(reply, error.statusCode, error.body())
   }
   if (error instanceof FieldErrors) return sendJson(reply, 400, error.fields)
@@ -126,11 +128,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     if (part === 'params') return sendError(errors.notFound(), request, reply)
     return sendJson(reply, 400, fieldErrors(e.validation, data, schema))
   }
-  if (error instanceof StoreUnavailableError || isRedisDown(e)) {
-    request.log.error(
-      { err: error instanceof StoreUnavailableError ? error.cause : e },
-      'revocation store unavailable',
-    )
+  if (isBackendUnavailable(error)) {
+    request.log.error({ err: e }, 'a backing store is unavailable')
     return sendError(errors.unavailable(), request, reply)
   }
   switch (e.code) {
@@ -151,15 +150,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return sendError(new ApiError(400, `JSON parse error - ${e.message}`, 'parse_error'), request, reply)
   }
-  if (e.statusCode === 429) {
-    return sendError(new ApiError(429, e.message, 'throttled'), request, reply)
-  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return sendError(new ApiError(e.statusCode, e.message, 'bad_request'), request, reply)
-  }
-  if (isDatabaseDown(e)) {
-    request.log.error({ err: e }, 'database unavailable')
-    return sendError(errors.unavailable(), request, reply)
   }
   request.log.error({ err: e }, 'unhandled error')
   return sendJson(reply, 500, { detail: 'A server error occurred.', code: 'server_error' })
@@ -173,24 +165,38 @@ function sendJson(reply: FastifyReply, status: number, body: unknown) {
   return reply.code(status).type('application/json').send(JSON.stringify(body))
 }
 
-/**
- * ioredis errors that reach here without passing through the store (the rate limiter shares its
- * client): a closed or unreachable Redis is a 503, as for the store itself.
- */
-function isRedisDown(e: { name?: string; message?: string }): boolean {
-  if (e.name === 'MaxRetriesPerRequestError') return true
-  return /enableOfflineQueue|^Connection is closed|^Command timed out/.test(e.message ?? '')
+const CLIENT_ERRORS: Record<string, [status: number, reason: string, detail: string, code: string]> = {
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'Request Header Fields Too Large',
+    'Request header fields are too large.',
+    'header_fields_too_large',
+  ],
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    408,
+    'Request Timeout',
+    'The request took too long to arrive.',
+    'request_timeout',
+  ],
 }
 
-function isDatabaseDown(e: { code?: string; cause?: unknown }): boolean {
-  const code = (e.cause as { code?: string } | undefined)?.code ?? e.code ?? ''
-  return [
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'CONNECT_TIMEOUT',
-    'CONNECTION_CLOSED',
-    'CONNECTION_ENDED',
-    '57P01',
-    '53300',
-  ].includes(code)
+/**
+ * Node answers a request it cannot parse (headers over the size limit, a malformed request line)
+ * before Fastify sees it; this writes that answer in the contract's shape too.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, detail, code] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'Bad Request',
+    'The request could not be read.',
+    'bad_request',
+  ]
+  const body = JSON.stringify({ detail, code })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(err)
 }

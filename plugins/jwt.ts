@@ -5,6 +5,19 @@ import type { TokenCodec } from '../src/services/auth-service.js'
 import './types.js'
 
 /**
+ * The token, if its signature is written the one way base64url allows. A decoder ignores the
+ * unused low bits of the last character (and takes '+' or '/' for '-' or '_'), so one signature
+ * has several spellings; each would be another valid token (and another cache key).
+ */
+function canonical(token: string): string {
+  const signature = token.slice(token.lastIndexOf('.') + 1)
+  if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) {
+    throw new Error('signature is not canonical base64url')
+  }
+  return token
+}
+
+/**
  * @fastify/jwt (fast-jwt underneath) with the algorithm pinned from configuration: a token's own
  * header never chooses it, so `alg: none`, other HMAC sizes and foreign keys all fail.
  */
@@ -22,8 +35,8 @@ export default fp(
     const verifyOnce = createVerifier({ key: signingKey, algorithms: [jwtAlgorithm], cache: false })
     const codec: TokenCodec = {
       sign: (claims) => app.jwt.sign(claims as unknown as Record<string, unknown>),
-      verify: (token) => app.jwt.verify<Record<string, unknown>>(token),
-      verifyUncached: (token) => verifyOnce(token) as Record<string, unknown>,
+      verify: (token) => app.jwt.verify<Record<string, unknown>>(canonical(token)),
+      verifyUncached: (token) => verifyOnce(canonical(token)) as Record<string, unknown>,
     }
     app.decorate('tokenCodec', codec)
   },

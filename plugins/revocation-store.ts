@@ -14,7 +14,10 @@ export default fp<StorePluginOptions>(
     let store = opts.store
     if (!store) {
       if (app.config.redisUrl) {
-        const redis = new RedisRevocationStore(app.config.redisUrl, { prefix: app.config.redisPrefix })
+        const redis = new RedisRevocationStore(app.config.redisUrl, {
+          prefix: app.config.redisPrefix,
+          commandTimeoutMs: app.config.redisCommandTimeoutMs,
+        })
         await redis.connect()
         store = redis
       } else {

@@ -1,13 +1,10 @@
 import cors from '@fastify/cors'
-import rateLimit from '@fastify/rate-limit'
 import fp from 'fastify-plugin'
-import { RedisRevocationStore } from '../src/stores/redis-store.js'
 import './types.js'
 
 /**
- * CORS for the configured origins only, rate limits that routes opt into (credential endpoints),
- * counted in Redis when there is one so that every instance shares the count, and headers that
- * keep tokens out of caches.
+ * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind
+ * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/throttle.ts.
  */
 export default fp(
   async (app) => {
@@ -16,30 +13,18 @@ export default fp(
       origin: config.corsOrigins.length ? config.corsOrigins : false,
       credentials: false,
       strictPreflight: false,
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'OPTIONS'],
       allowedHeaders: ['Authorization', 'Content-Type'],
       maxAge: 600,
     })
-    const store = app.revocationStore
-    await app.register(rateLimit, {
-      global: false,
-      redis: store instanceof RedisRevocationStore ? store.client : undefined,
-      nameSpace: `${config.redisPrefix}rl:`,
-      skipOnError: false,
-      errorResponseBuilder: (_request, context) => {
-        const seconds = Math.max(1, Math.ceil(context.ttl / 1000))
-        const err = new Error(`Request was throttled. Expected available in ${seconds} seconds.`) as Error & {
-          statusCode: number
-        }
-        err.statusCode = 429
-        return err
-      },
-    })
+    const hsts = config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}; includeSubDomains` : undefined
     // Set before the handler (which may override cache-control), in a callback hook: no promise per request.
     app.addHook('onRequest', (_request, reply, done) => {
       reply.header('x-content-type-options', 'nosniff')
       reply.header('cache-control', 'no-store')
+      if (hsts) reply.header('strict-transport-security', hsts)
       done()
     })
   },
-  { name: 'security', dependencies: ['config', 'revocation-store'] },
+  { name: 'security', dependencies: ['config'] },
 )

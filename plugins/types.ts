@@ -6,6 +6,7 @@ import type { AuthService, Principal, TokenCodec } from '../src/services/auth-se
 import type { RevocationService } from '../src/services/revocation-service.js'
 import type { SessionActivity } from '../src/services/session-activity.js'
 import type { RevocationStore } from '../src/stores/revocation-store.js'
+import type { Throttle } from '../src/throttle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,6 +16,7 @@ declare module 'fastify' {
     revocationStore: RevocationStore
     tokenCodec: TokenCodec
     hasher: PasswordHasher
+    throttle: Throttle
     revocations: RevocationService
     sessionActivity: SessionActivity
     auth: AuthService

@@ -1,7 +1,7 @@
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import { normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/drf.js'
+import { isStorableDateTime, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/drf.js'
 import { FieldErrors } from '../src/errors.js'
 import './types.js'
 
@@ -15,6 +15,7 @@ export default fp(
     const common = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true } as const
     const bodyAjv = addFormats.default(new Ajv.default({ ...common, coerceTypes: false }))
     const textAjv = addFormats.default(new Ajv.default({ ...common, coerceTypes: 'array' }))
+    for (const ajv of [bodyAjv, textAjv]) ajv.addFormat('date-time', isStorableDateTime)
     app.setValidatorCompiler(({ schema, httpPart }) =>
       httpPart === 'body' ? bodyAjv.compile(schema) : textAjv.compile(schema),
     )

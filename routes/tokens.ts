@@ -20,8 +20,6 @@ const arrivedAt = new WeakMap<object, number>()
 
 /** SimpleJWT's four token views, at the canonical path and every alias. */
 const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app
-
   for (const url of paths.login) {
     app.post(url, {
       schema: {
@@ -31,16 +29,6 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           '`username` may be a username or an e-mail; `login` and `email` are accepted for it. Each login is a device session.',
         body: LoginBody,
         response: { 200: LoginResponse, ...errorResponses },
-      },
-      config: {
-        rateLimit: {
-          max: config.loginRateLimit,
-          timeWindow: config.loginRateWindowSeconds * 1000,
-          hook: 'preHandler',
-          // Per client address and account, so one attacker cannot lock everybody else out.
-          keyGenerator: (request) =>
-            `login|${request.ip}|${String((request.body as { username?: string })?.username ?? '').toLowerCase()}`,
-        },
       },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.

@@ -25,6 +25,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     repos: app.repos,
     revocations: app.revocations,
     hasher: app.hasher,
+    throttle: app.throttle,
     currentUser: (principal) => app.auth.currentUser(principal),
   })
 
@@ -73,18 +74,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: PasswordChangeBody,
       response: { 200: PasswordChangeResponse, ...protectedResponses },
     },
-    config: {
-      protected: true,
-      // Guessing the old password is a login attempt by other means: the same budget applies.
-      rateLimit: {
-        max: app.config.loginRateLimit,
-        timeWindow: app.config.loginRateWindowSeconds * 1000,
-        hook: 'preHandler',
-        keyGenerator: (request) => `password|${request.principal?.userId ?? request.ip}`,
-      },
-    },
     handler: async (request) =>
-      users.changePassword(request.principal!, request.body.old_password, request.body.new_password),
+      users.changePassword(
+        request.principal!,
+        request.body.old_password,
+        request.body.new_password,
+        request.ip,
+      ),
   })
 
   app.get(`${V1}/users/:id/`, {

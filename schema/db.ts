@@ -92,6 +92,17 @@ export const sessions = pgTable(
   ],
 )
 
+/**
+ * Tokens denied one by one (a logout presenting another session's access token, a refresh token
+ * without a session): the durable record the revocation store is rebuilt from. Rows past
+ * `expires_at` stop nothing (the token is dead by its own exp) and are purged by flush-expired.
+ */
+export const deniedTokens = pgTable('denied_tokens', {
+  jti: text('jti').primaryKey(),
+  expiresAt: ts('expires_at').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
 /** Service-wide state that must survive the revocation store, e.g. the global "valid after" mark. */
 export const serviceState = pgTable('service_state', {
   key: varchar('key', { length: 64 }).primaryKey(),

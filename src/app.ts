@@ -6,7 +6,7 @@ import authenticate from '../plugins/authenticate.js'
 import database from '../plugins/database.js'
 import adminConsole from '../plugins/console.js'
 import docs from '../plugins/docs.js'
-import errors from '../plugins/errors.js'
+import errors, { clientErrorHandler } from '../plugins/errors.js'
 import jwt from '../plugins/jwt.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
@@ -20,6 +20,7 @@ import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
 import type { Config } from './config.js'
 import type { Database } from './db.js'
+import { loggerOptions } from './log.js'
 import type { RevocationStore } from './stores/revocation-store.js'
 
 export interface BuildOptions {
@@ -34,20 +35,10 @@ export interface BuildOptions {
 /** Composes plugins and routes: the one place that knows how the service fits together. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? {
-      level: config.logLevel,
-      // Tokens and passwords never reach the logs.
-      redact: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        '*.password',
-        '*.refresh',
-        '*.access',
-        '*.token',
-      ],
-    },
+    logger: options.logger ?? loggerOptions(config),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: config.bodyLimit,
+    clientErrorHandler,
     trustProxy: config.trustProxy,
     // Per-request lines only when debugging: at thousands of requests a second they cost throughput.
     logController: new LogController({

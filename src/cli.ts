@@ -1,184 +1,23 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { type Command, CommandError, commands, type Values } from './cli/commands.js'
+import { controlSocketPath, runCommand, sendCommand } from './cli/control.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { type Database, openDatabase } from './db.js'
+import { FolderInUseError } from './embedded-lock.js'
+import { safeError } from './log.js'
 import { PasswordHasher } from './passwords.js'
-import { createRepositories, DuplicateError } from './repositories/index.js'
+import { createRepositories } from './repositories/index.js'
 import { RevocationService } from './services/revocation-service.js'
 import { MemoryRevocationStore } from './stores/memory-store.js'
 import { RedisRevocationStore } from './stores/redis-store.js'
 import type { RevocationStore } from './stores/revocation-store.js'
 
 /**
- * Operator commands. They build the services without Fastify, on the same configuration (the
- * environment) as the server, so they act on the same database and revocation store.
- * Exit codes: 0 done, 1 the command failed, 2 wrong usage, 78 bad configuration.
+ * `npm run cli -- <command>`: the operator commands of src/cli/commands.ts, on the same
+ * configuration (the environment) as the server. Exit codes: 0 done, 1 the command failed,
+ * 2 wrong usage, 78 bad configuration.
  */
-
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; help: string; required?: boolean }
-
-interface Command {
-  summary: string
-  usage: string
-  options: Record<string, OptionSpec>
-  run(values: Record<string, string | boolean | undefined>, config: Config): Promise<void>
-}
-
-class UsageError extends Error {}
-class CommandError extends Error {}
-
-const commands: Record<string, Command> = {
-  migrate: {
-    summary: 'apply the database migrations (the server also applies them at start)',
-    usage: 'migrate',
-    options: {},
-    async run(_values, config) {
-      await withDatabase(config, async (database) => {
-        console.log(`Migrations applied (${describe(database)}).`)
-      })
-    },
-  },
-
-  'create-user': {
-    summary: 'create a user; creates the client (tenant) named by --client if needed',
-    usage: 'create-user --username U --email E --password P [--staff] [--superuser] [--client NAME]',
-    options: {
-      username: { type: 'string', help: 'login name (unique)', required: true },
-      email: { type: 'string', help: 'e-mail address (unique, case-insensitively)', required: true },
-      password: { type: 'string', help: 'initial password; stored as an argon2id hash', required: true },
-      staff: {
-        type: 'boolean',
-        help: 'may manage users and sessions (of their client only, unless superuser)',
-      },
-      superuser: { type: 'boolean', help: 'may do everything, including invalidating all tokens' },
-      client: { type: 'string', help: 'name of the client (tenant) the user belongs to' },
-      'first-name': { type: 'string', help: 'first name' },
-      'last-name': { type: 'string', help: 'last name' },
-    },
-    async run(values, config) {
-      const username = String(values.username).trim()
-      const email = String(values.email).trim()
-      const password = String(values.password)
-      if (!username) throw new UsageError('--username may not be blank.')
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an e-mail address.')
-      if (!password) throw new UsageError('--password may not be blank.')
-
-      await withDatabase(config, async (database) => {
-        const repos = createRepositories(database.db)
-        const hasher = new PasswordHasher(config.argon2)
-        const clientName = typeof values.client === 'string' ? values.client.trim() : ''
-        const client = clientName ? await repos.clients.findOrCreate(clientName) : undefined
-        try {
-          const user = await repos.users.create({
-            username,
-            email,
-            passwordHash: await hasher.hash(password),
-            firstName: typeof values['first-name'] === 'string' ? values['first-name'] : '',
-            lastName: typeof values['last-name'] === 'string' ? values['last-name'] : '',
-            // A superuser is staff too, as Django's createsuperuser makes them.
-            isStaff: values.staff === true || values.superuser === true,
-            isSuperuser: values.superuser === true,
-            clientId: client?.id ?? null,
-          })
-          const roles = [user.isSuperuser && 'superuser', user.isStaff && 'staff'].filter(Boolean)
-          console.log(
-            `Created user "${user.username}" (id ${user.id}${roles.length ? `, ${roles.join(', ')}` : ''}${
-              client ? `, client "${client.name}"` : ''
-            }).`,
-          )
-        } catch (err) {
-          if (err instanceof DuplicateError) {
-            throw new CommandError(`A user with that ${err.field} already exists; nothing was created.`)
-          }
-          throw err
-        }
-      })
-    },
-  },
-
-  'invalidate-all-tokens': {
-    summary: 'stop every access and refresh token issued until now, for every user',
-    usage: 'invalidate-all-tokens --confirm',
-    options: {
-      confirm: { type: 'boolean', help: 'required: says you mean it (every user must log in again)' },
-    },
-    async run(values, config) {
-      if (values.confirm !== true) {
-        throw new UsageError(
-          'This logs out every user of every client. Run it again with --confirm to proceed; nothing was changed.',
-        )
-      }
-      await withDatabase(config, async (database) => {
-        const store = await openStore(config)
-        try {
-          const revocations = new RevocationService(createRepositories(database.db), store, config)
-          const revoked = await revocations.invalidateAll('invalidate_all_cli')
-          console.log(`All tokens issued until now are invalid; ${revoked} active session(s) revoked.`)
-          if (store.kind === 'redis') {
-            console.log('Written to Redis: every running instance rejects the old tokens from now on.')
-          } else {
-            console.log(
-              'No REDIS_URL: the mark is in the database only. A running server with the in-process store ' +
-                'reads it at start, so restart it for the invalidation to take effect.',
-            )
-          }
-        } finally {
-          await store.close()
-        }
-      })
-    },
-  },
-
-  'flush-expired': {
-    summary: 'delete sessions whose lifetime has ended (their tokens are dead by their own expiry)',
-    usage: 'flush-expired',
-    options: {},
-    async run(_values, config) {
-      await withDatabase(config, async (database) => {
-        const deleted = await createRepositories(database.db).sessions.deleteExpired(new Date())
-        console.log(`Deleted ${deleted} expired session(s).`)
-      })
-    },
-  },
-}
-
-function describe(database: Database): string {
-  return database.kind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite'
-}
-
-/** Opens the configured database with the schema current (migrations are idempotent and locked). */
-async function withDatabase(config: Config, fn: (database: Database) => Promise<void>): Promise<void> {
-  let database: Database
-  try {
-    database = await openDatabase({
-      url: config.databaseUrl,
-      embeddedDir: join(config.dataDir, 'pglite'),
-      poolSize: 2,
-    })
-    await database.migrate()
-  } catch (err) {
-    // The error names host and port, never the URL (which may hold a password).
-    throw new CommandError(`Cannot open the database: ${(err as Error).message}`)
-  }
-  try {
-    await fn(database)
-  } finally {
-    await database.close()
-  }
-}
-
-async function openStore(config: Config): Promise<RevocationStore> {
-  if (!config.redisUrl) return new MemoryRevocationStore()
-  const store = new RedisRevocationStore(config.redisUrl, { prefix: config.redisPrefix })
-  try {
-    await store.connect()
-  } catch (err) {
-    await store.close()
-    const cause = (err as Error).cause as Error | undefined
-    throw new CommandError(`Cannot reach Redis (REDIS_URL): ${cause?.message ?? (err as Error).message}`)
-  }
-  return store
-}
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length))
@@ -228,14 +67,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
 
-  let values: Record<string, string | boolean | undefined>
+  let values: Values
   try {
-    const options = Object.fromEntries(
-      Object.entries(command.options).map(([o, s]) => [
-        o,
-        s.short ? { type: s.type, short: s.short } : { type: s.type },
-      ]),
-    )
+    const options = Object.fromEntries(Object.entries(command.options).map(([o, s]) => [o, { type: s.type }]))
     ;({ values } = parseArgs({
       args: rest,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
@@ -275,22 +109,104 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err
   }
+  return execute(name, values, config)
+}
 
+/**
+ * Runs the command through the running server when it holds an embedded backend (so the write
+ * lands where it reads), else on connections of our own to the configured backends.
+ */
+async function execute(name: string, values: Values, config: Config): Promise<number> {
+  const out = { print: (line: string) => console.log(line), error: (line: string) => console.error(line) }
+  if (!config.databaseUrl || !config.redisUrl) {
+    const exit = await sendCommand(controlSocketPath(config.dataDir), name, values, out).catch(
+      (err: Error) => {
+        out.error(`${name}: the running server stopped answering (${err.message}); check its log.`)
+        return 1
+      },
+    )
+    if (exit !== undefined) return exit
+  }
+  let local: Awaited<ReturnType<typeof openLocal>>
   try {
-    await command.run(values, config)
-    return 0
+    local = await openLocal(config)
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`${name}: ${err.message}`)
-      return 2
-    }
-    if (err instanceof CommandError) {
-      console.error(`${name}: ${err.message}`)
+    if (err instanceof FolderInUseError) {
+      out.error(
+        `${name}: ${err.message} It does not answer on ${controlSocketPath(config.dataDir)}: ` +
+          'stop that process, then run the command again. Nothing was changed.',
+      )
       return 1
     }
-    console.error(`${name} failed:`, err)
+    out.error(`${name}: ${safeError(err).message}`)
     return 1
   }
+  try {
+    return await runCommand(name, values, local.context, (message) => {
+      if ('out' in message) out.print(message.out)
+      if ('err' in message) out.error(message.err)
+    })
+  } finally {
+    await local.close()
+  }
+}
+
+/** The configured database (migrated) and store, opened by this process. */
+async function openLocal(config: Config) {
+  let database: Database
+  try {
+    database = await openDatabase({
+      url: config.databaseUrl,
+      embeddedDir: join(config.dataDir, 'pglite'),
+      poolSize: 2,
+      queryTimeoutMs: config.dbQueryTimeoutMs,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+    })
+    await database.migrate()
+  } catch (err) {
+    if (err instanceof FolderInUseError) throw err
+    // The error names host and port, never the URL (which may hold a password).
+    throw new CommandError(`Cannot open the database: ${safeError(err).message}`)
+  }
+  let store: RevocationStore
+  try {
+    store = await openStore(config)
+  } catch (err) {
+    await database.close()
+    throw err
+  }
+  const repos = createRepositories(database.db)
+  return {
+    context: {
+      config,
+      repos,
+      hasher: new PasswordHasher(config.argon2),
+      revocations: new RevocationService({ db: database.db, repos, store, config }),
+      store,
+      where: database.kind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite',
+      inServer: false,
+    },
+    async close() {
+      await store.close()
+      await database.close()
+    },
+  }
+}
+
+async function openStore(config: Config): Promise<RevocationStore> {
+  if (!config.redisUrl) return new MemoryRevocationStore()
+  const store = new RedisRevocationStore(config.redisUrl, {
+    prefix: config.redisPrefix,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  })
+  try {
+    await store.connect()
+  } catch (err) {
+    await store.close()
+    const cause = (err as Error).cause as Error | undefined
+    throw new CommandError(`Cannot reach Redis (REDIS_URL): ${cause?.message ?? (err as Error).message}`)
+  }
+  return store
 }
 
 main(process.argv.slice(2)).then(
@@ -298,7 +214,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (err) => {
-    console.error(err)
+    console.error(safeError(err).message)
     process.exitCode = 1
   },
 )

@@ -22,10 +22,15 @@ export interface Config {
   logLevel: string
   databaseUrl: string | undefined
   dbPoolSize: number
+  /** Longest wait for a PostgreSQL statement or transaction, and for a new connection. */
+  dbQueryTimeoutMs: number
+  dbConnectTimeoutMs: number
   userCacheMs: number
   redisUrl: string | undefined
   /** Key prefix in Redis, so several services (or test runs) can share one server. */
   redisPrefix: string
+  /** Longest wait for a Redis command; a stalled Redis then answers 503 instead of holding requests. */
+  redisCommandTimeoutMs: number
   dataDir: string
   signingKey: string
   jwtAlgorithm: JwtAlgorithm
@@ -36,6 +41,7 @@ export interface Config {
   sessionPolicy: SessionPolicy
   argon2: Argon2Params
   loginRateLimit: number
+  loginAccountRateLimit: number
   loginRateWindowSeconds: number
   corsOrigins: string[]
   trustProxy: boolean
@@ -43,6 +49,8 @@ export interface Config {
   adminPassword: string | undefined
   adminEmail: string
   bodyLimit: number
+  /** Strict-Transport-Security max-age in seconds, for deployments behind TLS; 0: no header. */
+  hstsMaxAge: number
 }
 
 export class ConfigError extends Error {
@@ -78,16 +86,19 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     // 32: with fewer, queries queued in the client while PostgreSQL idled (bench/README.md).
     dbPoolSize: read.int('DB_POOL_SIZE', 32, 1, 200),
+    dbQueryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', 5000, 100, 600_000),
+    dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     userCacheMs: read.int('USER_CACHE_MS', 1000, 0, 60_000),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: env.REDIS_PREFIX || 'authjwt:',
+    redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 500, 10, 60_000),
     dataDir,
     signingKey: '',
     jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),
     accessTokenLifetime: read.int('ACCESS_TOKEN_LIFETIME', 900, 1, 31 * 86400),
     refreshTokenLifetime: read.int('REFRESH_TOKEN_LIFETIME', 7 * 86400, 1, 365 * 86400),
     rotateRefreshTokens: read.bool('ROTATE_REFRESH_TOKENS', true),
-    refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 0, 0, 3600),
+    refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 2, 0, 3600),
     sessionPolicy: read.choice('SESSION_POLICY', 'allow', SESSION_POLICIES),
     argon2: {
       memoryKiB: read.int('ARGON2_MEMORY_KIB', 19456, 1024, 4 * 1024 * 1024),
@@ -95,6 +106,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
     },
     loginRateLimit: read.int('LOGIN_RATE_LIMIT', 30, 0, 1_000_000),
+    loginAccountRateLimit: read.int('LOGIN_ACCOUNT_RATE_LIMIT', 100, 0, 1_000_000),
     loginRateWindowSeconds: read.int('LOGIN_RATE_WINDOW', 60, 1, 86400),
     corsOrigins: (env.CORS_ORIGINS || '')
       .split(',')
@@ -105,6 +117,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     adminPassword: env.ADMIN_PASSWORD || undefined,
     adminEmail: env.ADMIN_EMAIL || '',
     bodyLimit: read.int('BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
+    hstsMaxAge: read.int('HSTS_MAX_AGE', 0, 0, 2 * 365 * 86400),
   }
   if (config.adminUsername && !config.adminPassword) {
     problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from '../schema/db.js'
+import { lockFolder } from './embedded-lock.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -21,6 +22,19 @@ export interface DatabaseOptions {
   /** Folder for PGlite's files; without one PGlite lives in memory (tests). */
   embeddedDir?: string
   poolSize?: number
+  /** PostgreSQL only: longest wait for a statement (or a whole transaction) before it fails. */
+  queryTimeoutMs?: number
+  /** PostgreSQL only: longest wait for a new connection. */
+  connectTimeoutMs?: number
+}
+
+/** A statement (or transaction) that PostgreSQL did not answer in time: the database is unavailable. */
+export class DatabaseTimeoutError extends Error {
+  readonly code = 'QUERY_TIMEOUT'
+  constructor(ms: number) {
+    super(`The database did not answer within ${ms} ms`)
+    this.name = 'DatabaseTimeoutError'
+  }
 }
 
 /** The committed drizzle-kit migrations, found from here whether running from src/ or dist/src/. */
@@ -38,14 +52,28 @@ export function migrationsFolder(): string {
 const MIGRATION_LOCK = 7_240_511
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.embeddedDir)
+  return options.url ? openPostgres(options.url, options) : openPglite(options.embeddedDir)
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
-  const client = postgres(url, { max: poolSize, onnotice: () => {}, connect_timeout: 10 })
-  const db = drizzle(client, { schema }) as unknown as Db
+  const queryTimeoutMs = options.queryTimeoutMs ?? 5000
+  const client = postgres(url, {
+    max: options.poolSize ?? 10,
+    onnotice: () => {},
+    connect_timeout: (options.connectTimeoutMs ?? 5000) / 1000,
+    // The driver's first statement on each new connection reads the array types; when that
+    // connection is cut meanwhile, its rejection reaches nobody and ends the process (postgres.js
+    // issues 1192, 1205, 1223). No query here binds an array parameter, so nothing needs them.
+    fetch_types: false,
+    // The server gives up too, so a statement abandoned below does not hold locks for long.
+    connection: {
+      statement_timeout: queryTimeoutMs,
+      idle_in_transaction_session_timeout: queryTimeoutMs * 2,
+    },
+  })
+  const db = drizzle(withDeadline(client, queryTimeoutMs), { schema }) as unknown as Db
   return {
     kind: 'postgres',
     db,
@@ -73,9 +101,18 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 async function openPglite(dir: string | undefined): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
-  if (dir) mkdirSync(dir, { recursive: true })
+  let release = () => {}
+  if (dir) {
+    mkdirSync(dir, { recursive: true })
+    release = lockFolder(dir)
+  }
   const client = dir ? new PGlite(dir) : new PGlite()
-  await client.waitReady
+  try {
+    await client.waitReady
+  } catch (err) {
+    release()
+    throw err
+  }
   const db = drizzle(client, { schema }) as unknown as Db
   return {
     kind: 'pglite',
@@ -89,6 +126,51 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     },
     async close() {
       if (!client.closed) await client.close()
+      release()
     },
   }
+}
+
+type Sql = import('postgres').Sql
+
+/**
+ * The client with a deadline on every statement and transaction. A paused or unreachable server
+ * answers nothing (no error, no reset), so without this a request would wait for as long as the
+ * server stays paused. After the deadline the caller gets DatabaseTimeoutError (503); the
+ * statement itself is left to the server's statement_timeout.
+ */
+function withDeadline(client: Sql, ms: number): Sql {
+  const deadline = <T>(work: PromiseLike<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms)
+      work.then(
+        (value) => {
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (err: unknown) => {
+          clearTimeout(timer)
+          reject(err)
+        },
+      )
+    })
+  // Drizzle awaits `unsafe(...)` or `unsafe(...).values()`, and runs transactions with `begin`.
+  const unsafe = (...args: Parameters<Sql['unsafe']>) => {
+    const query = client.unsafe(...args)
+    return {
+      values: () => deadline(query.values()),
+      // biome-ignore lint/suspicious/noThenProperty: a thenable stand-in for the driver's query
+      then: <A, B>(onValue?: (v: unknown) => A, onError?: (e: unknown) => B) =>
+        deadline(query).then(onValue, onError),
+    }
+  }
+  const begin = (...args: unknown[]) =>
+    deadline((client.begin as (...a: unknown[]) => Promise<unknown>)(...args))
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') return unsafe
+      if (property === 'begin') return begin
+      return Reflect.get(target, property, receiver)
+    },
+  })
 }

@@ -1,3 +1,4 @@
+import { fullFormats } from 'ajv-formats/dist/formats.js'
 /**
  * Django REST Framework's field semantics on top of JSON Schema: DRF accepts numbers where it
  * wants strings and trims whitespace, takes "true"/"1" as booleans and "42" as integers (forms
@@ -28,6 +29,24 @@ function baseType(p: PropertySchema): string | undefined {
   if (p.anyOf) for (const a of p.anyOf) if (a.type && a.type !== 'null') return baseType(a)
   if (p.enum) return 'string'
   return undefined
+}
+
+const DATETIME_FORMAT =
+  'Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].'
+
+const rfc3339 = fullFormats['date-time'] as { validate: (value: string) => boolean }
+
+/**
+ * RFC 3339 date-times that are also instants a database can store: the format alone lets through
+ * a leap second (23:59:60) and year 0, which neither JavaScript's Date nor PostgreSQL can hold,
+ * so a request carrying one would fail past validation.
+ */
+export function isStorableDateTime(value: string): boolean {
+  if (!rfc3339.validate(value)) return false
+  const ms = Date.parse(value)
+  if (!Number.isFinite(ms)) return false
+  const year = new Date(ms).getUTCFullYear()
+  return year >= 1 && year <= 9999
 }
 
 const TRUE = new Set(['true', 'True', '1', 'yes', 'on'])
@@ -159,7 +178,9 @@ function sentence(err: AjvError, value: unknown, prop: PropertySchema): string {
     case 'maxLength':
       return `Ensure this field has no more than ${p.limit} characters.`
     case 'format':
-      return p.format === 'email' ? 'Enter a valid email address.' : 'Enter a valid value.'
+      if (p.format === 'email') return 'Enter a valid email address.'
+      if (p.format === 'date-time') return DATETIME_FORMAT
+      return 'Enter a valid value.'
     case 'minimum':
       return `Ensure this value is greater than or equal to ${p.limit}.`
     case 'maximum':

@@ -31,6 +31,7 @@ export const messages = {
   badHeader: 'Authorization header must contain two space-delimited values',
   invalid: 'Token is invalid or expired',
   wrongType: 'Token has wrong type',
+  noType: 'Token has no type',
   noId: 'Token has no id',
   noExp: "Token has no 'exp' claim",
   noUser: 'Token contained no recognizable user identification',

@@ -1,7 +1,12 @@
+import type { Server } from 'node:net'
 import { buildApp } from './app.js'
 import { ensureAdmin } from './bootstrap.js'
+import { controlSocketPath, serveControl } from './cli/control.js'
 import { startCluster } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
+import { FolderInUseError } from './embedded-lock.js'
+import { safeError } from './log.js'
+import { isBackendUnavailable } from './unavailable.js'
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>
@@ -17,6 +22,16 @@ async function main(): Promise<void> {
   // WORKERS > 1: this process only supervises the workers (src/cluster.ts).
   if (startCluster(config)) return
   const app = await buildApp(config)
+  // A driver may reject a promise nobody awaits when a backend drops a connection; that costs the
+  // requests using it a 503, never the process. Any other stray rejection is a bug: crash loudly.
+  process.on('unhandledRejection', (reason) => {
+    if (isBackendUnavailable(reason)) {
+      app.log.error({ err: reason }, 'a backend connection failed outside any request')
+      return
+    }
+    app.log.fatal({ err: reason }, 'unhandled rejection')
+    process.exit(1)
+  })
   await app.ready()
   const admin = await ensureAdmin(app)
   if (admin === 'created')
@@ -24,23 +39,42 @@ async function main(): Promise<void> {
 
   const address = await app.listen({ port: config.port, host: config.host })
   const base = address.replace('://0.0.0.0', '://127.0.0.1')
+  const storeName = app.revocationStore.shared ? 'redis' : 'in-process'
   app.log.info(
     {
       database: app.database.kind,
-      revocationStore: app.revocationStore.kind,
+      revocationStore: storeName,
       docs: `${base}/api/v1/schema/swagger-ui/`,
       redoc: `${base}/api/v1/schema/redoc/`,
     },
     `auth service listening on ${base}`,
   )
-  if (app.database.kind === 'pglite' || app.revocationStore.kind === 'memory') {
+
+  // On an embedded backend no other process can write what this one reads: operator commands
+  // come in through this process (src/cli/control.ts).
+  let control: Server | undefined
+  if (app.database.kind === 'pglite' || !app.revocationStore.shared) {
     app.log.info(
-      `embedded defaults in use (${app.database.kind}, ${app.revocationStore.kind} revocation store, data in ${config.dataDir}); set DATABASE_URL and REDIS_URL for production`,
+      `embedded defaults in use (${app.database.kind}, ${storeName} revocation store, data in ${config.dataDir}); set DATABASE_URL and REDIS_URL for production`,
+    )
+    const where = `${app.database.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, through the running server`
+    control = await serveControl(
+      controlSocketPath(config.dataDir),
+      {
+        config,
+        repos: app.repos,
+        revocations: app.revocations,
+        hasher: app.hasher,
+        store: app.revocationStore,
+        where,
+        inServer: true,
+      },
+      (err) => app.log.error({ err }, 'operator command failed'),
     )
   }
   if (admin !== 'exists' && !(await app.repos.users.list({ limit: 1, offset: 0 })).count) {
     app.log.info(
-      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --password <password> --staff --superuser`, or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
+      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --password <password> --staff --superuser` (it works while this server runs), or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
     )
   }
 
@@ -51,6 +85,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down')
     const timer = setTimeout(() => process.exit(1), 10_000)
     timer.unref()
+    control?.close()
     await app.close()
     process.exit(0)
   }
@@ -59,6 +94,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err)
+  if (err instanceof FolderInUseError) {
+    console.error(`${err.message} Stop it, or set DATA_DIR to another folder.`)
+  } else {
+    console.error(safeError(err).stack)
+  }
   process.exit(1)
 })

@@ -56,7 +56,7 @@ export function issuedAtMs(claims: { jti: string; iat?: number }): number {
 export function buildClaims(
   type: TokenType,
   lifetimeSeconds: number,
-  base: { user_id: number; sid?: number; client_id?: number | null; iat?: number },
+  base: { user_id: number; sid?: number; client_id?: number | null; iat?: number; jti?: string },
   nowMs = Date.now(),
 ): TokenClaims {
   const now = Math.floor(nowMs / 1000)
@@ -64,7 +64,7 @@ export function buildClaims(
     token_type: type,
     exp: now + lifetimeSeconds,
     iat: base.iat ?? now,
-    jti: newJti(nowMs),
+    jti: base.jti ?? newJti(nowMs),
     user_id: base.user_id,
   }
   if (base.sid !== undefined) claims.sid = base.sid

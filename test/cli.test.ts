@@ -11,6 +11,7 @@ import { type Database, openDatabase } from '../src/db.js'
 import { MemoryRevocationStore } from '../src/stores/memory-store.js'
 import type { RevocationStore } from '../src/stores/revocation-store.js'
 import { backendNames, freshPostgres, freshRedisStore, REDIS_URL, testConfig } from './helpers/backends.js'
+import { http, startServer } from './helpers/server-process.js'
 
 // Each subprocess starts tsx and, on PGlite, a database: slow on a loaded machine.
 t.setTimeout(300_000)
@@ -233,7 +234,7 @@ t.test('on embedded PGlite in DATA_DIR', async (t) => {
   const invalidated = await cli(['invalidate-all-tokens', '--confirm'], env)
   t.equal(invalidated.code, 0, invalidated.stderr)
   t.match(invalidated.stdout, '1 active session(s) revoked')
-  t.match(invalidated.stdout, 'restart', 'says the in-process store needs a restart')
+  t.match(invalidated.stdout, 'No server is running', 'says where the mark takes effect')
 
   const restarted = await open()
   const res = await me(restarted.app, session.body.access)
@@ -244,4 +245,66 @@ t.test('on embedded PGlite in DATA_DIR', async (t) => {
   const flushed = await cli(['flush-expired'], env)
   t.equal(flushed.code, 0, flushed.stderr)
   t.match(flushed.stdout, 'Deleted 0 expired session(s).')
+})
+
+t.test('while the server runs on embedded PGlite, commands go through it', async (t) => {
+  const dataDir = await tempDir(t)
+  const env = { DATA_DIR: dataDir, SIGNING_KEY: 'cli-test-signing-key-that-is-at-least-32-bytes' }
+  const server = await startServer(t, env)
+  t.match(server.output(), 'it works while this server runs', 'the start-up hint offers the CLI')
+
+  const created = await cli(
+    [
+      'create-user',
+      '--username',
+      'rita',
+      '--email',
+      'rita@example.com',
+      '--password',
+      'rita-pw-123',
+      '--staff',
+    ],
+    env,
+  )
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stdout, 'Created user "rita"')
+  t.match(created.stdout, 'through the running server')
+  const login = await http(server.base, 'POST', '/api/token/', {
+    body: { username: 'rita', password: 'rita-pw-123' },
+  })
+  t.equal(login.status, 200, 'the server sees the user at once')
+  const access = String(login.body.access)
+
+  const duplicate = await cli(
+    ['create-user', '--username', 'rita', '--email', 'other@example.com', '--password', 'x-pw-123'],
+    env,
+  )
+  t.equal(duplicate.code, 1, 'a failure inside the server is the command failing')
+  t.match(duplicate.stderr, 'A user with that username already exists')
+
+  const invalidated = await cli(['invalidate-all-tokens', '--confirm'], env)
+  t.equal(invalidated.code, 0, invalidated.stderr)
+  t.match(invalidated.stdout, 'Applied by the running server')
+  const me = await http(server.base, 'GET', '/api/user/', { headers: { authorization: `Bearer ${access}` } })
+  t.equal(me.status, 401, 'the in-process store refuses the old token at once')
+  t.equal(me.body.code, 'token_revoked')
+
+  const second = await cli(['migrate'], env)
+  t.match(second.stdout, 'through the running server')
+
+  // What the CLI wrote survives the server's restart.
+  t.equal(await server.stop(), 0)
+  const restarted = await startServer(t, env)
+  const again = await http(restarted.base, 'POST', '/api/token/', {
+    body: { username: 'rita', password: 'rita-pw-123' },
+  })
+  t.equal(again.status, 200, 'the user is still there after a restart')
+
+  // A second server on the same folder would lose writes: it is refused.
+  const rival = await startServer(t, env).then(
+    () => 'started',
+    (err: Error) => err.message,
+  )
+  t.match(rival, 'is open in another process', 'a second server on one data folder is refused')
+  t.equal(await restarted.stop(), 0)
 })

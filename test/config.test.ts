@@ -37,7 +37,7 @@ t.test('defaults', async (t) => {
     accessTokenLifetime: 900,
     refreshTokenLifetime: 7 * 86400,
     rotateRefreshTokens: true,
-    refreshReuseGraceSeconds: 0,
+    refreshReuseGraceSeconds: 2,
     sessionPolicy: 'allow',
     argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
     corsOrigins: [],

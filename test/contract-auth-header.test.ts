@@ -68,7 +68,7 @@ t.test('Authorization header cases of a protected route (rows 66-81)', async (t)
       ['nbf in the future', `Bearer ${craftToken(claims({ nbf: now + 3600 }), key)}`, INVALID],
       ['no jti', `Bearer ${craftToken(without('jti'), key)}`, notValid('Token has no id')],
       ['no exp', `Bearer ${craftToken(without('exp'), key)}`, notValid("Token has no 'exp' claim")],
-      ['no token_type', `Bearer ${craftToken(without('token_type'), key)}`, notValid('Token has wrong type')],
+      ['no token_type', `Bearer ${craftToken(without('token_type'), key)}`, notValid('Token has no type')],
       [
         'no user_id',
         `Bearer ${craftToken(without('user_id'), key)}`,

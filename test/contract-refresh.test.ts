@@ -128,7 +128,8 @@ t.test('rotation off returns only an access token', async (t) => {
 
 t.test('reuse of a rotated refresh token revokes the session', async (t) => {
   await eachBackend(t, async (t, backend) => {
-    const h = await makeApp(t, backend)
+    // No grace: the replay below, made after the rotation answered, is reuse.
+    const h = await makeApp(t, backend, { refreshReuseGraceSeconds: 0 })
     const user = await h.createUser()
     const login = await h.login(user.username, user.password)
     const first = await refreshWith(h, login.refresh)
@@ -159,25 +160,54 @@ t.test('reuse of a rotated refresh token revokes the session', async (t) => {
   })
 })
 
-t.test('within the reuse grace a replay is refused but the session survives', async (t) => {
+t.test('within the grace a repeated refresh gets the same new pair; after it, reuse is caught', async (t) => {
   await eachBackend(t, async (t, backend) => {
-    const h = await makeApp(t, backend, { refreshReuseGraceSeconds: 30 })
+    const h = await makeApp(t, backend, { refreshReuseGraceSeconds: 1 })
     const user = await h.createUser()
     const login = await h.login(user.username, user.password)
     const first = await refreshWith(h, login.refresh)
     t.equal(first.statusCode, 200)
-    const replay = await refreshWith(h, login.refresh)
-    t.equal(replay.statusCode, 401, 'the replay is still refused')
-    t.same(replay.json(), BLACKLISTED)
-    t.equal((await meWith(h, first.json().access)).statusCode, 200, 'the access token still works')
+    const again = await refreshWith(h, login.refresh)
+    t.equal(again.statusCode, 200, 'a repeat within the grace is answered')
+    t.same(again.json(), first.json(), 'with the very pair the rotation issued')
+    t.equal((await meWith(h, first.json().access)).statusCode, 200, 'the access token works')
     const next = await refreshWith(h, first.json().refresh)
-    t.equal(next.statusCode, 200, 'the newest refresh token still works')
+    t.equal(next.statusCode, 200, 'the new refresh token works: the session moves on')
+
+    // The grace counts from the rotation: after it, presenting the spent token is reuse.
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const late = await refreshWith(h, first.json().refresh)
+    t.equal(late.statusCode, 401, 'a replay after the grace is refused')
+    t.same(late.json(), BLACKLISTED)
+    t.equal((await meWith(h, next.json().access)).json().code, 'token_revoked', 'and revokes the session')
+    const session = await h.app.repos.sessions.findById(login.session_id)
+    t.equal(session?.revokedReason, 'refresh_reuse')
   })
 })
 
-t.test('ten concurrent refreshes with one token: exactly one wins, the session survives', async (t) => {
+t.test('concurrent refreshes with one token never log the user out (100 trials of 10)', async (t) => {
   await eachBackend(t, async (t, backend) => {
     const h = await makeApp(t, backend)
+    t.equal(h.config.refreshReuseGraceSeconds, 2, 'the default grace')
+    const user = await h.createUser()
+    let revoked = 0
+    let diverged = 0
+    for (let trial = 0; trial < 100; trial++) {
+      const login = await h.login(user.username, user.password)
+      const results = await Promise.all(Array.from({ length: 10 }, () => refreshWith(h, login.refresh)))
+      const bodies = results.map((r) => (r.statusCode === 200 ? r.body : `${r.statusCode}`))
+      if (new Set(bodies).size !== 1 || results[0]!.statusCode !== 200) diverged++
+      const session = await h.app.repos.sessions.findById(login.session_id)
+      if (!session?.isActive) revoked++
+    }
+    t.equal(revoked, 0, 'no session was revoked')
+    t.equal(diverged, 0, 'in every trial all ten got 200 and one and the same pair')
+  })
+})
+
+t.test('without a grace, of ten concurrent refreshes one wins and the session survives', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend, { refreshReuseGraceSeconds: 0 })
     const user = await h.createUser()
     const login = await h.login(user.username, user.password)
     const results = await Promise.all(Array.from({ length: 10 }, () => refreshWith(h, login.refresh)))

@@ -32,8 +32,8 @@ export class StateRepository {
     return row ? Number(row.value) : undefined
   }
 
-  async setGlobalValidAfter(ms: number): Promise<void> {
-    await this.db
+  async setGlobalValidAfter(ms: number, db = this.db): Promise<void> {
+    await db
       .insert(serviceState)
       .values({ key: GLOBAL_VALID_AFTER, value: String(ms) })
       .onConflictDoUpdate({ target: serviceState.key, set: { value: String(ms), updatedAt: new Date() } })

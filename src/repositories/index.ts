@@ -1,5 +1,6 @@
 import type { Db } from '../db.js'
 import { ClientRepository, StateRepository } from './clients.js'
+import { DeniedTokenRepository } from './denied-tokens.js'
 import { SessionRepository } from './sessions.js'
 import { UserRepository } from './users.js'
 
@@ -8,6 +9,7 @@ export interface Repositories {
   sessions: SessionRepository
   clients: ClientRepository
   state: StateRepository
+  deniedTokens: DeniedTokenRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -17,6 +19,7 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     sessions: new SessionRepository(db),
     clients: new ClientRepository(db),
     state: new StateRepository(db),
+    deniedTokens: new DeniedTokenRepository(db),
   }
 }
 

@@ -225,8 +225,9 @@ export class SessionRepository {
   }
 
   /** Revokes matching active sessions; returns the ids that were active until now. */
-  private async revokeWhere(where: SQL | undefined, reason: string, at = new Date()): Promise<number[]> {
-    const rows = await this.db
+  private async revokeWhere(where: SQL | undefined, reason: string, db = this.db): Promise<number[]> {
+    const at = new Date()
+    const rows = await db
       .update(sessions)
       .set({ isActive: false, revokedAt: at, revokedReason: reason })
       .where(and(eq(sessions.isActive, true), where))
@@ -248,20 +249,21 @@ export class SessionRepository {
     return answered(batch.length, result)
   }
 
-  revokeForUser(userId: number, reason: string, exceptSid?: number): Promise<number[]> {
+  /** `db`: a transaction to write in, when the revocation is part of a larger change. */
+  revokeForUser(userId: number, reason: string, exceptSid?: number, db = this.db): Promise<number[]> {
     const where =
       exceptSid === undefined
         ? eq(sessions.userId, userId)
         : and(eq(sessions.userId, userId), ne(sessions.id, exceptSid))
-    return this.revokeWhere(where, reason)
+    return this.revokeWhere(where, reason, db)
   }
 
   revokeForUserAndClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
     return this.revokeWhere(and(eq(sessions.userId, userId), eq(sessions.clientType, clientType)), reason)
   }
 
-  revokeAll(reason: string): Promise<number[]> {
-    return this.revokeWhere(undefined, reason)
+  revokeAll(reason: string, db = this.db): Promise<number[]> {
+    return this.revokeWhere(undefined, reason, db)
   }
 
   async hasLiveSession(userId: number, clientType: string, now: Date): Promise<boolean> {

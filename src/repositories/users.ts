@@ -201,11 +201,12 @@ export class UserRepository {
     }
   }
 
-  async update(id: number, patch: UserPatch): Promise<UserRecord | undefined> {
+  /** `db`: a transaction to write in, when the change is part of a larger one. */
+  async update(id: number, patch: UserPatch, db = this.db): Promise<void> {
     this.forget(id)
     const { expiryDate, ...userFields } = patch
     try {
-      await this.db.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         if (Object.keys(userFields).length > 0) await tx.update(users).set(userFields).where(eq(users.id, id))
         if (expiryDate !== undefined) {
           await tx
@@ -217,17 +218,16 @@ export class UserRepository {
     } catch (err) {
       throw translateUniqueViolation(err)
     }
-    return this.findById(id)
   }
 
-  async setPasswordHash(id: number, passwordHash: string): Promise<void> {
+  async setPasswordHash(id: number, passwordHash: string, db = this.db): Promise<void> {
     this.forget(id)
-    await this.db.update(users).set({ passwordHash }).where(eq(users.id, id))
+    await db.update(users).set({ passwordHash }).where(eq(users.id, id))
   }
 
-  async setTokensValidAfter(id: number, at: Date): Promise<void> {
+  async setTokensValidAfter(id: number, at: Date, db = this.db): Promise<void> {
     this.forget(id)
-    await this.db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))
+    await db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))
   }
 
   async list(options: {

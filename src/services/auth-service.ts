@@ -7,7 +7,8 @@ import { type RevocationVerdict, revocationVerdict } from '../revocation.js'
 import { isExpired } from '../serializers.js'
 import { type RevocationStore, StoreUnavailableError } from '../stores/revocation-store.js'
 import { checkClaims, isUserId, type VerifiedClaims } from '../token-check.js'
-import { buildClaims, newJti, type TokenClaims } from '../tokens.js'
+import { buildClaims, jtiIssuedAtMs, newJti, type TokenClaims } from '../tokens.js'
+import { accountKey, type Throttle } from '../throttle.js'
 import type { RevocationService } from './revocation-service.js'
 import type { SessionActivity } from './session-activity.js'
 
@@ -51,6 +52,7 @@ export interface AuthDeps {
   hasher: PasswordHasher
   codec: TokenCodec
   activity: SessionActivity
+  throttle: Throttle
 }
 
 /**
@@ -63,6 +65,10 @@ function bearerToken(header: string | undefined): string | null | undefined {
   if (parts[0] !== 'Bearer') return undefined
   return parts.length === 2 ? parts[1]! : null
 }
+
+/** SimpleJWT's two sentences: a token without the claim has no type; any other value is the wrong one. */
+const typeMessage = (claims: { token_type?: unknown }) =>
+  claims.token_type === undefined ? messages.noType : messages.wrongType
 
 const verdictErrors: Record<RevocationVerdict, () => ApiError> = {
   token_revoked: errors.tokenRevoked,
@@ -112,7 +118,7 @@ export class AuthService {
     const checked = this.decode(token)
     if (!checked.ok) throw errors.accessTokenNotValid(checked.message)
     const claims = checked.claims
-    if (claims.token_type !== 'access') throw errors.accessTokenNotValid(messages.wrongType)
+    if (claims.token_type !== 'access') throw errors.accessTokenNotValid(typeMessage(claims))
     if (!isUserId(claims.user_id)) throw errors.tokenNotValid(messages.noUser)
     const verdict = await this.verdict(claims)
     if (verdict) throw verdictErrors[verdict]()
@@ -129,6 +135,7 @@ export class AuthService {
   async login(input: LoginInput, meta: RequestMeta) {
     const { repos, hasher, config } = this.d
     const user = await repos.users.findByLogin(input.username)
+    await this.d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
     // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
     const passwordOk = user
       ? await hasher.verify(user.passwordHash, input.password)
@@ -194,8 +201,7 @@ export class AuthService {
         )
       }
     } else if (config.sessionPolicy === 'replace') {
-      const ids = await repos.sessions.revokeForUserAndClientType(user.id, clientType, 'replaced')
-      await revocations.denySessions(ids)
+      await revocations.revokeClientType(user.id, clientType, 'replaced')
     }
   }
 
@@ -204,7 +210,7 @@ export class AuthService {
     const checked = this.decode(token, true)
     if (!checked.ok) throw new ApiError(status, checked.message, 'token_not_valid')
     const claims = checked.claims
-    if (claims.token_type !== 'refresh') throw new ApiError(status, messages.wrongType, 'token_not_valid')
+    if (claims.token_type !== 'refresh') throw new ApiError(status, typeMessage(claims), 'token_not_valid')
     if (!isUserId(claims.user_id)) throw new ApiError(status, messages.noUser, 'token_not_valid')
     return claims as VerifiedClaims & { user_id: number }
   }
@@ -235,7 +241,7 @@ export class AuthService {
         access.jti,
         new Date(nowMs),
       )
-      if (!row) await this.refreshRefused(claims, requestStartedMs)
+      if (!row) return this.refreshRefused(claims, requestStartedMs)
       return { access: this.d.codec.sign(access) }
     }
     const refresh = buildClaims('refresh', config.refreshTokenLifetime, base, nowMs)
@@ -248,7 +254,7 @@ export class AuthService {
       at: new Date(nowMs),
       expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
     })
-    if (!rotated) await this.refreshRefused(claims, requestStartedMs)
+    if (!rotated) return this.refreshRefused(claims, requestStartedMs)
     return { access: this.d.codec.sign(access), refresh: this.d.codec.sign(refresh) }
   }
 
@@ -270,13 +276,16 @@ export class AuthService {
   }
 
   /**
-   * The session did not hold the presented token. Tell a lost race (the request began before the
-   * rotation, or within the grace) from reuse of a spent token, which revokes the whole session.
+   * The session did not hold the presented token. A refresh with the token the session held
+   * just before its last rotation, arriving within the grace, is a concurrent client (two tabs,
+   * a retry): it gets the very pair the rotation issued, so both converge on one token. With no
+   * grace, one that began before the rotation lost a race: refused, the session lives. Anything
+   * else is reuse of a spent token, the mark of a stolen one: the whole session is revoked.
    */
   private async refreshRefused(
     claims: VerifiedClaims & { user_id: number },
     startedMs: number,
-  ): Promise<never> {
+  ): Promise<{ access: string; refresh: string }> {
     const { repos, revocations, config } = this.d
     const user = await repos.users.findById(claims.user_id)
     if (!user) throw errors.userNotFound()
@@ -293,12 +302,41 @@ export class AuthService {
       throw errors.tokenNotValid(messages.blacklisted)
     }
     const rotatedAt = session.rotatedAt?.getTime()
-    const lostRace =
-      session.previousRefreshJti === claims.jti &&
-      rotatedAt !== undefined &&
-      startedMs <= rotatedAt + config.refreshReuseGraceSeconds * 1000
-    if (!lostRace) await revocations.revokeSession(session.id, 'refresh_reuse')
+    const graceMs = config.refreshReuseGraceSeconds * 1000
+    if (config.rotateRefreshTokens && session.previousRefreshJti === claims.jti && rotatedAt !== undefined) {
+      if (graceMs > 0 && startedMs <= rotatedAt + graceMs) return this.successorPair(session, claims)
+      if (startedMs <= rotatedAt) throw errors.tokenNotValid(messages.blacklisted)
+    }
+    await revocations.revokeSession(session.id, 'refresh_reuse')
     throw errors.tokenNotValid(messages.blacklisted)
+  }
+
+  /**
+   * The pair the session's last rotation issued, signed again from what the row holds: both jtis
+   * carry the rotation's time, and every other claim comes from the presented token as it did
+   * then, so the claims, and with a deterministic signature (HMAC) the tokens, are the same.
+   */
+  private successorPair(
+    session: { refreshJti: string; accessJti: string | null },
+    claims: VerifiedClaims & { user_id: number },
+  ): { access: string; refresh: string } {
+    const { config, codec } = this.d
+    const issuedMs = jtiIssuedAtMs(session.refreshJti)
+    if (issuedMs === undefined || !session.accessJti) throw errors.tokenNotValid(messages.blacklisted)
+    const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }
+    const access = buildClaims(
+      'access',
+      config.accessTokenLifetime,
+      { ...base, iat: claims.iat, jti: session.accessJti },
+      issuedMs,
+    )
+    const refresh = buildClaims(
+      'refresh',
+      config.refreshTokenLifetime,
+      { ...base, jti: session.refreshJti },
+      issuedMs,
+    )
+    return { access: codec.sign(access), refresh: codec.sign(refresh) }
   }
 
   async verify(token: string): Promise<Record<string, never>> {

@@ -1,56 +1,87 @@
 import type { Config } from '../config.js'
+import type { Db } from '../db.js'
 import type { Repositories } from '../repositories/index.js'
 import type { UserRecord } from '../repositories/users.js'
 import type { UserRevocationState } from '../revocation.js'
 import type { RevocationStore } from '../stores/revocation-store.js'
 
+export interface RevocationDeps {
+  db: Db
+  repos: Repositories
+  store: RevocationStore
+  config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime'>
+}
+
 /**
- * Every revocation is written twice: durably in the database (the record, and what the store is
- * rebuilt from) and in the revocation store (the fast path every request reads). TTLs cover the
- * longest-lived token the entry must stop, so entries vanish on their own afterwards.
+ * The one owner of "revoked". Every revocation is written twice, in this order:
+ * 1. durably in PostgreSQL, committed before anything else happens: the record, and what the
+ *    store is rebuilt from;
+ * 2. in the revocation store, the fast path every request reads.
+ * The order is what makes a rebuild safe: a store emptied at any moment is refilled from a
+ * database that already holds every revocation whose store write could have been lost. A store
+ * write that fails answers 503 while the database keeps the revocation, and the store restores
+ * itself from the database before it answers another lookup.
+ *
+ * TTLs cover the longest-lived token an entry must stop, so entries vanish on their own afterwards.
  */
 export class RevocationService {
-  constructor(
-    private readonly repos: Repositories,
-    private readonly store: RevocationStore,
-    private readonly config: Config,
-  ) {}
+  constructor(private readonly d: RevocationDeps) {}
 
   /** Longest any token issued now can live. */
   get maxTokenLifetime(): number {
-    return Math.max(this.config.refreshTokenLifetime, this.config.accessTokenLifetime)
+    return Math.max(this.d.config.refreshTokenLifetime, this.d.config.accessTokenLifetime)
   }
 
-  denyToken(jti: string, exp: number): Promise<void> {
-    return this.store.denyToken(jti, exp - Date.now() / 1000 + 1)
+  /** Denies one token until its exp: a token revoked without its session. */
+  async denyToken(jti: string, exp: number): Promise<void> {
+    await this.d.repos.deniedTokens.deny(jti, new Date(exp * 1000))
+    await this.d.store.denyToken(jti, exp - Date.now() / 1000 + 1)
   }
 
   /** Marks sessions revoked in the store; their durable state was already written by the caller. */
   denySessions(ids: number[]): Promise<void> {
     // A rotation slides a session's expiry, so the newest token of a session lives at most one
     // refresh lifetime from now.
-    return this.store.denySessions(ids, this.maxTokenLifetime + 1)
-  }
-
-  async revokeSession(id: number, reason: string): Promise<boolean> {
-    // Both writes at once: one round trip of latency instead of two. Should the database write
-    // fail, the caller hears 503 while the store already refuses the session's tokens, which errs
-    // toward what was asked. Deny even when it was revoked already: the store may have lost it.
-    const [wasActive] = await Promise.all([this.repos.sessions.revoke(id, reason), this.denySessions([id])])
-    return wasActive
+    return this.d.store.denySessions(ids, this.maxTokenLifetime + 1)
   }
 
   /**
-   * Stops every token of a user issued until now, and revokes their sessions.
-   * `status` tells later requests why (inactive users hear user_inactive).
+   * Revokes one session; true if it was active until now. Denied in the store even when it was
+   * revoked already: the caller's goal holds either way, and the store may have lost the entry.
    */
-  async revokeUser(user: UserRecord, reason: string, exceptSid?: number): Promise<number[]> {
+  async revokeSession(id: number, reason: string): Promise<boolean> {
+    const wasActive = await this.d.repos.sessions.revoke(id, reason)
+    await this.denySessions([id])
+    return wasActive
+  }
+
+  /** Revokes a user's live sessions of one client type (SESSION_POLICY=replace). */
+  async revokeClientType(userId: number, clientType: string, reason: string): Promise<void> {
+    const ids = await this.d.repos.sessions.revokeForUserAndClientType(userId, clientType, reason)
+    await this.denySessions(ids)
+  }
+
+  /**
+   * Stops every token of a user issued until now and revokes their sessions; with `exceptSid`,
+   * every session but that one (whose tokens keep working). `alongside` writes more in the same
+   * transaction (a new password, a deactivation), so that all of it holds or none of it does.
+   * The user passed is as it will be after the change: an inactive one hears user_inactive.
+   */
+  async revokeUser(
+    user: UserRecord,
+    reason: string,
+    options: { exceptSid?: number; alongside?: (tx: Db) => Promise<void> } = {},
+  ): Promise<number[]> {
+    const { exceptSid, alongside } = options
+    const everything = exceptSid === undefined
     const now = new Date()
-    const ids = await this.repos.sessions.revokeForUser(user.id, reason, exceptSid)
-    if (exceptSid === undefined) {
-      await this.repos.users.setTokensValidAfter(user.id, now)
-      await this.writeUserState({ ...user, tokensValidAfter: now })
-    }
+    const ids = await this.d.db.transaction(async (tx) => {
+      await alongside?.(tx)
+      const revoked = await this.d.repos.sessions.revokeForUser(user.id, reason, exceptSid, tx)
+      if (everything) await this.d.repos.users.setTokensValidAfter(user.id, now, tx)
+      return revoked
+    })
+    if (everything) await this.writeUserState({ ...user, tokensValidAfter: now })
     await this.denySessions(ids)
     return ids
   }
@@ -64,40 +95,52 @@ export class RevocationService {
     }
     if (state.validAfterMs === 0 && state.status === '' && state.expiresAtMs === 0) {
       // Nothing to remember, but an older entry must be overwritten: keep it short-lived.
-      await this.store.setUserState(user.id, state, 1)
+      await this.d.store.setUserState(user.id, state, 1)
       return
     }
     const now = Date.now()
     const untilMs = Math.max(state.validAfterMs, state.expiresAtMs, now) + this.maxTokenLifetime * 1000
-    await this.store.setUserState(user.id, state, (untilMs - now) / 1000)
+    await this.d.store.setUserState(user.id, state, (untilMs - now) / 1000)
   }
 
   /** Every token issued until now stops; logins after it work. Returns the sessions revoked. */
   async invalidateAll(reason = 'invalidate_all'): Promise<number> {
     const nowMs = Date.now()
-    await this.repos.state.setGlobalValidAfter(nowMs)
-    await this.store.setGlobalValidAfter(nowMs, this.maxTokenLifetime + 1)
-    const ids = await this.repos.sessions.revokeAll(reason)
+    const ids = await this.d.db.transaction(async (tx) => {
+      await this.d.repos.state.setGlobalValidAfter(nowMs, tx)
+      return this.d.repos.sessions.revokeAll(reason, tx)
+    })
+    await this.d.store.setGlobalValidAfter(nowMs, this.maxTokenLifetime + 1)
     return ids.length
   }
 
   /**
-   * Rewrites the store from the database: after a Redis flush, or at every start of the
-   * in-process store, which begins empty.
+   * Rewrites the store from the database: at every start of the in-process store, which begins
+   * empty, and whenever Redis may have lost entries (RevocationStore.keepRestored).
    */
-  async rebuild(): Promise<{ sessions: number; users: number }> {
+  async rebuild(): Promise<{ sessions: number; users: number; tokens: number }> {
+    const { repos, store } = this.d
     const now = new Date()
     const since = new Date(now.getTime() - this.maxTokenLifetime * 1000)
-    const global = await this.repos.state.globalValidAfter()
+    const global = await repos.state.globalValidAfter()
     if (global !== undefined && global > since.getTime()) {
-      await this.store.setGlobalValidAfter(global, (global - since.getTime()) / 1000 + 1)
+      await store.setGlobalValidAfter(global, (global - since.getTime()) / 1000 + 1)
     }
-    const revoked = await this.repos.sessions.revokedUnexpired(now)
-    for (let i = 0; i < revoked.length; i += 500) {
-      await this.denySessions(revoked.slice(i, i + 500).map((s) => s.id))
+    const revoked = await repos.sessions.revokedUnexpired(now)
+    for (const part of chunks(revoked)) await this.denySessions(part.map((s) => s.id))
+    const users = await repos.users.revocationMarks(since)
+    for (const part of chunks(users)) await Promise.all(part.map((user) => this.writeUserState(user)))
+    const tokens = await repos.deniedTokens.unexpired(now)
+    for (const part of chunks(tokens)) {
+      await Promise.all(
+        part.map((t) => store.denyToken(t.jti, (t.expiresAt.getTime() - now.getTime()) / 1000 + 1)),
+      )
     }
-    const users = await this.repos.users.revocationMarks(since)
-    for (const user of users) await this.writeUserState(user)
-    return { sessions: revoked.length, users: users.length }
+    return { sessions: revoked.length, users: users.length, tokens: tokens.length }
   }
+}
+
+/** Writes go out 500 at a time: one pipelined burst each, without holding everything in flight. */
+function* chunks<T>(items: T[], size = 500): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
 }

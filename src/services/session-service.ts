@@ -48,7 +48,7 @@ export class SessionService {
     // Without keep_current every token of the user stops, sessionless ones included. With it,
     // sid 0 (a token without a session) keeps nothing but the caller's own access token.
     const except = keepCurrent ? (principal.sid ?? 0) : undefined
-    const ids = await this.d.revocations.revokeUser(user, 'user_revoke_all', except)
+    const ids = await this.d.revocations.revokeUser(user, 'user_revoke_all', { exceptSid: except })
     return { message: `${ids.length} session(s) revoked successfully`, revoked_count: ids.length }
   }
 

@@ -4,12 +4,14 @@ import type { Repositories } from '../repositories/index.js'
 import { DuplicateError, type UserPatch, type UserRecord } from '../repositories/users.js'
 import { inScope, requireOperator, tenantOf } from '../scope.js'
 import type { Principal } from './auth-service.js'
+import { accountKey, type Throttle } from '../throttle.js'
 import type { RevocationService } from './revocation-service.js'
 
 export interface UserServiceDeps {
   repos: Repositories
   revocations: RevocationService
   hasher: PasswordHasher
+  throttle: Throttle
   /** The caller's user row, refused when deleted, inactive or expired (AuthService.currentUser). */
   currentUser: (principal: Principal) => Promise<UserRecord>
 }
@@ -151,34 +153,46 @@ export class UserService {
     for (const key of Object.keys(patch) as (keyof UserPatch)[]) {
       if (patch[key] === undefined) delete patch[key]
     }
-    let user: UserRecord | undefined
+    const { users } = this.d.repos
+    const deactivating = before.isActive && patch.isActive === false
     try {
-      user = await this.d.repos.users.update(id, patch)
+      if (deactivating) {
+        // The change and the revocation of every session commit together, or neither does.
+        const after = { ...before, ...patch }
+        await this.d.revocations.revokeUser(after, 'deactivated', {
+          alongside: (tx) => users.update(id, patch, tx),
+        })
+      } else {
+        await users.update(id, patch)
+      }
     } catch (err) {
       if (err instanceof DuplicateError) throw duplicate([err.field])
       throw err
     }
+    const user = await users.findById(id)
     if (!user) throw errors.notFound()
-    if (before.isActive && !user.isActive) {
-      await this.d.revocations.revokeUser(user, 'deactivated')
-      return (await this.d.repos.users.findById(id)) ?? user
-    }
-    if (patch.isActive !== undefined || patch.expiryDate !== undefined) {
+    if (!deactivating && (patch.isActive !== undefined || patch.expiryDate !== undefined)) {
       await this.d.revocations.writeUserState(user)
     }
     return user
   }
 
   /** Checks the old password, stores the new one and revokes every other session of the caller. */
-  async changePassword(principal: Principal, oldPassword: string, newPassword: string) {
+  async changePassword(principal: Principal, oldPassword: string, newPassword: string, ip?: string) {
     const user = await this.d.currentUser(principal)
+    // Guessing the old password is a login attempt by other means: the same budget applies.
+    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
     if (!(await this.d.hasher.verify(user.passwordHash, oldPassword))) {
       throw new FieldErrors({ old_password: ['Wrong password.'] })
     }
-    await this.d.repos.users.setPasswordHash(user.id, await this.d.hasher.hash(newPassword))
-    // A token without a session (not one of ours) keeps nothing: sid 0 matches no session, and
-    // revokeUser then revokes every session without stopping the caller's own access token.
-    const ids = await this.d.revocations.revokeUser(user, 'password_change', principal.sid ?? 0)
+    const hash = await this.d.hasher.hash(newPassword)
+    // One transaction: the new password never works while the other sessions still do. A token
+    // without a session (not one of ours) keeps nothing: sid 0 matches no session, and revokeUser
+    // then revokes every session without stopping the caller's own access token.
+    const ids = await this.d.revocations.revokeUser(user, 'password_change', {
+      exceptSid: principal.sid ?? 0,
+      alongside: (tx) => this.d.repos.users.setPasswordHash(user.id, hash, tx),
+    })
     return { message: 'Password changed successfully', revoked_sessions: ids.length }
   }
 }

@@ -1,10 +1,10 @@
 import type { RevocationLookup, UserRevocationState } from '../revocation.js'
 import { encodeUserState } from '../revocation.js'
-import { keys, type RevocationStore, ttl } from './revocation-store.js'
+import { type CounterState, keys, type RevocationStore, ttl } from './revocation-store.js'
 
 /** In-process deny-list with TTLs: the embedded default, correct for a single process only. */
 export class MemoryRevocationStore implements RevocationStore {
-  readonly kind = 'memory' as const
+  readonly shared = false
   private readonly entries = new Map<string, { value: string; expiresAt: number }>()
   private readonly sweeper: NodeJS.Timeout
 
@@ -55,6 +55,25 @@ export class MemoryRevocationStore implements RevocationStore {
 
   async setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
     this.set(keys.global(this.prefix), String(ms), seconds)
+  }
+
+  async hit(counters: string[], windowMs: number): Promise<CounterState[]> {
+    const now = Date.now()
+    return counters.map((name) => {
+      const key = keys.counter(this.prefix, name)
+      const entry = this.entries.get(key)
+      if (!entry || entry.expiresAt <= now) {
+        this.entries.set(key, { value: '1', expiresAt: now + windowMs })
+        return { count: 1, resetInMs: windowMs }
+      }
+      entry.value = String(Number(entry.value) + 1)
+      return { count: Number(entry.value), resetInMs: entry.expiresAt - now }
+    })
+  }
+
+  /** The map starts empty with the process and loses nothing while it runs: one rebuild, at start. */
+  async keepRestored(rebuild: () => Promise<unknown>): Promise<void> {
+    await rebuild()
   }
 
   async ping(): Promise<void> {}

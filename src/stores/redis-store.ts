@@ -1,8 +1,15 @@
+import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { Batcher } from '../batcher.js'
 import type { RevocationLookup, UserRevocationState } from '../revocation.js'
 import { encodeUserState } from '../revocation.js'
-import { keys, type RevocationStore, StoreUnavailableError, ttl } from './revocation-store.js'
+import {
+  type CounterState,
+  keys,
+  type RevocationStore,
+  StoreUnavailableError,
+  ttl,
+} from './revocation-store.js'
 
 interface LookupInput {
   jti: string
@@ -15,17 +22,43 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number
 }
 
-/** The production deny-list: shared by every instance, so a revocation holds everywhere at once. */
+// Sets the completeness mark only while this restore's own sentinel survives: a FLUSHALL or a
+// restart during the restore removes the sentinel, and with it whatever the restore had written.
+const FINISH_RESTORE = `
+if redis.call('DEL', KEYS[1]) == 1 then
+  redis.call('SET', KEYS[2], ARGV[1])
+  return 1
+end
+return 0`
+
+// One counter: the first hit starts its window; answers the count and the milliseconds left.
+const HIT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}`
+
+/**
+ * The production deny-list: shared by every instance, so a revocation holds everywhere at once.
+ *
+ * Invariant: a lookup is answered only from a Redis known to hold every revocation in PostgreSQL.
+ * Redis can lose entries in three ways, and each one starts a restore (the `rebuild` given to
+ * `keepRestored`) during which this instance's lookups fail closed:
+ * - it was emptied (FLUSHALL, a restart without persistence, an eviction): the completeness mark,
+ *   read in the same MGET as every lookup, is gone;
+ * - the connection dropped: Redis may have restarted, or missed revocations meanwhile;
+ * - a write failed (a timeout while Redis stalled): that revocation is in PostgreSQL only.
+ */
 export class RedisRevocationStore implements RevocationStore {
-  readonly kind = 'redis' as const
+  readonly shared = true
   readonly client: Redis
   /** The prefix every key of this store starts with. */
   readonly prefix: string
-  private restore: (() => Promise<unknown>) | undefined
+  private rebuild: (() => Promise<unknown>) | undefined
   /** Connections made so far: an answer read across a reconnection is not trusted. */
   private connections = 0
-  /** True from a reconnection until `restore` has rewritten the deny-list: lookups fail closed. */
+  /** True while a restore is due or running: lookups fail closed. */
   private restoring = false
+  private closed = false
   private readonly lookups = new Batcher((batch: LookupInput[]) => this.lookupMany(batch), {
     maxInFlight: 8,
     maxBatch: 256,
@@ -39,48 +72,19 @@ export class RedisRevocationStore implements RevocationStore {
       // Fail closed at once while disconnected, instead of queueing requests until Redis returns.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
+      // A stalled Redis (paused, swapping) keeps the connection open and answers nothing.
+      commandTimeout: options.commandTimeoutMs ?? 500,
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     })
+    this.client.defineCommand('finishRestore', { numberOfKeys: 2, lua: FINISH_RESTORE })
+    this.client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT })
     // Connection errors surface per command as 503; the client keeps reconnecting on its own.
     this.client.on('error', () => {})
     this.client.on('ready', () => {
       this.connections += 1
-      if (this.connections > 1) this.restoreAfterReconnect()
+      if (this.connections > 1) this.restore()
     })
-  }
-
-  onReconnect(restore: () => Promise<unknown>): void {
-    this.restore = restore
-  }
-
-  /**
-   * A Redis that restarted may have lost its deny entries (all of them when it keeps nothing on
-   * disk), and one that was unreachable missed the revocations made meanwhile (written to the
-   * database only). Until `restore` has rewritten them, answering from it could let a revoked
-   * token through.
-   */
-  private restoreAfterReconnect(): void {
-    const restore = this.restore
-    if (!restore || this.restoring) return
-    this.restoring = true
-    const attempt = (): void => {
-      const connection = this.connections
-      restore().then(
-        () => {
-          // Reconnected again meanwhile: what was written may have been lost with that connection.
-          if (this.connections !== connection) attempt()
-          else this.restoring = false
-        },
-        () => {
-          // The database may be down as well: try again while connected, failing closed meanwhile.
-          if (this.client.status === 'ready') setTimeout(attempt, 1000).unref()
-          else this.restoring = false
-        },
-      )
-    }
-    attempt()
   }
 
   /** Resolves once connected, or rejects with StoreUnavailableError. */
@@ -103,6 +107,65 @@ export class RedisRevocationStore implements RevocationStore {
     })
   }
 
+  /**
+   * Resolves after the first attempt, whatever its outcome: a service may start while Redis is
+   * down (refresh needs only the database), with protected routes answering 503 until a later
+   * attempt succeeds.
+   */
+  keepRestored(rebuild: () => Promise<unknown>): Promise<void> {
+    this.rebuild = rebuild
+    return this.restore()
+  }
+
+  /**
+   * Rewrites the deny-list, then sets the completeness mark, unless Redis lost data meanwhile (a
+   * reconnection, or a flush that removed this restore's sentinel): then nothing is trusted and
+   * the caller tries again.
+   */
+  private async restoreOnce(): Promise<void> {
+    const rebuild = this.rebuild
+    if (!rebuild) return
+    if (this.client.status !== 'ready') throw new StoreUnavailableError(new Error('Redis is not connected'))
+    const connection = this.connections
+    const sentinel = keys.restoring(this.prefix, randomBytes(8).toString('hex'))
+    await this.run(() => this.client.set(sentinel, '1', 'EX', 3600))
+    await rebuild()
+    const finished = await this.run(() =>
+      (this.client as unknown as Scripts).finishRestore(
+        sentinel,
+        keys.complete(this.prefix),
+        String(Date.now()),
+      ),
+    )
+    if (finished !== 1 || connection !== this.connections) {
+      throw new StoreUnavailableError(new Error('Redis lost data while the deny-list was restored'))
+    }
+  }
+
+  /**
+   * Starts a restore, retrying each second until one completes; resolves after the first attempt.
+   * Does nothing while one is under way (it will see what happened meanwhile, or fail and retry).
+   */
+  private restore(): Promise<void> {
+    if (this.restoring || !this.rebuild || this.closed) return Promise.resolve()
+    this.restoring = true
+    return new Promise((firstAttempt) => {
+      const attempt = (): void => {
+        this.restoreOnce().then(
+          () => {
+            this.restoring = false
+            firstAttempt()
+          },
+          () => {
+            firstAttempt()
+            if (!this.closed) setTimeout(attempt, 1000).unref()
+          },
+        )
+      }
+      attempt()
+    })
+  }
+
   private async run<T>(op: () => Promise<T>): Promise<T> {
     try {
       return await op()
@@ -111,19 +174,28 @@ export class RedisRevocationStore implements RevocationStore {
     }
   }
 
+  /** A write Redis may not hold: PostgreSQL has it, so restore from there before trusting Redis again. */
+  private async write(op: () => Promise<unknown>): Promise<void> {
+    try {
+      await op()
+    } catch (err) {
+      this.restore()
+      throw new StoreUnavailableError(err)
+    }
+  }
+
   lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup> {
-    if (this.restoring)
-      return Promise.reject(new StoreUnavailableError(new Error('restoring after a reconnect')))
+    if (this.restoring) return Promise.reject(new StoreUnavailableError(new Error('restoring the deny-list')))
     return this.lookups.submit({ jti, sid, userId })
   }
 
   /**
-   * The lookups of one loop turn as one MGET (global mark read once): one command to build and
-   * one reply to parse for the whole batch, where auto-pipelining still made one of each per request.
+   * The lookups of one loop turn as one MGET (completeness mark and global mark read once): one
+   * command to build and one reply to parse for the whole batch.
    */
   private async lookupMany(batch: LookupInput[]): Promise<RevocationLookup[]> {
     const p = this.prefix
-    const keyList: string[] = [keys.global(p)]
+    const keyList: string[] = [keys.complete(p), keys.global(p)]
     for (const { jti, sid, userId } of batch) {
       keyList.push(
         keys.jti(p, jti),
@@ -133,50 +205,75 @@ export class RedisRevocationStore implements RevocationStore {
     }
     const connection = this.connections
     const values = await this.run(() => this.client.mget(keyList))
+    if (values[0] === null) {
+      // Emptied without a disconnect (FLUSHALL, eviction): nothing read here can be trusted.
+      this.restore()
+      throw new StoreUnavailableError(new Error('Redis lost the deny-list'))
+    }
     // ioredis resends a command cut off by a dropped connection once it reconnects: that answer
     // comes from a Redis that may have restarted empty, before the deny-list was restored.
     if (this.restoring || this.connections !== connection) {
       throw new StoreUnavailableError(new Error('Redis reconnected while the lookup was in flight'))
     }
-    const globalValidAfter = values[0] ?? null
+    const globalValidAfter = values[1] ?? null
     return batch.map((input, i) => ({
-      jtiDenied: values[1 + 3 * i] !== null,
-      sessionDenied: input.sid !== undefined && values[2 + 3 * i] !== null,
-      user: values[3 + 3 * i] ?? null,
+      jtiDenied: values[2 + 3 * i] !== null,
+      sessionDenied: input.sid !== undefined && values[3 + 3 * i] !== null,
+      user: values[4 + 3 * i] ?? null,
       globalValidAfter,
     }))
   }
 
-  async denyToken(jti: string, seconds: number): Promise<void> {
-    await this.run(() => this.client.set(keys.jti(this.prefix, jti), '1', 'EX', ttl(seconds)))
+  denyToken(jti: string, seconds: number): Promise<void> {
+    return this.write(() => this.client.set(keys.jti(this.prefix, jti), '1', 'EX', ttl(seconds)))
   }
 
-  async denySessions(sids: number[], seconds: number): Promise<void> {
-    if (sids.length === 0) return
+  denySessions(sids: number[], seconds: number): Promise<void> {
+    if (sids.length === 0) return Promise.resolve()
     const expire = ttl(seconds)
     // Separate commands, not a pipeline(): auto-pipelining sends the commands of every request in
-    // this turn of the loop in one socket write, while each pipeline().exec() writes on its own
-    // (a logout's own write showed as 6% of the server's CPU in the logout profile).
-    await this.run(() =>
+    // this turn of the loop in one socket write, while each pipeline().exec() writes on its own.
+    return this.write(() =>
       Promise.all(sids.map((sid) => this.client.set(keys.session(this.prefix, sid), '1', 'EX', expire))),
     )
   }
 
-  async setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
-    await this.run(() =>
+  setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
+    return this.write(() =>
       this.client.set(keys.user(this.prefix, userId), encodeUserState(state), 'EX', ttl(seconds)),
     )
   }
 
-  async setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
-    await this.run(() => this.client.set(keys.global(this.prefix), String(ms), 'EX', ttl(seconds)))
+  setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
+    return this.write(() => this.client.set(keys.global(this.prefix), String(ms), 'EX', ttl(seconds)))
   }
 
+  hit(counters: string[], windowMs: number): Promise<CounterState[]> {
+    const client = this.client as unknown as Scripts
+    return this.run(() =>
+      Promise.all(
+        counters.map(async (name) => {
+          const [count, left] = await client.hitCounter(keys.counter(this.prefix, name), windowMs)
+          return { count, resetInMs: left > 0 ? left : windowMs }
+        }),
+      ),
+    )
+  }
+
+  /** Answers only when lookups would: connected, and not restoring. */
   async ping(): Promise<void> {
+    if (this.restoring) throw new StoreUnavailableError(new Error('restoring the deny-list'))
     await this.run(() => this.client.ping())
   }
 
   async close(): Promise<void> {
+    this.closed = true
     this.client.disconnect()
   }
+}
+
+/** The Lua scripts defined on the client. */
+interface Scripts {
+  finishRestore(sentinel: string, complete: string, value: string): Promise<number>
+  hitCounter(key: string, windowMs: number): Promise<[number, number]>
 }

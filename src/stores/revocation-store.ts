@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import type { RevocationLookup, UserRevocationState } from '../revocation.js'
 
 /**
@@ -6,19 +7,32 @@ import type { RevocationLookup, UserRevocationState } from '../revocation.js'
  * needs in one round trip.
  */
 export interface RevocationStore {
-  readonly kind: 'redis' | 'memory'
+  /** Whether every instance of the service sees the same entries (false: this process only). */
+  readonly shared: boolean
+  /** The Redis client behind the store, which the login rate-limit counters share; none in memory. */
+  readonly client?: Redis
   lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup>
   denyToken(jti: string, ttlSeconds: number): Promise<void>
   denySessions(sids: number[], ttlSeconds: number): Promise<void>
   setUserState(userId: number, state: UserRevocationState, ttlSeconds: number): Promise<void>
   setGlobalValidAfter(ms: number, ttlSeconds: number): Promise<void>
+  /**
+   * Adds one to each counter, which starts at 1 and lives `windowMs` from its first hit; answers
+   * each count and the milliseconds left of its window. Counts attempts at credentials.
+   */
+  hit(counters: string[], windowMs: number): Promise<CounterState[]>
+  /**
+   * Fills the store from the durable record with `rebuild` now, and again whenever the store may
+   * have lost entries; lookups fail closed until each such rebuild has finished.
+   */
+  keepRestored(rebuild: () => Promise<unknown>): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
-  /**
-   * Stores that can lose entries while the service runs (a Redis that restarted, or missed writes
-   * while unreachable) call `restore` after each reconnection and fail closed until it resolves.
-   */
-  onReconnect?(restore: () => Promise<unknown>): void
+}
+
+export interface CounterState {
+  count: number
+  resetInMs: number
 }
 
 /** Raised when the store cannot answer; requests that need it fail closed with 503. */
@@ -34,6 +48,11 @@ export const keys = {
   session: (p: string, sid: number) => `${p}s:${sid}`,
   user: (p: string, uid: number) => `${p}u:${uid}`,
   global: (p: string) => `${p}all`,
+  counter: (p: string, name: string) => `${p}rl:${name}`,
+  /** Present while the store holds every revocation of the database; a flush removes it. */
+  complete: (p: string) => `${p}complete`,
+  /** One per restore in progress; a flush removes it, which tells the restore to start again. */
+  restoring: (p: string, id: string) => `${p}restoring:${id}`,
 }
 
 /** A TTL is never below one second: a zero or negative TTL would make Redis drop the write. */

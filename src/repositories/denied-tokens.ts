@@ -1,0 +1,34 @@
+import { gt, lte, sql } from 'drizzle-orm'
+import { deniedTokens } from '../../schema/db.js'
+import type { Db } from '../db.js'
+
+/** Tokens denied by jti: the durable half of `RevocationService.denyToken`. */
+export class DeniedTokenRepository {
+  constructor(private readonly db: Db) {}
+
+  async deny(jti: string, expiresAt: Date): Promise<void> {
+    await this.db
+      .insert(deniedTokens)
+      .values({ jti, expiresAt })
+      .onConflictDoUpdate({
+        target: deniedTokens.jti,
+        set: { expiresAt: sql`greatest(${deniedTokens.expiresAt}, excluded.expires_at)` },
+      })
+  }
+
+  /** Denials that still stop a live token: for rebuilding the revocation store. */
+  unexpired(now: Date): Promise<{ jti: string; expiresAt: Date }[]> {
+    return this.db
+      .select({ jti: deniedTokens.jti, expiresAt: deniedTokens.expiresAt })
+      .from(deniedTokens)
+      .where(gt(deniedTokens.expiresAt, now))
+  }
+
+  async deleteExpired(now: Date): Promise<number> {
+    const rows = await this.db
+      .delete(deniedTokens)
+      .where(lte(deniedTokens.expiresAt, now))
+      .returning({ jti: deniedTokens.jti })
+    return rows.length
+  }
+}

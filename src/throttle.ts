@@ -1,0 +1,63 @@
+import { ApiError } from './errors.js'
+import type { RevocationStore } from './stores/revocation-store.js'
+
+export interface AttemptLimits {
+  /** Attempts per account from one client address, per window; 0: no limit. */
+  perAccountAndIp: number
+  /** Attempts per account from all addresses together, per window; 0: no limit. */
+  perAccount: number
+  windowSeconds: number
+}
+
+/** 429 with the contract's sentence and a Retry-After header. */
+export class ThrottledError extends ApiError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, 'throttled')
+  }
+}
+
+/**
+ * Limits guesses at a password. Counters are kept per account, never per route or per spelling:
+ * every login path, both content types, and a username or e-mail naming the same user spend one
+ * budget. One budget per account and client address keeps one attacker from locking everybody
+ * out; a second per account across addresses stops a guesser spread over many. Counters live in
+ * the revocation store, so every instance shares them, and a store that cannot count refuses
+ * (503): credentials are never checked unthrottled.
+ */
+export class Throttle {
+  constructor(
+    private readonly store: RevocationStore,
+    private readonly limits: AttemptLimits,
+  ) {}
+
+  /**
+   * One attempt at an account's password. `account` names the user the identifier resolved to,
+   * or the identifier normalized when it names nobody (so probing unknown names costs the same).
+   */
+  attempt(account: string, ip: string | undefined): Promise<void> {
+    const { perAccountAndIp, perAccount } = this.limits
+    const counters: [string, number][] = []
+    if (perAccountAndIp > 0) counters.push([`a:${account}|${ip ?? ''}`, perAccountAndIp])
+    if (perAccount > 0) counters.push([`a:${account}`, perAccount])
+    return this.spend(counters)
+  }
+
+  private async spend(counters: [name: string, max: number][]): Promise<void> {
+    if (counters.length === 0) return
+    const windowMs = this.limits.windowSeconds * 1000
+    const states = await this.store.hit(
+      counters.map(([name]) => name),
+      windowMs,
+    )
+    let waitMs = 0
+    states.forEach((state, i) => {
+      if (state.count > counters[i]![1]) waitMs = Math.max(waitMs, state.resetInMs)
+    })
+    if (waitMs > 0) throw new ThrottledError(Math.max(1, Math.ceil(waitMs / 1000)))
+  }
+}
+
+/** The throttle's account name for a login identifier: a user id, or the identifier itself. */
+export function accountKey(userId: number | undefined, identifier: string): string {
+  return userId !== undefined ? `u:${userId}` : `n:${identifier.trim().toLowerCase()}`
+}

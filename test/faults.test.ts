@@ -1,0 +1,242 @@
+import t, { type Test } from 'tap'
+import { privatePostgres, privateRedis } from './helpers/private-servers.js'
+import { http, type ServerProcess, startServer } from './helpers/server-process.js'
+
+/**
+ * The service on its worst day: its PostgreSQL and Redis (servers of this test's own) are cut off,
+ * paused, killed, restarted empty and flushed while it serves. Throughout, no revoked token is ever
+ * answered 200, the process never exits, and service resumes once the backend is back.
+ */
+t.setTimeout(300_000)
+
+const ADMIN = { username: 'faultadmin', password: 'fault-admin-password' }
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+interface Tokens {
+  access: string
+  refresh: string
+}
+
+async function login(server: ServerProcess, username: string, password: string): Promise<Tokens> {
+  const res = await http(server.base, 'POST', '/api/v1/auth/token/', { body: { username, password } })
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`)
+  return res.body as unknown as Tokens
+}
+
+const bearer = (access: string) => ({ authorization: `Bearer ${access}` })
+const testAuth = (server: ServerProcess, access: string) =>
+  http(server.base, 'GET', '/api/test-auth/', { headers: bearer(access) })
+
+/**
+ * Polls every revoked token and one live token until the revoked ones answer 401 and the live
+ * one 200, asserting on every answer on the way that no revoked token was let through.
+ */
+async function settle(t: Test, server: ServerProcess, revoked: Record<string, string>, live: string) {
+  const seen = new Map<string, Set<number>>()
+  const started = Date.now()
+  const deadline = started + 30_000
+  for (;;) {
+    const answers = await Promise.all(
+      Object.entries(revoked).map(
+        async ([name, access]) => [name, (await testAuth(server, access)).status] as const,
+      ),
+    )
+    for (const [name, status] of answers) {
+      if (!seen.has(name)) seen.set(name, new Set())
+      seen.get(name)!.add(status)
+    }
+    const liveStatus = (await testAuth(server, live)).status
+    if (answers.every(([, status]) => status === 401) && liveStatus === 200) {
+      t.comment(`settled ${Date.now() - started} ms after the fault`)
+      break
+    }
+    if (Date.now() > deadline) break
+    await sleep(25)
+  }
+  for (const [name, statuses] of seen) {
+    t.notOk(statuses.has(200), `${name}: never 200 (answers seen: ${[...statuses].join(', ')})`)
+    t.ok(
+      [...statuses].every((s) => s === 401 || s === 503),
+      `${name}: only 401 or 503`,
+    )
+    t.ok(statuses.has(401), `${name}: refused again once the store is restored`)
+  }
+  t.equal((await testAuth(server, live)).status, 200, 'a live token works again')
+}
+
+t.test('Redis: restarted empty, flushed, paused', async (t) => {
+  const [redis, pg] = await Promise.all([privateRedis(t), privatePostgres(t)])
+  const server = await startServer(t, {
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+    SIGNING_KEY: 'fault-test-signing-key-0123456789abcdef',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOGIN_RATE_LIMIT: '0',
+    LOGIN_ACCOUNT_RATE_LIMIT: '0',
+  })
+  const admin = await login(server, ADMIN.username, ADMIN.password)
+  const created = await http(server.base, 'POST', '/api/v1/auth/users/', {
+    headers: bearer(admin.access),
+    body: { username: 'leaver', email: 'leaver@example.com', password: 'leaver-password' },
+  })
+  t.equal(created.status, 201)
+
+  // Three ways to be revoked: a session logged out, an access token denied by its jti alone (a
+  // logout presenting another session's Bearer), and a deactivated user.
+  const loggedOut = await login(server, ADMIN.username, ADMIN.password)
+  t.equal(
+    (await http(server.base, 'POST', '/api/v1/auth/logout/', { body: { refresh: loggedOut.refresh } }))
+      .status,
+    200,
+  )
+  const [first, second] = [
+    await login(server, ADMIN.username, ADMIN.password),
+    await login(server, ADMIN.username, ADMIN.password),
+  ]
+  const jtiOnly = await http(server.base, 'POST', '/api/v1/auth/logout/', {
+    headers: bearer(second!.access),
+    body: { refresh: first!.refresh },
+  })
+  t.equal(jtiOnly.status, 200)
+  const leaver = await login(server, 'leaver', 'leaver-password')
+  const deactivate = await http(server.base, 'PATCH', `/api/v1/auth/users/${created.body.id}/`, {
+    headers: bearer(admin.access),
+    body: { is_active: false },
+  })
+  t.equal(deactivate.status, 200)
+  const revoked = {
+    'logged-out session': loggedOut.access,
+    'jti denied': second!.access,
+    deactivated: leaver.access,
+  }
+  const live = admin.access
+  for (const [name, access] of Object.entries(revoked)) {
+    t.equal((await testAuth(server, access)).status, 401, `${name}: refused before the faults`)
+  }
+
+  await t.test('restarted empty', async (t) => {
+    await redis.restartEmpty()
+    await settle(t, server, revoked, live)
+  })
+
+  await t.test('flushed without a disconnect', async (t) => {
+    await redis.flushAll()
+    await settle(t, server, revoked, live)
+  })
+
+  await t.test('paused: answers 503 within the command timeout, then recovers', async (t) => {
+    redis.pause()
+    const started = Date.now()
+    const res = await testAuth(server, live)
+    const took = Date.now() - started
+    t.equal(res.status, 503)
+    t.equal(res.body.code, 'service_unavailable')
+    t.ok(took < 2000, `answered in ${took} ms (command timeout 300 ms)`)
+    const logout = await http(server.base, 'POST', '/api/v1/auth/logout/', {
+      body: { refresh: admin.refresh },
+    })
+    t.equal(logout.status, 503, 'a logout while Redis stalls answers 503')
+    redis.resume()
+    // The logout was written to PostgreSQL before its Redis write failed: it holds once Redis is back.
+    await settle(
+      t,
+      server,
+      { ...revoked, 'logged out while Redis stalled': admin.access },
+      (await login(server, 'faultadmin', ADMIN.password)).access,
+    )
+  })
+
+  t.ok(server.alive(), 'the process never exited')
+  t.notMatch(server.output(), /unhandled/i)
+})
+
+t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
+  const [redis, pg] = await Promise.all([privateRedis(t), privatePostgres(t)])
+  const server = await startServer(t, {
+    DATABASE_URL: pg.url,
+    REDIS_URL: redis.url,
+    DB_QUERY_TIMEOUT_MS: '1000',
+    DB_CONNECT_TIMEOUT_MS: '1000',
+    DB_POOL_SIZE: '8',
+    SIGNING_KEY: 'fault-test-signing-key-0123456789abcdef',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOGIN_RATE_LIMIT: '0',
+    LOGIN_ACCOUNT_RATE_LIMIT: '0',
+  })
+  const attempt = () => http(server.base, 'POST', '/api/v1/auth/token/', { body: ADMIN })
+
+  await t.test('connections terminated in a loop under load', async (t) => {
+    let cutting = true
+    let cuts = 0
+    const cutter = (async () => {
+      while (cutting) {
+        cuts += await pg.terminateConnections().catch(() => 0)
+        await sleep(20)
+      }
+    })()
+    const statuses = new Set<number>()
+    const until = Date.now() + 4000
+    while (Date.now() < until) {
+      const batch = await Promise.all([
+        ...Array.from({ length: 24 }, () => http(server.base, 'GET', '/health/ready')),
+        ...Array.from({ length: 8 }, attempt),
+      ])
+      for (const res of batch) statuses.add(res.status)
+    }
+    cutting = false
+    await cutter
+    t.ok(cuts > 0, `${cuts} connections were cut`)
+    t.ok(
+      [...statuses].every((s) => s === 200 || s === 503),
+      `only 200 or 503 (${[...statuses].join(', ')})`,
+    )
+    t.ok(server.alive(), 'the process lives')
+    // A connection cut in the loop's last moment fails the one request that finds it.
+    let ready = await http(server.base, 'GET', '/health/ready')
+    for (let i = 0; i < 20 && ready.status !== 200; i++) {
+      await sleep(100)
+      ready = await http(server.base, 'GET', '/health/ready')
+    }
+    t.equal(ready.status, 200, 'ready again')
+    t.equal((await attempt()).status, 200, 'logins work again')
+  })
+
+  await t.test('paused: a login answers 503 within the query timeout, then recovers', async (t) => {
+    const { access } = (await attempt()).body as unknown as Tokens
+    t.equal((await testAuth(server, access)).status, 200, 'the username is read once, before the pause')
+    pg.pause()
+    const started = Date.now()
+    const res = await attempt()
+    const took = Date.now() - started
+    t.equal(res.status, 503)
+    t.equal(res.body.code, 'service_unavailable')
+    t.ok(took < 5000, `answered in ${took} ms (query timeout 1000 ms)`)
+    t.equal((await testAuth(server, access)).status, 200, 'a protected route that reads no row works')
+    pg.resume()
+    let after = await attempt()
+    for (let i = 0; i < 50 && after.status !== 200; i++) after = await attempt()
+    t.equal(after.status, 200, 'logins work again')
+  })
+
+  await t.test('stopped and started', async (t) => {
+    pg.stop()
+    const res = await attempt()
+    t.equal(res.status, 503)
+    const ready = await http(server.base, 'GET', '/health/ready')
+    t.equal(ready.status, 503)
+    t.equal(ready.body.database, 'unavailable')
+    await pg.start()
+    let after = await attempt()
+    for (let i = 0; i < 50 && after.status !== 200; i++) {
+      await sleep(100)
+      after = await attempt()
+    }
+    t.equal(after.status, 200, 'logins work again')
+  })
+
+  t.ok(server.alive(), 'the process never exited')
+  t.notMatch(server.output(), /unhandled rejection/i)
+})

@@ -1,0 +1,181 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import postgres from 'postgres'
+import type { Test } from 'tap'
+
+/**
+ * Servers of a test's own, for tests that stop, pause or empty them: never the shared ones.
+ * Each is stopped by its pid when the test ends. Missing binaries fail the test (the machine
+ * kinds this project runs on have both), never skip it.
+ */
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function signal(pids: number[], name: NodeJS.Signals): void {
+  for (const pid of pids) process.kill(pid, name)
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`)
+    await sleep(100)
+  }
+}
+
+export interface PrivateRedis {
+  url: string
+  pid(): number
+  pause(): void
+  resume(): void
+  /** Kills the server (SIGKILL) and starts an empty one on the same port. */
+  restartEmpty(): Promise<void>
+  /** FLUSHALL through a connection of its own: the service's connection stays up. */
+  flushAll(): Promise<void>
+}
+
+/** A redis-server on a free port, keeping nothing on disk. */
+export async function privateRedis(t: Test): Promise<PrivateRedis> {
+  const port = await freePort()
+  let child: ChildProcess
+  const start = async () => {
+    child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    )
+    await until('redis-server start', async () => {
+      const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => {})
+      try {
+        await probe.connect()
+        return (await probe.ping()) === 'PONG'
+      } catch {
+        return false
+      } finally {
+        probe.disconnect()
+      }
+    })
+  }
+  await start()
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+  t.teardown(kill)
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    pid: () => child.pid!,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    async restartEmpty() {
+      await kill()
+      await start()
+    },
+    async flushAll() {
+      const client = new Redis({ port })
+      await client.flushall()
+      client.disconnect()
+    },
+  }
+}
+
+export interface PrivatePostgres {
+  url: string
+  /** SIGSTOP to the postmaster and every backend: connections stay open and nothing answers. */
+  pause(): void
+  resume(): void
+  /** Terminates every other connection to the database, as a failover or an operator would. */
+  terminateConnections(): Promise<number>
+  stop(): void
+  start(): Promise<void>
+}
+
+/**
+ * A PostgreSQL cluster of its own (pg_createcluster, trust auth) on a free port, dropped when the
+ * test ends.
+ */
+export async function privatePostgres(t: Test): Promise<PrivatePostgres> {
+  const version = execFileSync('ls', ['/etc/postgresql']).toString().trim().split('\n').sort().pop()!
+  const port = await freePort()
+  const name = `authjwt_fault_${port}`
+  execFileSync('pg_createcluster', [version, name, '-p', String(port), '--start', '--', '--auth=trust'], {
+    stdio: 'ignore',
+  })
+  t.teardown(() => {
+    try {
+      signal(pids(), 'SIGCONT')
+    } catch {
+      // Not running.
+    }
+    execFileSync('pg_dropcluster', [version, name, '--stop'], { stdio: 'ignore' })
+  })
+  const dataDir = `/var/lib/postgresql/${version}/${name}`
+  const postmaster = () => Number(readFileSync(`${dataDir}/postmaster.pid`, 'utf8').split('\n')[0])
+  const pids = () => {
+    const main = postmaster()
+    const children = execFileSync('pgrep', ['-P', String(main)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+    return [main, ...children]
+  }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  const admin = () => postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 })
+  const ready = () =>
+    until('PostgreSQL start', async () => {
+      const sql = admin()
+      try {
+        await sql`select 1`
+        return true
+      } catch {
+        return false
+      } finally {
+        await sql.end({ timeout: 1 })
+      }
+    })
+  await ready()
+  return {
+    url,
+    pause: () => signal(pids(), 'SIGSTOP'),
+    resume: () => signal(pids(), 'SIGCONT'),
+    async terminateConnections() {
+      const sql = admin()
+      try {
+        const [row] = await sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+          where pid <> pg_backend_pid() and datname = 'postgres'`
+        return row!.n as number
+      } finally {
+        await sql.end({ timeout: 1 })
+      }
+    },
+    stop: () =>
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'stop', '-m', 'immediate'], {
+        stdio: 'ignore',
+      }),
+    async start() {
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, 'start'], {
+        stdio: 'ignore',
+      })
+      await ready()
+    },
+  }
+}

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+
+export const root = fileURLToPath(new URL('../..', import.meta.url))
+export const tsx = join(root, 'node_modules', '.bin', 'tsx')
+
+/** The environment a child gets: only what an operator would set, never the test runner's. */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    NODE_ENV: 'test',
+    // Cheap hashing: the real cost is a benchmark concern.
+    ARGON2_MEMORY_KIB: '1024',
+    ARGON2_TIME_COST: '1',
+    ...env,
+  }
+}
+
+export interface ServerProcess {
+  child: ChildProcess
+  /** http://127.0.0.1:port of the first process that listens. */
+  base: string
+  /** Everything the process wrote so far, stdout and stderr. */
+  output(): string
+  /** Resolves once the output matches (or rejects after `ms`). */
+  waitFor(pattern: string | RegExp, ms?: number): Promise<void>
+  /** Whether the process is still running. */
+  alive(): boolean
+  /** SIGTERM, then the exit code (SIGKILL after 15 s). */
+  stop(): Promise<number | null>
+}
+
+/**
+ * Starts `src/server.ts` as `npm start` does, on a free port, with node itself (not the tsx
+ * launcher) as the child, so that signals and WORKERS reach the server process. Killed when the
+ * test ends.
+ */
+export async function startServer(t: Test, env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  const exited = once(child, 'exit')
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const waitFor = async (pattern: string | RegExp, ms = 90_000) => {
+    const until = Date.now() + ms
+    const test = () => (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out))
+    while (!test()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; output:\n${out}`)
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${out}`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  await waitFor(/listening on http:\/\/[^\s"]+/)
+  const base = /listening on (http:\/\/[^\s"]+)/.exec(out)![1]!
+  return {
+    child,
+    base,
+    output: () => out,
+    waitFor,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const [code] = await exited
+      clearTimeout(timer)
+      return code as number | null
+    },
+  }
+}
+
+export interface HttpAnswer {
+  status: number
+  headers: Headers
+  body: Record<string, unknown>
+  text: string
+}
+
+/** One request with fetch; the body parsed when it is JSON. Network errors reject. */
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  })
+  const text = await res.text()
+  let body: Record<string, unknown> = {}
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // Not JSON: the text says what came.
+  }
+  return { status: res.status, headers: res.headers, body, text }
+}

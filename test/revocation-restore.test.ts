@@ -1,0 +1,109 @@
+import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { MemoryRevocationStore } from '../src/stores/memory-store.js'
+import type { RedisRevocationStore } from '../src/stores/redis-store.js'
+import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+
+/**
+ * Every revocation answered 2xx is in PostgreSQL, so a revocation store that lost its entries is
+ * refilled from there: until it is, protected requests answer 503, never 200.
+ */
+
+const testAuth = (h: TestApp, access: string) =>
+  h.request({ method: 'GET', url: '/api/test-auth/', headers: h.bearer(access) })
+
+/** Three tokens revoked three ways, and one that stays live. */
+async function revokeThreeWays(h: TestApp) {
+  const staff = await h.createUser({ isStaff: true, isSuperuser: true })
+  const staffLogin = await h.login(staff.username, staff.password)
+  const user = await h.createUser()
+  const loggedOut = await h.login(user.username, user.password)
+  await h.request({ method: 'POST', url: '/api/logout/', payload: { refresh: loggedOut.refresh } })
+  // A logout that presents another session's access token denies that token by its jti alone.
+  const a = await h.login(user.username, user.password)
+  const b = await h.login(user.username, user.password)
+  const byJti = await h.request({
+    method: 'POST',
+    url: '/api/logout/',
+    headers: h.bearer(b.access),
+    payload: { refresh: a.refresh },
+  })
+  if (byJti.statusCode !== 200) throw new Error(byJti.body)
+  const leaver = await h.createUser()
+  const leaverLogin = await h.login(leaver.username, leaver.password)
+  await h.request({
+    method: 'PATCH',
+    url: `/api/v1/auth/users/${leaver.id}/`,
+    headers: h.bearer(staffLogin.access),
+    payload: { is_active: false },
+  })
+  return {
+    revoked: {
+      'logged-out session': loggedOut.access,
+      'jti denied': b.access,
+      deactivated: leaverLogin.access,
+    },
+    live: staffLogin.access,
+  }
+}
+
+t.test('a token denied by its jti alone is in the database', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const { revoked } = await revokeThreeWays(h)
+    const jti = JSON.parse(Buffer.from(revoked['jti denied'].split('.')[1]!, 'base64url').toString()).jti
+    const rows = await h.app.repos.deniedTokens.unexpired(new Date())
+    t.ok(
+      rows.some((row) => row.jti === jti),
+      'the denial is a row',
+    )
+  })
+})
+
+t.test('a store that starts empty is rebuilt before it answers', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend)
+    const { revoked, live } = await revokeThreeWays(h)
+    // A second instance (or a restart) on the same database, with a store that knows nothing.
+    const store = new MemoryRevocationStore()
+    t.teardown(() => store.close())
+    const fresh = await buildApp(h.config, { database: h.database, store, logger: false })
+    await fresh.ready()
+    t.teardown(() => fresh.close())
+    for (const [name, access] of Object.entries(revoked)) {
+      const res = await fresh.inject({ method: 'GET', url: '/api/test-auth/', headers: h.bearer(access) })
+      t.equal(res.statusCode, 401, `${name}: still refused`)
+    }
+    const ok = await fresh.inject({ method: 'GET', url: '/api/test-auth/', headers: h.bearer(live) })
+    t.equal(ok.statusCode, 200, 'a live token still works')
+  })
+})
+
+t.test('Redis emptied under a running service: 503 until rebuilt, then 401, never 200', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    if (backend !== 'real') return
+    const h = await makeApp(t, backend)
+    const { revoked, live } = await revokeThreeWays(h)
+    const store = h.store as RedisRevocationStore
+    // What FLUSHALL does to this service's keys, without touching the shared server's others.
+    const keys = await store.client.keys(`${store.prefix}*`)
+    await store.client.del(...keys)
+
+    const first = await testAuth(h, revoked['jti denied'])
+    t.equal(first.statusCode, 503, 'the next request notices the loss and fails closed')
+    t.equal(first.json().code, 'service_unavailable')
+    const seen = new Set<number>([first.statusCode])
+    const deadline = Date.now() + 10_000
+    let settled = false
+    while (!settled && Date.now() < deadline) {
+      const answers = await Promise.all(Object.values(revoked).map((access) => testAuth(h, access)))
+      for (const res of answers) seen.add(res.statusCode)
+      settled = answers.every((res) => res.statusCode === 401)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    t.ok(settled, 'every revoked token is refused again')
+    t.notOk(seen.has(200), `never 200 (answers seen: ${[...seen].join(', ')})`)
+    t.equal((await testAuth(h, live)).statusCode, 200, 'a live token works again')
+    t.equal(await store.client.exists(`${store.prefix}complete`), 1, 'the store is marked complete again')
+  })
+})
