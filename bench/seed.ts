@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto'
 import { sessions } from '../schema/db.js'
 import type { Config } from '../src/config.js'
-import { openDatabase } from '../src/db.js'
-import { PasswordHasher } from '../src/passwords.js'
-import { createRepositories } from '../src/repositories/index.js'
-import { buildClaims, newJti, type TokenClaims } from '../src/tokens.js'
+import { openDatabase } from '../src/database/database.js'
+import { PasswordHasher } from '../src/accounts/passwords.js'
+import { createRepositories } from '../src/accounts/repositories.js'
+import { buildClaims, newJti, type TokenClaims } from '../src/tokens/claims.js'
 import { BENCH_PASSWORD } from './argon2.js'
 
 export interface TokenPair {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { join } from 'node:path'
-import { type Database, openDatabase } from '../src/db.js'
-import { createRepositories } from '../src/repositories/index.js'
+import { type Database, openDatabase } from '../src/database/database.js'
+import { createRepositories } from '../src/accounts/repositories.js'
 import './types.js'
 
 export interface DatabasePluginOptions {

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError, errors, FieldErrors } from '../src/errors.js'
-import { type AjvError, fieldErrors, type ObjectSchema } from '../src/drf.js'
-import { ThrottledError } from '../src/throttle.js'
-import { isBackendUnavailable } from '../src/unavailable.js'
+import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
+import { type AjvError, fieldErrors, type ObjectSchema } from '../src/http/drf.js'
+import { ThrottledError } from '../src/auth/throttle.js'
+import { isBackendUnavailable } from '../src/http/unavailable.js'
 import './types.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'

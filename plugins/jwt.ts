@@ -1,7 +1,7 @@
 import jwt from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import fp from 'fastify-plugin'
-import type { TokenCodec } from '../src/services/auth-service.js'
+import type { TokenCodec } from '../src/auth/token-flows.js'
 import './types.js'
 
 /**

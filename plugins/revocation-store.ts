@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { MemoryRevocationStore } from '../src/stores/memory-store.js'
-import { RedisRevocationStore } from '../src/stores/redis-store.js'
-import type { RevocationStore } from '../src/stores/revocation-store.js'
+import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
+import { RedisRevocationStore } from '../src/revocation/redis-store.js'
+import type { RevocationStore } from '../src/revocation/store.js'
 import './types.js'
 
 export interface StorePluginOptions {

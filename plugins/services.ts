@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import { PasswordHasher } from '../src/passwords.js'
-import { AuthService } from '../src/services/auth-service.js'
-import { RevocationService } from '../src/services/revocation-service.js'
-import { SessionActivity } from '../src/services/session-activity.js'
-import { Throttle } from '../src/throttle.js'
+import { PasswordHasher } from '../src/accounts/passwords.js'
+import { AuthService } from '../src/auth/token-flows.js'
+import { RevocationService } from '../src/revocation/service.js'
+import { SessionActivity } from '../src/accounts/session-activity.js'
+import { Throttle } from '../src/auth/throttle.js'
 import './types.js'
 
 /** The framework-free services, wired to the database, the store and the signer. */

@@ -1,12 +1,12 @@
 import type { Config } from '../src/config.js'
-import type { Database } from '../src/db.js'
-import type { PasswordHasher } from '../src/passwords.js'
-import type { Repositories } from '../src/repositories/index.js'
-import type { AuthService, Principal, TokenCodec } from '../src/services/auth-service.js'
-import type { RevocationService } from '../src/services/revocation-service.js'
-import type { SessionActivity } from '../src/services/session-activity.js'
-import type { RevocationStore } from '../src/stores/revocation-store.js'
-import type { Throttle } from '../src/throttle.js'
+import type { Database } from '../src/database/database.js'
+import type { PasswordHasher } from '../src/accounts/passwords.js'
+import type { Repositories } from '../src/accounts/repositories.js'
+import type { AuthService, Principal, TokenCodec } from '../src/auth/token-flows.js'
+import type { RevocationService } from '../src/revocation/service.js'
+import type { SessionActivity } from '../src/accounts/session-activity.js'
+import type { RevocationStore } from '../src/revocation/store.js'
+import type { Throttle } from '../src/auth/throttle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,8 +1,8 @@
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import { isStorableDateTime, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/drf.js'
-import { FieldErrors } from '../src/errors.js'
+import { isStorableDateTime, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/http/drf.js'
+import { FieldErrors } from '../src/http/errors.js'
 import './types.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { FieldErrors } from '../src/errors.js'
-import { userBody } from '../src/serializers.js'
+import { FieldErrors } from '../src/http/errors.js'
+import { userBody } from '../src/http/serializers.js'
 import {
   errorResponses,
   LogoutAllResponse,

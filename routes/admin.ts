@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/pagination.js'
-import { sessionBody } from '../src/serializers.js'
-import { SessionService } from '../src/services/session-service.js'
+import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
+import { sessionBody } from '../src/http/serializers.js'
+import { SessionService } from '../src/accounts/session-service.js'
 import {
   AdminSession,
   AdminSessionQuery,

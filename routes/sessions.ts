@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { sessionBody } from '../src/serializers.js'
-import { SessionService } from '../src/services/session-service.js'
+import { sessionBody } from '../src/http/serializers.js'
+import { SessionService } from '../src/accounts/session-service.js'
 import {
   IdParams,
   protectedResponses,

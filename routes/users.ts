@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/pagination.js'
-import { userBody } from '../src/serializers.js'
-import { UserService } from '../src/services/user-service.js'
+import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
+import { userBody } from '../src/http/serializers.js'
+import { UserService } from '../src/accounts/user-service.js'
 import {
   CreateUserBody,
   IdParams,

@@ -19,9 +19,9 @@ import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
 import type { Config } from './config.js'
-import type { Database } from './db.js'
+import type { Database } from './database/database.js'
 import { loggerOptions } from './log.js'
-import type { RevocationStore } from './stores/revocation-store.js'
+import type { RevocationStore } from './revocation/store.js'
 
 export interface BuildOptions {
   /** An open database to use instead of the configured one (tests, CLI). */

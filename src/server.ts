@@ -1,12 +1,12 @@
 import type { Server } from 'node:net'
 import { buildApp } from './app.js'
-import { ensureAdmin } from './bootstrap.js'
+import { ensureAdmin } from './accounts/bootstrap.js'
 import { controlSocketPath, serveControl } from './cli/control.js'
 import { startCluster } from './cluster.js'
 import { ConfigError, loadConfig } from './config.js'
-import { FolderInUseError } from './embedded-lock.js'
+import { FolderInUseError } from './database/embedded-lock.js'
 import { safeError } from './log.js'
-import { isBackendUnavailable } from './unavailable.js'
+import { isBackendUnavailable } from './http/unavailable.js'
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>

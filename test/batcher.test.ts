@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Batcher } from '../src/batcher.js'
+import { Batcher } from '../src/lib/batcher.js'
 
 /** A `run` that records each batch and answers when told to. */
 function recorder() {

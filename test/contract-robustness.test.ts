@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { RedisRevocationStore } from '../src/stores/redis-store.js'
+import { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import {
   backendNames,
   eachBackend,

@@ -1,7 +1,7 @@
 import Ajv from 'ajv'
 import t from 'tap'
 import { LoginBody, RefreshBody } from '../schema/wire.js'
-import { fieldErrors, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/drf.js'
+import { fieldErrors, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/http/drf.js'
 
 const ajv = new Ajv.default({ allErrors: true, strict: false, coerceTypes: false })
 const validateLogin = ajv.compile(LoginBody)

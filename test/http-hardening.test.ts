@@ -1,8 +1,8 @@
 import { request } from 'node:http'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { MemoryRevocationStore } from '../src/stores/memory-store.js'
-import { openDatabase } from '../src/db.js'
+import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
+import { openDatabase } from '../src/database/database.js'
 import { craftToken, decodeJwt, makeApp, testConfig } from './helpers/backends.js'
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'

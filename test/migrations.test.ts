@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
 import t, { type Test } from 'tap'
-import { type Database, migrationsFolder, openDatabase } from '../src/db.js'
+import { type Database, migrationsFolder, openDatabase } from '../src/database/database.js'
 import { backendNames, freshPostgres } from './helpers/backends.js'
 
 const TABLES = ['clients', 'users', 'profiles', 'sessions', 'service_state']

@@ -7,9 +7,9 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import type { Config } from '../src/config.js'
-import { openDatabase } from '../src/db.js'
-import { PasswordHasher } from '../src/passwords.js'
-import { createRepositories } from '../src/repositories/index.js'
+import { openDatabase } from '../src/database/database.js'
+import { PasswordHasher } from '../src/accounts/passwords.js'
+import { createRepositories } from '../src/accounts/repositories.js'
 import {
   freshPostgres,
   freshRedisStore,

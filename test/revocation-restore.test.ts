@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { MemoryRevocationStore } from '../src/stores/memory-store.js'
-import type { RedisRevocationStore } from '../src/stores/redis-store.js'
+import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
+import type { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 
 /**

@@ -4,8 +4,8 @@ import {
   encodeUserState,
   type RevocationLookup,
   revocationVerdict,
-} from '../src/revocation.js'
-import { newJti } from '../src/tokens.js'
+} from '../src/revocation/verdict.js'
+import { newJti } from '../src/tokens/claims.js'
 
 const NOW = 1_700_000_000_000
 const clear: RevocationLookup = { jtiDenied: false, sessionDenied: false, user: null, globalValidAfter: null }

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { checkClaims, isUserId } from '../src/token-check.js'
-import { buildClaims, issuedAtMs, jtiIssuedAtMs, newJti } from '../src/tokens.js'
+import { checkClaims, isUserId } from '../src/tokens/check.js'
+import { buildClaims, issuedAtMs, jtiIssuedAtMs, newJti } from '../src/tokens/claims.js'
 
 t.test('newJti: 32 lowercase hex chars that carry their issue time', async (t) => {
   const seen = new Set<string>()

@@ -1,6 +1,13 @@
 import t from 'tap'
-import { ApiError, FieldErrors } from '../src/errors.js'
-import { absoluteUrl, checkPage, pageExists, pageLinks, pageWindow, searchTerm } from '../src/pagination.js'
+import { ApiError, FieldErrors } from '../src/http/errors.js'
+import {
+  absoluteUrl,
+  checkPage,
+  pageExists,
+  pageLinks,
+  pageWindow,
+  searchTerm,
+} from '../src/http/pagination.js'
 
 t.test('page window: defaults, the cap at 100, offsets', async (t) => {
   t.match(pageWindow(), { page: 1, pageSize: 20, limit: 20, offset: 0 })

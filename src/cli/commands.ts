@@ -1,8 +1,8 @@
 import type { Config } from '../config.js'
-import type { PasswordHasher } from '../passwords.js'
-import { DuplicateError, type Repositories } from '../repositories/index.js'
-import type { RevocationService } from '../services/revocation-service.js'
-import type { RevocationStore } from '../stores/revocation-store.js'
+import type { PasswordHasher } from '../accounts/passwords.js'
+import { DuplicateError, type Repositories } from '../accounts/repositories.js'
+import type { RevocationService } from '../revocation/service.js'
+import type { RevocationStore } from '../revocation/store.js'
 
 /**
  * Operator commands. Each runs against a context: the CLI's own connections to the configured

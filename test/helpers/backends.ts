@@ -5,10 +5,10 @@ import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import { type Config, loadConfig } from '../../src/config.js'
-import { type Database, openDatabase } from '../../src/db.js'
-import { MemoryRevocationStore } from '../../src/stores/memory-store.js'
-import { RedisRevocationStore } from '../../src/stores/redis-store.js'
-import type { RevocationStore } from '../../src/stores/revocation-store.js'
+import { type Database, openDatabase } from '../../src/database/database.js'
+import { MemoryRevocationStore } from '../../src/revocation/memory-store.js'
+import { RedisRevocationStore } from '../../src/revocation/redis-store.js'
+import type { RevocationStore } from '../../src/revocation/store.js'
 
 /**
  * Every storage test runs on the embedded backends (PGlite in memory, in-process store) and on the

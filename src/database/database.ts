@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import * as schema from '../schema/db.js'
+import * as schema from '../../schema/db.js'
 import { lockFolder } from './embedded-lock.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>

@@ -1,5 +1,5 @@
-import { ApiError } from './errors.js'
-import type { RevocationStore } from './stores/revocation-store.js'
+import { ApiError } from '../http/errors.js'
+import type { RevocationStore } from '../revocation/store.js'
 
 export interface AttemptLimits {
   /** Attempts per account from one client address, per window; 0: no limit. */

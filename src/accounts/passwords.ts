@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
-import type { Argon2Params } from './config.js'
+import type { Argon2Params } from '../config.js'
 
 /**
  * argon2id with the configured cost (OWASP: m=19456 KiB, t=2, p=1), through @node-rs/argon2:

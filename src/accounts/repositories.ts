@@ -1,6 +1,6 @@
-import type { Db } from '../db.js'
+import type { Db } from '../database/database.js'
 import { ClientRepository, StateRepository } from './clients.js'
-import { DeniedTokenRepository } from './denied-tokens.js'
+import { DeniedTokenRepository } from '../revocation/denied-tokens.js'
 import { SessionRepository } from './sessions.js'
 import { UserRepository } from './users.js'
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { type ClientRow, clients, serviceState } from '../../schema/db.js'
-import type { Db } from '../db.js'
+import type { Db } from '../database/database.js'
 
 export class ClientRepository {
   constructor(private readonly db: Db) {}

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
 import { clients, profiles, type UserRow, users } from '../../schema/db.js'
-import type { Db } from '../db.js'
+import type { Db } from '../database/database.js'
 
 /** A user with what every answer about a user needs: the profile's expiry and the tenant's name. */
 export interface UserRecord extends UserRow {

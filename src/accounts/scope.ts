@@ -1,4 +1,4 @@
-import { errors } from './errors.js'
+import { errors } from '../http/errors.js'
 
 /** Who acts: enough of a user to decide what they may see. */
 export interface Actor {

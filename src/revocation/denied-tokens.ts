@@ -1,6 +1,6 @@
 import { gt, lte, sql } from 'drizzle-orm'
 import { deniedTokens } from '../../schema/db.js'
-import type { Db } from '../db.js'
+import type { Db } from '../database/database.js'
 
 /** Tokens denied by jti: the durable half of `RevocationService.denyToken`. */
 export class DeniedTokenRepository {

@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from './stores/revocation-store.js'
+import { StoreUnavailableError } from '../revocation/store.js'
 
 // What the postgres driver and PostgreSQL say when the server is unreachable, restarting, paused
 // past our deadline, or out of connections: the request may succeed later, so it is a 503.

@@ -1,4 +1,4 @@
-import { messages } from './errors.js'
+import { messages } from '../http/errors.js'
 
 /** Claims of a token whose signature verified, after the checks SimpleJWT makes on top. */
 export interface VerifiedClaims {

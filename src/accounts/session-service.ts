@@ -1,10 +1,10 @@
 import type { SessionRow } from '../../schema/db.js'
-import { errors } from '../errors.js'
-import type { Repositories } from '../repositories/index.js'
-import type { UserRecord } from '../repositories/users.js'
-import { inScope, requireOperator, requireSuperuser, tenantOf } from '../scope.js'
-import type { Principal } from './auth-service.js'
-import type { RevocationService } from './revocation-service.js'
+import { errors } from '../http/errors.js'
+import type { Repositories } from './repositories.js'
+import type { UserRecord } from './users.js'
+import { inScope, requireOperator, requireSuperuser, tenantOf } from './scope.js'
+import type { Principal } from '../auth/token-flows.js'
+import type { RevocationService } from '../revocation/service.js'
 
 export interface SessionServiceDeps {
   repos: Repositories

@@ -1,8 +1,8 @@
 import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
 import { profiles, type SessionRow, sessions, users } from '../../schema/db.js'
-import { Batcher } from '../batcher.js'
-import type { Db } from '../db.js'
-import { isRowId } from '../token-check.js'
+import { Batcher } from '../lib/batcher.js'
+import type { Db } from '../database/database.js'
+import { isRowId } from '../tokens/check.js'
 import { escapeLike } from './users.js'
 
 export interface NewSession {

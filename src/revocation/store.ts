@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { RevocationLookup, UserRevocationState } from '../revocation.js'
+import type { RevocationLookup, UserRevocationState } from './verdict.js'
 
 /**
  * The deny-list. Every write carries a TTL that covers the longest-lived token it must stop, so

@@ -1,9 +1,9 @@
 import type { Config } from '../config.js'
-import type { Db } from '../db.js'
-import type { Repositories } from '../repositories/index.js'
-import type { UserRecord } from '../repositories/users.js'
-import type { UserRevocationState } from '../revocation.js'
-import type { RevocationStore } from '../stores/revocation-store.js'
+import type { Db } from '../database/database.js'
+import type { Repositories } from '../accounts/repositories.js'
+import type { UserRecord } from '../accounts/users.js'
+import type { UserRevocationState } from './verdict.js'
+import type { RevocationStore } from './store.js'
 
 export interface RevocationDeps {
   db: Db

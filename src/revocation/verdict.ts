@@ -1,4 +1,4 @@
-import { issuedAtMs } from './tokens.js'
+import { issuedAtMs } from '../tokens/claims.js'
 
 /**
  * What the revocation store holds about a user: a "valid after" mark (tokens issued at or before

@@ -1,6 +1,6 @@
-import type { RevocationLookup, UserRevocationState } from '../revocation.js'
-import { encodeUserState } from '../revocation.js'
-import { type CounterState, keys, type RevocationStore, ttl } from './revocation-store.js'
+import type { RevocationLookup, UserRevocationState } from './verdict.js'
+import { encodeUserState } from './verdict.js'
+import { type CounterState, keys, type RevocationStore, ttl } from './store.js'
 
 /** In-process deny-list with TTLs: the embedded default, correct for a single process only. */
 export class MemoryRevocationStore implements RevocationStore {

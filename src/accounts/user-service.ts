@@ -1,11 +1,11 @@
-import { errors, FieldErrors } from '../errors.js'
-import type { PasswordHasher } from '../passwords.js'
-import type { Repositories } from '../repositories/index.js'
-import { DuplicateError, type UserPatch, type UserRecord } from '../repositories/users.js'
-import { inScope, requireOperator, tenantOf } from '../scope.js'
-import type { Principal } from './auth-service.js'
-import { accountKey, type Throttle } from '../throttle.js'
-import type { RevocationService } from './revocation-service.js'
+import { errors, FieldErrors } from '../http/errors.js'
+import type { PasswordHasher } from './passwords.js'
+import type { Repositories } from './repositories.js'
+import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
+import { inScope, requireOperator, tenantOf } from './scope.js'
+import type { Principal } from '../auth/token-flows.js'
+import { accountKey, type Throttle } from '../auth/throttle.js'
+import type { RevocationService } from '../revocation/service.js'
 
 export interface UserServiceDeps {
   repos: Repositories

@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { Batcher } from '../batcher.js'
-import type { RevocationLookup, UserRevocationState } from '../revocation.js'
-import { encodeUserState } from '../revocation.js'
-import {
-  type CounterState,
-  keys,
-  type RevocationStore,
-  StoreUnavailableError,
-  ttl,
-} from './revocation-store.js'
+import { Batcher } from '../lib/batcher.js'
+import type { RevocationLookup, UserRevocationState } from './verdict.js'
+import { encodeUserState } from './verdict.js'
+import { type CounterState, keys, type RevocationStore, StoreUnavailableError, ttl } from './store.js'
 
 interface LookupInput {
   jti: string
