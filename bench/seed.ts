@@ -3,8 +3,9 @@ import { sessions } from '../schema/db.js'
 import type { Config } from '../src/config.js'
 import { openDatabase } from '../src/database/database.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { createRepositories } from '../src/accounts/repositories.js'
-import { buildClaims, newJti, type TokenClaims } from '../src/tokens/claims.js'
+import { createRepositories } from '../src/database/repositories.js'
+import { buildClaims, type Claims } from '../src/tokens/claims.js'
+import { newJti } from '../src/tokens/jti.js'
 import { BENCH_PASSWORD } from './argon2.js'
 
 export interface TokenPair {
@@ -36,7 +37,7 @@ export interface SeedOptions {
 /** HS256 the way @fastify/jwt signs: the same header, the claims as built by src/tokens.ts. */
 function signer(key: string) {
   const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
-  return (claims: TokenClaims) => {
+  return (claims: Claims) => {
     const body = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
     return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`
   }

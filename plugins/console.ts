@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
-import './types.js'
 
 /** The console's folder at the project root, found from here whether running from plugins/ or dist/plugins/. */
 export function consoleFolder(): string {

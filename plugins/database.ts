@@ -1,8 +1,15 @@
 import fp from 'fastify-plugin'
 import { join } from 'node:path'
 import { type Database, openDatabase } from '../src/database/database.js'
-import { createRepositories } from '../src/accounts/repositories.js'
-import './types.js'
+import { createRepositories, type Repositories } from '../src/database/repositories.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database
+    /** Every table's repository (src/accounts/repositories.ts). */
+    repos: Repositories
+  }
+}
 
 export interface DatabasePluginOptions {
   /** An already-open database (tests, the CLI); otherwise one is opened from the config. */

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
-import './types.js'
 
 const require = createRequire(import.meta.url)
 const SCHEMA = '/api/v1/schema/'

@@ -1,20 +1,13 @@
 import jwt from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import fp from 'fastify-plugin'
-import type { TokenCodec } from '../src/auth/token-flows.js'
-import './types.js'
+import { canonical, type TokenCodec } from '../src/tokens/codec.js'
 
-/**
- * The token, if its signature is written the one way base64url allows. A decoder ignores the
- * unused low bits of the last character (and takes '+' or '/' for '-' or '_'), so one signature
- * has several spellings; each would be another valid token (and another cache key).
- */
-function canonical(token: string): string {
-  const signature = token.slice(token.lastIndexOf('.') + 1)
-  if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) {
-    throw new Error('signature is not canonical base64url')
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Signs and verifies our tokens with the configured key and algorithm only. */
+    tokenCodec: TokenCodec
   }
-  return token
 }
 
 /**

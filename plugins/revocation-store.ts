@@ -1,10 +1,16 @@
 import fp from 'fastify-plugin'
-import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
-import { RedisRevocationStore } from '../src/revocation/redis-store.js'
+import { openStore } from '../src/revocation/open-store.js'
 import type { RevocationStore } from '../src/revocation/store.js'
-import './types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The deny-list every protected request reads (src/revocation/store.ts). */
+    revocationStore: RevocationStore
+  }
+}
 
 export interface StorePluginOptions {
+  /** A store to use instead of the configured one (tests); its owner closes it. */
   store?: RevocationStore
 }
 
@@ -13,18 +19,9 @@ export default fp<StorePluginOptions>(
   async (app, opts) => {
     let store = opts.store
     if (!store) {
-      if (app.config.redisUrl) {
-        const redis = new RedisRevocationStore(app.config.redisUrl, {
-          prefix: app.config.redisPrefix,
-          commandTimeoutMs: app.config.redisCommandTimeoutMs,
-        })
-        await redis.connect()
-        store = redis
-      } else {
-        store = new MemoryRevocationStore()
-      }
-      const owned = store
+      const owned = await openStore(app.config)
       app.addHook('onClose', () => owned.close())
+      store = owned
     }
     app.decorate('revocationStore', store)
   },

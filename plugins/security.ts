@@ -1,6 +1,5 @@
 import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
-import './types.js'
 
 /**
  * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind

@@ -1,35 +1,61 @@
 import fp from 'fastify-plugin'
+import { CurrentUser } from '../src/accounts/current-user.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { AuthService } from '../src/auth/token-flows.js'
-import { RevocationService } from '../src/revocation/service.js'
 import { SessionActivity } from '../src/accounts/session-activity.js'
+import { SessionService } from '../src/accounts/session-service.js'
+import { UserService } from '../src/accounts/user-service.js'
+import { Authenticator } from '../src/auth/authenticate.js'
 import { Throttle } from '../src/auth/throttle.js'
-import './types.js'
+import { TokenFlows } from '../src/auth/token-flows.js'
+import { RevocationService } from '../src/revocation/service.js'
 
-/** The framework-free services, wired to the database, the store and the signer. */
+declare module 'fastify' {
+  interface FastifyInstance {
+    hasher: PasswordHasher
+    throttle: Throttle
+    revocations: RevocationService
+    sessionActivity: SessionActivity
+    /** The hot path: Authorization header to caller (src/auth/authenticate.ts). */
+    authenticator: Authenticator
+    currentUser: CurrentUser
+    /** Login, refresh, verify, blacklist, logout. */
+    tokens: TokenFlows
+    users: UserService
+    sessions: SessionService
+  }
+}
+
+/**
+ * Every service, built once here from the database, the store and the codec, each given the
+ * dependencies it names. Routes reach them through these decorations only.
+ */
 export default fp(
   async (app) => {
     const { config, repos, revocationStore: store, tokenCodec: codec } = app
+    const db = app.database.db
     const hasher = new PasswordHasher(config.argon2)
     const throttle = new Throttle(store, {
       perAccountAndIp: config.loginRateLimit,
       perAccount: config.loginAccountRateLimit,
       windowSeconds: config.loginRateWindowSeconds,
     })
-    const revocations = new RevocationService({ db: app.database.db, repos, store, config })
+    const revocations = new RevocationService({ db, repos, store, config })
     const activity = new SessionActivity(
       (ids, at) => repos.sessions.touch(ids, at),
       (err) => app.log.warn({ err }, 'could not record session activity'),
     )
+    const currentUser = new CurrentUser({ repos })
     app.decorate('hasher', hasher)
     app.decorate('throttle', throttle)
     app.decorate('revocations', revocations)
     app.decorate('sessionActivity', activity)
-    app.decorate(
-      'auth',
-      new AuthService({ config, repos, store, revocations, hasher, codec, activity, throttle }),
-    )
+    app.decorate('authenticator', new Authenticator({ codec, store, activity }))
+    app.decorate('currentUser', currentUser)
+    app.decorate('tokens', new TokenFlows({ config, repos, store, revocations, hasher, codec, throttle }))
+    app.decorate('users', new UserService({ repos, revocations, hasher, throttle, currentUser }))
+    app.decorate('sessions', new SessionService({ repos, revocations, currentUser }))
     app.addHook('onClose', () => activity.close())
+
     // The in-process store starts empty, and a Redis may lose its data while we run: the store
     // is filled from the database at start and again whenever it may have lost entries.
     let rebuilds = 0

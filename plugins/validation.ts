@@ -3,7 +3,6 @@ import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import { isStorableDateTime, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/http/drf.js'
 import { FieldErrors } from '../src/http/errors.js'
-import './types.js'
 
 /**
  * Two Ajv instances: bodies are validated as sent (after DRF's own coercions in normalizeBody,

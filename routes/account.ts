@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { principalOf } from '../plugins/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
 import { userBody } from '../src/http/serializers.js'
 import {
@@ -16,8 +18,6 @@ const security = [{ bearerAuth: [] }]
 
 /** Logout, logout everywhere, the current user, and the seeds' auth test route. */
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
-
   for (const url of paths.logout) {
     app.post(url, {
       schema: {
@@ -29,38 +29,38 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       handler: async (request) => {
         const refresh = request.body.refresh || request.body.refresh_token
         if (!refresh) throw new FieldErrors({ refresh: ['This field is required.'] })
-        return app.auth.logout(refresh, request.headers.authorization)
+        return app.tokens.logout(refresh, request.headers.authorization)
       },
     })
   }
 
   app.post(paths.logoutAll[0], {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags: ['tokens'],
       summary: 'Log out from every device: revokes every session and token of the caller',
       security,
       response: { 200: LogoutAllResponse, ...protectedResponses },
     },
-    handler: async (request) => app.auth.logoutAll(request.principal!),
+    handler: async (request) => app.tokens.logoutAll(principalOf(request)),
   })
 
   for (const url of paths.me) {
     app.get(url, {
-      ...authenticated,
+      config: { protected: true },
       schema: {
         tags: ['users'],
         summary: 'The current user, with profile and tenant',
         security,
         response: { 200: User, ...protectedResponses },
       },
-      handler: async (request) => userBody(await app.auth.currentUser(request.principal!, true)),
+      handler: async (request) => userBody(await app.currentUser.of(principalOf(request), true)),
     })
   }
 
   // Answers from the token alone (no database row): the cheapest protected route.
   const testAuth = {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags: ['users'],
       summary: 'Checks that JWT authentication works',
@@ -68,10 +68,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: TestAuthResponse, ...protectedResponses },
     },
   }
-  const whoami = async (request: { principal: { userId: number } | null }) => ({
+  const whoami = async (request: FastifyRequest) => ({
     message: 'JWT authentication is working',
     authenticated: true,
-    user: await app.auth.username(request.principal!.userId),
+    user: await app.currentUser.username(principalOf(request).user_id),
   })
   app.get(paths.testAuth[0], { ...testAuth, handler: whoami })
   app.post(paths.testAuth[0], { ...testAuth, handler: whoami })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../plugins/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
 import { sessionBody } from '../src/http/serializers.js'
-import { SessionService } from '../src/accounts/session-service.js'
 import {
   AdminSession,
   AdminSessionQuery,
@@ -18,15 +18,10 @@ const security = [{ bearerAuth: [] }]
 
 /** The operator API: every session in the operator's scope, and the global kill switch. */
 const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
-  const sessions = new SessionService({
-    repos: app.repos,
-    revocations: app.revocations,
-    currentUser: (principal) => app.auth.currentUser(principal),
-  })
+  const { sessions } = app
 
   app.get(`${V1}/admin/sessions/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
@@ -38,7 +33,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
     handler: async (request) => {
       const q = request.query
       const page = pageWindow(q.page, q.page_size)
-      const { count, rows } = await sessions.adminList(request.principal!, {
+      const { count, rows } = await sessions.adminList(principalOf(request), {
         clientType: q.client_type,
         isActive: q.is_active,
         userId: q.user_id,
@@ -47,14 +42,14 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         offset: page.offset,
       })
       checkPage(page, count)
-      const sid = request.principal!.sid
+      const sid = principalOf(request).sid
       const results = rows.map((row) => ({ ...sessionBody(row, sid), username: row.username }))
       return paginated(absoluteUrl(request), page, count, results)
     },
   })
 
   app.post(`${V1}/admin/sessions/:id/revoke/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: 'Revoke any session in scope (staff): its tokens stop at once',
@@ -62,19 +57,19 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: RevokeSessionResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.adminRevoke(request.principal!, request.params.id),
+    handler: async (request) => sessions.adminRevoke(principalOf(request), request.params.id),
   })
 
   for (const url of [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']) {
     app.post(url, {
-      ...authenticated,
+      config: { protected: true },
       schema: {
         tags,
         summary: 'Invalidate every token of every user (superuser); new logins keep working',
         security,
         response: { 200: InvalidateAllResponse, ...protectedResponses },
       },
-      handler: async (request) => sessions.invalidateAll(request.principal!),
+      handler: async (request) => sessions.invalidateAll(principalOf(request)),
     })
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../plugins/authenticate.js'
 import { sessionBody } from '../src/http/serializers.js'
-import { SessionService } from '../src/accounts/session-service.js'
 import {
   IdParams,
   protectedResponses,
@@ -18,15 +18,10 @@ const security = [{ bearerAuth: [] }]
 
 /** The caller's own device sessions: list, inspect, revoke one, revoke all. */
 const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
-  const sessions = new SessionService({
-    repos: app.repos,
-    revocations: app.revocations,
-    currentUser: (principal) => app.auth.currentUser(principal),
-  })
+  const { sessions } = app
 
   app.get(`${V1}/sessions/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "The caller's active sessions; include_inactive=true adds revoked and expired ones",
@@ -35,14 +30,14 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Type.Array(Session), ...protectedResponses },
     },
     handler: async (request) => {
-      const principal = request.principal!
+      const principal = principalOf(request)
       const rows = await sessions.list(principal, request.query.include_inactive === true)
       return rows.map((s) => sessionBody(s, principal.sid))
     },
   })
 
   app.post(`${V1}/sessions/revoke_all/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "Revoke every session of the caller; keep_current spares the request's own",
@@ -50,11 +45,11 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: RevokeAllBody,
       response: { 200: RevokeAllResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.revokeAll(request.principal!, request.body.keep_current === true),
+    handler: async (request) => sessions.revokeAll(principalOf(request), request.body.keep_current === true),
   })
 
   app.get(`${V1}/sessions/:id/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "One of the caller's sessions",
@@ -63,13 +58,13 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Session, ...protectedResponses },
     },
     handler: async (request) => {
-      const principal = request.principal!
+      const principal = principalOf(request)
       return sessionBody(await sessions.own(principal, request.params.id), principal.sid)
     },
   })
 
   app.post(`${V1}/sessions/:id/revoke/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "Revoke one of the caller's sessions: its access and refresh tokens stop at once",
@@ -77,7 +72,7 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: RevokeSessionResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.revokeOwn(request.principal!, request.params.id),
+    handler: async (request) => sessions.revokeOwn(principalOf(request), request.params.id),
   })
 }
 

@@ -39,7 +39,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         }
       },
       handler: async (request) =>
-        app.auth.login(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] }),
+        app.tokens.login(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] }),
     })
   }
 
@@ -57,7 +57,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         arrivedAt.set(request, Date.now())
       },
       handler: async (request) =>
-        app.auth.refresh(request.body.refresh, arrivedAt.get(request) ?? Date.now()),
+        app.tokens.refresh(request.body.refresh, arrivedAt.get(request) ?? Date.now()),
     })
   }
 
@@ -69,7 +69,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: VerifyBody,
         response: { 200: Empty, ...errorResponses },
       },
-      handler: async (request) => app.auth.verify(request.body.token),
+      handler: async (request) => app.tokens.verify(request.body.token),
     })
   }
 
@@ -81,7 +81,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: RefreshBody,
         response: { 200: Empty, ...errorResponses },
       },
-      handler: async (request) => app.auth.blacklist(request.body.refresh),
+      handler: async (request) => app.tokens.blacklist(request.body.refresh),
     })
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../plugins/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
 import { userBody } from '../src/http/serializers.js'
-import { UserService } from '../src/accounts/user-service.js'
 import {
   CreateUserBody,
   IdParams,
@@ -20,17 +20,10 @@ const security = [{ bearerAuth: [] }]
 
 /** Operators manage the users of their tenant; every user may read themself and change their password. */
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const authenticated = { onRequest: app.authenticate, config: { protected: true } }
-  const users = new UserService({
-    repos: app.repos,
-    revocations: app.revocations,
-    hasher: app.hasher,
-    throttle: app.throttle,
-    currentUser: (principal) => app.auth.currentUser(principal),
-  })
+  const { users } = app
 
   app.get(`${V1}/users/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "List users (staff): a tenant's operator sees their tenant, a superuser everybody",
@@ -40,7 +33,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
-      const { count, rows } = await users.list(request.principal!, {
+      const { count, rows } = await users.list(principalOf(request), {
         search: searchTerm(request.query.search),
         limit: page.limit,
         offset: page.offset,
@@ -51,7 +44,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/users/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: 'Create a user (staff); only a superuser may choose the tenant',
@@ -60,13 +53,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: User, ...protectedResponses },
     },
     handler: async (request, reply) => {
-      const user = await users.create(request.principal!, request.body)
+      const user = await users.create(principalOf(request), request.body)
       return reply.code(201).send(userBody(user))
     },
   })
 
   app.post(`${V1}/users/me/password/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: "Change the caller's password; every other session of the caller is revoked",
@@ -76,7 +69,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (request) =>
       users.changePassword(
-        request.principal!,
+        principalOf(request),
         request.body.old_password,
         request.body.new_password,
         request.ip,
@@ -84,7 +77,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/users/:id/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: 'One user: yourself, or (staff) a user of your tenant',
@@ -92,11 +85,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: User, ...protectedResponses },
     },
-    handler: async (request) => userBody(await users.get(request.principal!, request.params.id)),
+    handler: async (request) => userBody(await users.get(principalOf(request), request.params.id)),
   })
 
   app.patch(`${V1}/users/:id/`, {
-    ...authenticated,
+    config: { protected: true },
     schema: {
       tags,
       summary: 'Change a user (staff); deactivating or expiring stops their tokens at once',
@@ -106,7 +99,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: User, ...protectedResponses },
     },
     handler: async (request) =>
-      userBody(await users.update(request.principal!, request.params.id, request.body)),
+      userBody(await users.update(principalOf(request), request.params.id, request.body)),
   })
 }
 

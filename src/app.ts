@@ -1,13 +1,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
-import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
 import authenticate from '../plugins/authenticate.js'
+import configPlugin from '../plugins/config.js'
 import database from '../plugins/database.js'
 import adminConsole from '../plugins/console.js'
 import docs from '../plugins/docs.js'
-import errors, { clientErrorHandler } from '../plugins/errors.js'
+import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
+import jsonBody from '../plugins/json-body.js'
 import jwt from '../plugins/jwt.js'
+import methodNotAllowed from '../plugins/method-not-allowed.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
 import services from '../plugins/services.js'
@@ -32,7 +34,11 @@ export interface BuildOptions {
   logger?: boolean | Record<string, unknown>
 }
 
-/** Composes plugins and routes: the one place that knows how the service fits together. */
+/**
+ * Composes plugins and routes: the one place that knows how the service fits together, and the
+ * only file in src/ that imports from plugins/ or routes/. Order matters where a plugin's onRoute
+ * hook must see the routes: authenticate and method-not-allowed come before every route.
+ */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
@@ -49,16 +55,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     pluginTimeout: 120_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  app.decorate('config', config)
-  await app.register(fp(async () => {}, { name: 'config' }))
+  await app.register(configPlugin, { config })
   await app.register(validation)
+  await app.register(jsonBody)
   await app.register(formbody, { bodyLimit: config.bodyLimit })
   await app.register(database, { database: options.database })
   await app.register(revocationStore, { store: options.store })
   await app.register(jwt)
   await app.register(services)
   await app.register(authenticate)
-  await app.register(errors)
+  await app.register(errorHandler)
+  await app.register(methodNotAllowed)
   await app.register(security)
   await app.register(docs)
 

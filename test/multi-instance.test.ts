@@ -9,7 +9,7 @@ import { buildApp } from '../src/app.js'
 import type { Config } from '../src/config.js'
 import { openDatabase } from '../src/database/database.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { createRepositories } from '../src/accounts/repositories.js'
+import { createRepositories } from '../src/database/repositories.js'
 import {
   freshPostgres,
   freshRedisStore,

@@ -5,7 +5,7 @@ import {
   type RevocationLookup,
   revocationVerdict,
 } from '../src/revocation/verdict.js'
-import { newJti } from '../src/tokens/claims.js'
+import { newJti } from '../src/tokens/jti.js'
 
 const NOW = 1_700_000_000_000
 const clear: RevocationLookup = { jtiDenied: false, sessionDenied: false, user: null, globalValidAfter: null }

@@ -6,7 +6,7 @@ import { decodeUserState, type UserRevocationState } from '../src/revocation/ver
 import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
 import { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { type RevocationStore, StoreUnavailableError } from '../src/revocation/store.js'
-import { newJti } from '../src/tokens/claims.js'
+import { newJti } from '../src/tokens/jti.js'
 import { backendNames, freshRedisStore } from './helpers/backends.js'
 
 /** The contract every revocation store keeps; `ttlOf` reads a key's remaining TTL where the store can tell. */

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { checkClaims, isUserId } from '../src/tokens/check.js'
-import { buildClaims, issuedAtMs, jtiIssuedAtMs, newJti } from '../src/tokens/claims.js'
+import { buildClaims, checkClaims, isUserId } from '../src/tokens/claims.js'
+import { issuedAtMs, jtiIssuedAtMs, newJti } from '../src/tokens/jti.js'
 
 t.test('newJti: 32 lowercase hex chars that carry their issue time', async (t) => {
   const seen = new Set<string>()

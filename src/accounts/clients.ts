@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm'
-import { type ClientRow, clients, serviceState } from '../../schema/db.js'
+import { type ClientRow, clients } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 
+/** Tenants: the seeds call them clients; a user may belong to one. */
 export class ClientRepository {
   constructor(private readonly db: Db) {}
 
@@ -14,28 +15,5 @@ export class ClientRepository {
   async findById(id: number): Promise<ClientRow | undefined> {
     const [row] = await this.db.select().from(clients).where(eq(clients.id, id)).limit(1)
     return row
-  }
-}
-
-const GLOBAL_VALID_AFTER = 'tokens_valid_after'
-
-/** Durable service-wide marks, the source the revocation store is rebuilt from. */
-export class StateRepository {
-  constructor(private readonly db: Db) {}
-
-  async globalValidAfter(): Promise<number | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(serviceState)
-      .where(eq(serviceState.key, GLOBAL_VALID_AFTER))
-      .limit(1)
-    return row ? Number(row.value) : undefined
-  }
-
-  async setGlobalValidAfter(ms: number, db = this.db): Promise<void> {
-    await db
-      .insert(serviceState)
-      .values({ key: GLOBAL_VALID_AFTER, value: String(ms) })
-      .onConflictDoUpdate({ target: serviceState.key, set: { value: String(ms), updatedAt: new Date() } })
   }
 }

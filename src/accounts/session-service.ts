@@ -1,15 +1,15 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors } from '../http/errors.js'
-import type { Repositories } from './repositories.js'
-import type { UserRecord } from './users.js'
+import type { Repositories } from '../database/repositories.js'
 import { inScope, requireOperator, requireSuperuser, tenantOf } from './scope.js'
-import type { Principal } from '../auth/token-flows.js'
+import type { Principal } from '../tokens/claims.js'
+import type { CurrentUser } from './current-user.js'
 import type { RevocationService } from '../revocation/service.js'
 
 export interface SessionServiceDeps {
   repos: Repositories
   revocations: RevocationService
-  currentUser: (principal: Principal) => Promise<UserRecord>
+  currentUser: CurrentUser
 }
 
 export interface AdminSessionFilter {
@@ -26,13 +26,13 @@ export class SessionService {
   constructor(private readonly d: SessionServiceDeps) {}
 
   list(principal: Principal, includeInactive: boolean): Promise<SessionRow[]> {
-    return this.d.repos.sessions.listForUser(principal.userId, includeInactive)
+    return this.d.repos.sessions.listForUser(principal.user_id, includeInactive)
   }
 
   /** One of the caller's sessions, active or not; anybody else's is 404, as if it did not exist. */
   async own(principal: Principal, id: number): Promise<SessionRow> {
     const session = await this.d.repos.sessions.findById(id)
-    if (!session || session.userId !== principal.userId) throw errors.notFound()
+    if (!session || session.userId !== principal.user_id) throw errors.notFound()
     return session
   }
 
@@ -44,7 +44,7 @@ export class SessionService {
   }
 
   async revokeAll(principal: Principal, keepCurrent: boolean) {
-    const user = await this.d.currentUser(principal)
+    const user = await this.d.currentUser.of(principal)
     // Without keep_current every token of the user stops, sessionless ones included. With it,
     // sid 0 (a token without a session) keeps nothing but the caller's own access token.
     const except = keepCurrent ? (principal.sid ?? 0) : undefined
@@ -53,13 +53,13 @@ export class SessionService {
   }
 
   async adminList(principal: Principal, filter: AdminSessionFilter) {
-    const actor = await this.d.currentUser(principal)
+    const actor = await this.d.currentUser.of(principal)
     requireOperator(actor)
     return this.d.repos.sessions.listAdmin({ ...filter, tenantId: tenantOf(actor) })
   }
 
   async adminRevoke(principal: Principal, id: number) {
-    const actor = await this.d.currentUser(principal)
+    const actor = await this.d.currentUser.of(principal)
     requireOperator(actor)
     const session = await this.d.repos.sessions.findWithUser(id)
     if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
@@ -69,7 +69,7 @@ export class SessionService {
 
   /** Every token issued until now stops on the next request, on every instance; new logins work. */
   async invalidateAll(principal: Principal) {
-    const actor = await this.d.currentUser(principal)
+    const actor = await this.d.currentUser.of(principal)
     requireSuperuser(actor)
     const revoked = await this.d.revocations.invalidateAll()
     return { message: 'All user sessions invalidated successfully', revoked_sessions: revoked }

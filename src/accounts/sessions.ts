@@ -2,7 +2,7 @@ import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } 
 import { profiles, type SessionRow, sessions, users } from '../../schema/db.js'
 import { Batcher } from '../lib/batcher.js'
 import type { Db } from '../database/database.js'
-import { isRowId } from '../tokens/check.js'
+import { isRowId } from '../tokens/claims.js'
 import { escapeLike } from './users.js'
 
 export interface NewSession {

@@ -1,9 +1,10 @@
 import { errors, FieldErrors } from '../http/errors.js'
 import type { PasswordHasher } from './passwords.js'
-import type { Repositories } from './repositories.js'
+import type { Repositories } from '../database/repositories.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
 import { inScope, requireOperator, tenantOf } from './scope.js'
-import type { Principal } from '../auth/token-flows.js'
+import type { Principal } from '../tokens/claims.js'
+import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import type { RevocationService } from '../revocation/service.js'
 
@@ -12,8 +13,7 @@ export interface UserServiceDeps {
   revocations: RevocationService
   hasher: PasswordHasher
   throttle: Throttle
-  /** The caller's user row, refused when deleted, inactive or expired (AuthService.currentUser). */
-  currentUser: (principal: Principal) => Promise<UserRecord>
+  currentUser: CurrentUser
 }
 
 export interface CreateUserInput {
@@ -52,7 +52,7 @@ export class UserService {
 
   /** The caller, who must be staff (or a superuser). */
   async operator(principal: Principal): Promise<UserRecord> {
-    const actor = await this.d.currentUser(principal)
+    const actor = await this.d.currentUser.of(principal)
     requireOperator(actor)
     return actor
   }
@@ -64,7 +64,7 @@ export class UserService {
 
   /** Self, or a user in an operator's scope. A non-operator asking about someone else is refused. */
   async get(principal: Principal, id: number): Promise<UserRecord> {
-    const actor = await this.d.currentUser(principal)
+    const actor = await this.d.currentUser.of(principal)
     if (id === actor.id) return actor
     requireOperator(actor)
     return this.inScope(actor, id)
@@ -179,7 +179,7 @@ export class UserService {
 
   /** Checks the old password, stores the new one and revokes every other session of the caller. */
   async changePassword(principal: Principal, oldPassword: string, newPassword: string, ip?: string) {
-    const user = await this.d.currentUser(principal)
+    const user = await this.d.currentUser.of(principal)
     // Guessing the old password is a login attempt by other means: the same budget applies.
     await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
     if (!(await this.d.hasher.verify(user.passwordHash, oldPassword))) {

@@ -1,4 +1,4 @@
-import { ApiError } from '../http/errors.js'
+import { errors } from '../http/errors.js'
 import type { RevocationStore } from '../revocation/store.js'
 
 export interface AttemptLimits {
@@ -7,13 +7,6 @@ export interface AttemptLimits {
   /** Attempts per account from all addresses together, per window; 0: no limit. */
   perAccount: number
   windowSeconds: number
-}
-
-/** 429 with the contract's sentence and a Retry-After header. */
-export class ThrottledError extends ApiError {
-  constructor(readonly retryAfterSeconds: number) {
-    super(429, `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`, 'throttled')
-  }
 }
 
 /**
@@ -53,7 +46,7 @@ export class Throttle {
     states.forEach((state, i) => {
       if (state.count > counters[i]![1]) waitMs = Math.max(waitMs, state.resetInMs)
     })
-    if (waitMs > 0) throw new ThrottledError(Math.max(1, Math.ceil(waitMs / 1000)))
+    if (waitMs > 0) throw errors.throttled(Math.max(1, Math.ceil(waitMs / 1000)))
   }
 }
 

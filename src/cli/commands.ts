@@ -1,6 +1,6 @@
 import type { Config } from '../config.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
-import { DuplicateError, type Repositories } from '../accounts/repositories.js'
+import { DuplicateError, type Repositories } from '../database/repositories.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
 

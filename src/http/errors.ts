@@ -1,10 +1,14 @@
-/** An error a client can cause: status, a sentence a person can act on, and a stable code. */
+/**
+ * An error a client can cause: status, a sentence a person can act on, and a stable code; `extra`
+ * fields of the body and `headers` of the answer where the contract has them.
+ */
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
     readonly detail: string,
     readonly code?: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail)
     this.name = 'ApiError'
@@ -57,6 +61,14 @@ export const errors = {
   accountExpired: () => new ApiError(401, 'User account has expired.', 'account_expired'),
   // SimpleJWT answers a failed login with the sentence alone; clients compare the whole body.
   badCredentials: () => new ApiError(401, messages.badCredentials),
+  throttled: (retryAfterSeconds: number) =>
+    new ApiError(
+      429,
+      `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`,
+      'throttled',
+      {},
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
   permissionDenied: () => new ApiError(403, messages.permission, 'permission_denied'),
   notFound: () => new ApiError(404, messages.notFound, 'not_found'),
   unavailable: () =>

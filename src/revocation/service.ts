@@ -1,6 +1,6 @@
 import type { Config } from '../config.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../accounts/repositories.js'
+import type { Repositories } from '../database/repositories.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { UserRevocationState } from './verdict.js'
 import type { RevocationStore } from './store.js'
@@ -107,7 +107,7 @@ export class RevocationService {
   async invalidateAll(reason = 'invalidate_all'): Promise<number> {
     const nowMs = Date.now()
     const ids = await this.d.db.transaction(async (tx) => {
-      await this.d.repos.state.setGlobalValidAfter(nowMs, tx)
+      await this.d.repos.globalMark.setGlobalValidAfter(nowMs, tx)
       return this.d.repos.sessions.revokeAll(reason, tx)
     })
     await this.d.store.setGlobalValidAfter(nowMs, this.maxTokenLifetime + 1)
@@ -122,7 +122,7 @@ export class RevocationService {
     const { repos, store } = this.d
     const now = new Date()
     const since = new Date(now.getTime() - this.maxTokenLifetime * 1000)
-    const global = await repos.state.globalValidAfter()
+    const global = await repos.globalMark.globalValidAfter()
     if (global !== undefined && global > since.getTime()) {
       await store.setGlobalValidAfter(global, (global - since.getTime()) / 1000 + 1)
     }

@@ -1,4 +1,4 @@
-import { issuedAtMs } from '../tokens/claims.js'
+import { issuedAtMs } from '../tokens/jti.js'
 
 /**
  * What the revocation store holds about a user: a "valid after" mark (tokens issued at or before

@@ -1,66 +1,88 @@
-import { randomFillSync } from 'node:crypto'
+import { messages } from '../http/errors.js'
+import { newJti } from './jti.js'
 
 export type TokenType = 'access' | 'refresh'
 
-/** Claims in SimpleJWT's order (token_type, exp, iat, jti, user_id), then ours. */
-export interface TokenClaims {
+/**
+ * The claims of a token of ours, in SimpleJWT's order (token_type, exp, iat, jti, user_id), then
+ * ours: `sid`, the session both tokens of one login name, and `client_id`, the user's tenant.
+ * A token another SimpleJWT backend signed with the shared key carries no `sid`.
+ */
+export interface Claims {
   token_type: TokenType
   exp: number
-  iat: number
+  /** Always set on ours; optional in what PyJWT accepts. */
+  iat?: number
   jti: string
   user_id: number
   sid?: number
   client_id?: number
 }
 
+/** Who is calling: the claims of a verified access token that nothing revoked. */
+export type Principal = Claims
+
 /**
- * A jti is 32 lowercase hex characters, like SimpleJWT's uuid4().hex, but laid out as a UUIDv7:
- * the first 12 hex digits are the issue time in milliseconds. Revocation marks ("valid after")
- * are compared with that time, because iat has only whole seconds and a login right after a
- * "log out everywhere" in the same second must keep working.
+ * A token whose signature verified and that passed SimpleJWT's own checks (checkClaims), before
+ * anyone asked what type it is or whose: SimpleJWT's verify endpoint accepts it as it is.
  */
-// Random bytes are drawn 4 KiB at a time, as node's randomUUID does: one call to the generator per
-// ~400 jtis instead of one per jti (three per refresh), which showed in the refresh profile.
-const randomPool = Buffer.alloc(4096)
-let randomOffset = randomPool.length
+export type UntypedClaims = Omit<Claims, 'token_type' | 'user_id'> & {
+  token_type?: unknown
+  user_id?: unknown
+}
 
-function randomHex10(): string {
-  if (randomOffset + 10 > randomPool.length) {
-    randomFillSync(randomPool)
-    randomOffset = 0
+export type CheckResult<T> = { ok: true; claims: T } | { ok: false; message: string }
+
+/** Row ids are PostgreSQL integers: a claim beyond their range names no row, and must not reach a query. */
+export const MAX_ROW_ID = 2_147_483_647
+
+export function isRowId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= MAX_ROW_ID
+}
+
+export const isUserId = isRowId
+
+/**
+ * The checks SimpleJWT's Token.verify() makes after the signature, in its order, with its sentences:
+ * exp present, iat not in the future (PyJWT), jti present. And ours: a sid names a row.
+ */
+export function checkClaims(
+  payload: Record<string, unknown>,
+  nowSeconds: number,
+): CheckResult<UntypedClaims> {
+  if (typeof payload.exp !== 'number') return { ok: false, message: messages.noExp }
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds)
+    return { ok: false, message: messages.invalid }
+  if (typeof payload.jti !== 'string' || payload.jti === '') return { ok: false, message: messages.noId }
+  if (payload.sid !== undefined && !isRowId(payload.sid)) return { ok: false, message: messages.invalid }
+  return { ok: true, claims: payload as UntypedClaims }
+}
+
+/**
+ * The claims as a token of the expected type, with SimpleJWT's sentences when it is not one: a
+ * token without the claim has no type, any other value is the wrong one; then a user it names.
+ */
+export function typedClaims(claims: UntypedClaims, type: TokenType): CheckResult<Claims> {
+  const { token_type, user_id } = claims
+  if (token_type !== type) {
+    return { ok: false, message: token_type === undefined ? messages.noType : messages.wrongType }
   }
-  const hex = randomPool.toString('hex', randomOffset, randomOffset + 10)
-  randomOffset += 10
-  return hex
+  if (!isUserId(user_id)) return { ok: false, message: messages.noUser }
+  return { ok: true, claims: { ...claims, token_type: type, user_id } }
 }
 
-export function newJti(nowMs = Date.now()): string {
-  const rand = randomHex10()
-  const time = nowMs.toString(16).padStart(12, '0').slice(-12)
-  const variant = ((Number.parseInt(rand[3]!, 16) & 0x3) | 0x8).toString(16)
-  return `${time}7${rand.slice(0, 3)}${variant}${rand.slice(4, 19)}`
-}
-
-/** The issue time (ms) a jti of ours carries, or undefined for a jti of another shape. */
-export function jtiIssuedAtMs(jti: string): number | undefined {
-  if (jti.length !== 32 || jti[12] !== '7') return undefined
-  const ms = Number.parseInt(jti.slice(0, 12), 16)
-  return Number.isFinite(ms) ? ms : undefined
-}
-
-/** Best known issue time of a token in ms: the jti's clock when it is ours, else iat. */
-export function issuedAtMs(claims: { jti: string; iat?: number }): number {
-  return jtiIssuedAtMs(claims.jti) ?? (typeof claims.iat === 'number' ? claims.iat * 1000 : 0)
-}
-
+/**
+ * The claims of a new token, issued at `nowMs`: `iat` may be given (a refreshed access token keeps
+ * the refresh token's, as SimpleJWT does), and so may `jti` (to sign a token again, identically).
+ */
 export function buildClaims(
   type: TokenType,
   lifetimeSeconds: number,
   base: { user_id: number; sid?: number; client_id?: number | null; iat?: number; jti?: string },
   nowMs = Date.now(),
-): TokenClaims {
+): Claims & { iat: number } {
   const now = Math.floor(nowMs / 1000)
-  const claims: TokenClaims = {
+  const claims: Claims & { iat: number } = {
     token_type: type,
     exp: now + lifetimeSeconds,
     iat: base.iat ?? now,

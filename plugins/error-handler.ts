@@ -1,10 +1,8 @@
-import fp from 'fastify-plugin'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
+import fp from 'fastify-plugin'
 import { type AjvError, fieldErrors, type ObjectSchema } from '../src/http/drf.js'
-import { ThrottledError } from '../src/auth/throttle.js'
+import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
 import { isBackendUnavailable } from '../src/http/unavailable.js'
-import './types.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'
 
@@ -14,110 +12,16 @@ const WWW_AUTHENTICATE = 'Bearer realm="api"'
  */
 export default fp(
   async (app) => {
-    // JSON: an empty body is an empty object (DRF), a broken one a 400 in DRF's words.
-    const defaultJson = app.getDefaultJsonParser('error', 'error')
-    app.removeContentTypeParser('application/json')
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      const text = (body as string).trim()
-      if (text === '') return done(null, {})
-      defaultJson(request, text, (err: Error | null, value?: unknown) => {
-        if (err) return done(new ApiError(400, `JSON parse error - ${jsonMessage(err)}`), undefined)
-        done(null, value)
-      })
-    })
-
-    // DRF parses JSON and forms only; text/plain must be 415, not a string body.
-    app.removeContentTypeParser('text/plain')
-
     app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
-
-    // Paths that exist under another method answer 405 (after authentication, as DRF does).
-    const patterns: {
-      re: RegExp
-      methods: Set<string>
-      protected: boolean
-      parametric: boolean
-      name?: string
-    }[] = []
-    // Paths without parameters: a static path is its own endpoint, never a value of a sibling's
-    // parameter (DRF's router lists `sessions/revoke_all/` before `sessions/{pk}/`).
-    const staticPaths = new Set<string>()
-    const trimSlash = (path: string) => (path.endsWith('/') ? path.slice(0, -1) : path)
-    // GET /sessions/revoke_all/ reaches GET /sessions/:id/ in the router: hand it to the 405 answer.
-    const deferToStatic = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (staticPaths.has(trimSlash(request.url.split('?')[0]!))) {
-        reply.callNotFound()
-        return reply
-      }
-    }
-    app.addHook('onRoute', (route) => {
-      const path = trimSlash(route.url)
-      const re = new RegExp(
-        `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+')}/?$`,
-      )
-      const methods = Array.isArray(route.method) ? route.method : [route.method]
-      const name = (route.schema as { summary?: string } | undefined)?.summary
-      const parametric = path.includes('/:')
-      patterns.push({
-        re,
-        methods: new Set(methods),
-        protected: route.config?.protected === true,
-        parametric,
-        name,
-      })
-      if (!parametric) staticPaths.add(path)
-      else {
-        const own = route.onRequest
-          ? Array.isArray(route.onRequest)
-            ? route.onRequest
-            : [route.onRequest]
-          : []
-        route.onRequest = [deferToStatic, ...own]
-      }
-    })
-
-    app.setNotFoundHandler(async (request, reply) => {
-      const path = request.url.split('?')[0]!
-      const found = patterns.filter((p) => p.re.test(path))
-      const statics = found.filter((p) => !p.parametric)
-      const matches = statics.length ? statics : found
-      if (matches.length === 0) return sendError(errors.notFound(), request, reply)
-      if (matches.some((p) => p.protected)) {
-        try {
-          await app.authenticate(request)
-        } catch (err) {
-          return sendError(err as FastifyError, request, reply)
-        }
-      }
-      const allowed = [...new Set([...matches.flatMap((p) => [...p.methods]), 'OPTIONS'])].sort()
-      reply.header('allow', allowed.join(', '))
-      if (request.method === 'OPTIONS') {
-        // As DRF's metadata answer: what the endpoint is and which media types it speaks.
-        return reply.code(200).send({
-          name: matches.find((p) => p.name)?.name ?? '',
-          renders: ['application/json'],
-          parses: ['application/json', 'application/x-www-form-urlencoded'],
-        })
-      }
-      return sendError(
-        new ApiError(405, `Method "${request.method}" not allowed.`, 'method_not_allowed'),
-        request,
-        reply,
-      )
-    })
   },
-  { name: 'errors', dependencies: ['authenticate'] },
+  { name: 'error-handler' },
 )
-
-function jsonMessage(err: Error): string {
-  return err.message.replace(/^Unexpected token.*?, /, '').slice(0, 200)
-}
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const e = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
   if (error instanceof ApiError) {
     if (error.statusCode === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
-    if (error instanceof ThrottledError) reply.header('retry-after', String(error.retryAfterSeconds))
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value)
     return sendJson(reply, error.statusCode, error.body())
   }
   if (error instanceof FieldErrors) return sendJson(reply, 400, error.fields)

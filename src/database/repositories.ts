@@ -1,14 +1,15 @@
-import type { Db } from '../database/database.js'
-import { ClientRepository, StateRepository } from './clients.js'
+import type { Db } from './database.js'
+import { ClientRepository } from '../accounts/clients.js'
 import { DeniedTokenRepository } from '../revocation/denied-tokens.js'
-import { SessionRepository } from './sessions.js'
-import { UserRepository } from './users.js'
+import { GlobalMarkRepository } from '../revocation/global-mark.js'
+import { SessionRepository } from '../accounts/sessions.js'
+import { UserRepository } from '../accounts/users.js'
 
 export interface Repositories {
   users: UserRepository
   sessions: SessionRepository
   clients: ClientRepository
-  state: StateRepository
+  globalMark: GlobalMarkRepository
   deniedTokens: DeniedTokenRepository
 }
 
@@ -18,9 +19,9 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     users: new UserRepository(db, options.recentUserMs),
     sessions: new SessionRepository(db),
     clients: new ClientRepository(db),
-    state: new StateRepository(db),
+    globalMark: new GlobalMarkRepository(db),
     deniedTokens: new DeniedTokenRepository(db),
   }
 }
 
-export { DuplicateError, type UserRecord } from './users.js'
+export { DuplicateError, type UserRecord } from '../accounts/users.js'

@@ -1,0 +1,18 @@
+import type { PasswordHasher } from '../accounts/passwords.js'
+import type { Repositories } from '../database/repositories.js'
+import type { Config } from '../config.js'
+import type { RevocationService } from '../revocation/service.js'
+import type { RevocationStore } from '../revocation/store.js'
+import type { TokenCodec } from '../tokens/codec.js'
+import type { Throttle } from './throttle.js'
+
+/** What the token flows (login, refresh, verify, blacklist, logout) work with. */
+export interface AuthDeps {
+  config: Config
+  repos: Repositories
+  store: RevocationStore
+  revocations: RevocationService
+  hasher: PasswordHasher
+  codec: TokenCodec
+  throttle: Throttle
+}

@@ -1,0 +1,99 @@
+import type { UserRecord } from '../accounts/users.js'
+import type { ClientType } from '../config.js'
+import { ApiError, errors } from '../http/errors.js'
+import { isExpired } from '../http/serializers.js'
+import { buildClaims } from '../tokens/claims.js'
+import { newJti } from '../tokens/jti.js'
+import type { AuthDeps } from './deps.js'
+import { accountKey } from './throttle.js'
+
+export interface LoginInput {
+  username: string
+  password: string
+  client_type?: ClientType
+  device_name?: string | null
+  telegram_user_id?: number | null
+  telegram_username?: string | null
+}
+
+export interface RequestMeta {
+  ip: string | undefined
+  userAgent: string | undefined
+}
+
+/**
+ * SimpleJWT's token obtain pair, and a device session: the identifier is a username or an
+ * e-mail; the attempt is counted against the account's budget before the password is checked.
+ */
+export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
+  const { repos, hasher, config } = d
+  const user = await repos.users.findByLogin(input.username)
+  await d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
+  // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
+  const passwordOk = user
+    ? await hasher.verify(user.passwordHash, input.password)
+    : await hasher.verifyDummy(input.password)
+  if (!user || !passwordOk || !user.isActive) throw errors.badCredentials()
+  if (isExpired(user)) throw errors.accountExpired()
+
+  const clientType = input.client_type ?? 'unknown'
+  await applySessionPolicy(d, user, clientType)
+
+  const nowMs = Date.now()
+  const now = new Date(nowMs)
+  const refreshJti = newJti(nowMs)
+  const accessJti = newJti(nowMs)
+  repos.users.forget(user.id)
+  const session = await repos.sessions.createForLogin({
+    userId: user.id,
+    refreshJti,
+    accessJti,
+    clientType,
+    deviceName: input.device_name ?? null,
+    ipAddress: meta.ip ?? null,
+    userAgent: meta.userAgent ?? null,
+    telegramUserId: input.telegram_user_id ?? null,
+    telegramUsername: input.telegram_username ?? null,
+    createdAt: now,
+    expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+  })
+  const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
+  const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)
+  const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
+  // The session insert above also set last_login; a hash made with older parameters is replaced.
+  if (hasher.needsRehash(user.passwordHash)) {
+    await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
+  }
+  return {
+    refresh: d.codec.sign(refresh),
+    access: d.codec.sign(access),
+    user: {
+      id: user.id,
+      username: user.username,
+      email: user.email,
+      first_name: user.firstName,
+      last_name: user.lastName,
+    },
+    session_id: session.id,
+    user_id: user.id,
+    username: user.username,
+    email: user.email,
+    client_id: user.clientId,
+    client_name: user.clientName,
+  }
+}
+
+/** SESSION_POLICY: a second login on one client type is allowed, refused, or replaces the first. */
+async function applySessionPolicy(d: AuthDeps, user: UserRecord, clientType: string): Promise<void> {
+  if (d.config.sessionPolicy === 'reject') {
+    if (await d.repos.sessions.hasLiveSession(user.id, clientType, new Date())) {
+      throw new ApiError(
+        401,
+        `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
+        'already_logged_in',
+      )
+    }
+  } else if (d.config.sessionPolicy === 'replace') {
+    await d.revocations.revokeClientType(user.id, clientType, 'replaced')
+  }
+}
