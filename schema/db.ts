@@ -56,6 +56,10 @@ export const profiles = pgTable('profiles', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
 
+/** The kinds of client a session is opened from (the seeds' client_type). */
+export const CLIENT_TYPES = ['telegram_bot', 'website', 'mobile', 'unknown'] as const
+export type ClientType = (typeof CLIENT_TYPES)[number]
+
 /** One row per login (device session), as the UserSession of the seeds. */
 export const sessions = pgTable(
   'sessions',

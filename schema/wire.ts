@@ -1,5 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox'
-import { CLIENT_TYPES } from '../src/config.js'
+import { CLIENT_TYPES } from './db.js'
 
 /**
  * A field that may be null (DRF allow_null). Preferred to a union with Null: fast-json-stringify
@@ -101,7 +101,7 @@ export const Profile = Type.Object({
 
 export const User = Type.Object({
   id: Type.Integer(),
-  user_id: Type.Integer({ description: 'Same as id (seed 004 clients read user_id)' }),
+  user_id: Type.Integer({ description: 'Same as id, for clients that read user_id' }),
   username: Type.String(),
   email: Type.String(),
   first_name: Type.String(),
@@ -168,7 +168,7 @@ export const Health = Type.Object({
   revocation_store: Type.Optional(Type.String()),
 })
 
-// ---- issue 3: users, sessions, operator ------------------------------------------------------
+// ---- user administration and lists ----------------------------------------------------------
 
 const Id = Type.Integer({ minimum: 1, maximum: 2147483647 })
 // Blank is allowed (no e-mail), as Django's User.email. The format branch comes first so that a

@@ -9,8 +9,7 @@ import { safeError } from './log.js'
 import { PasswordHasher } from './accounts/passwords.js'
 import { createRepositories } from './database/repositories.js'
 import { RevocationService } from './revocation/service.js'
-import { MemoryRevocationStore } from './revocation/memory-store.js'
-import { RedisRevocationStore } from './revocation/redis-store.js'
+import { openStore } from './revocation/open-store.js'
 import type { RevocationStore } from './revocation/store.js'
 
 /**
@@ -173,7 +172,8 @@ async function openLocal(config: Config) {
     store = await openStore(config)
   } catch (err) {
     await database.close()
-    throw err
+    const cause = (err as Error).cause as Error | undefined
+    throw new CommandError(`Cannot reach Redis (REDIS_URL): ${cause?.message ?? (err as Error).message}`)
   }
   const repos = createRepositories(database.db)
   return {
@@ -191,22 +191,6 @@ async function openLocal(config: Config) {
       await database.close()
     },
   }
-}
-
-async function openStore(config: Config): Promise<RevocationStore> {
-  if (!config.redisUrl) return new MemoryRevocationStore()
-  const store = new RedisRevocationStore(config.redisUrl, {
-    prefix: config.redisPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  })
-  try {
-    await store.connect()
-  } catch (err) {
-    await store.close()
-    const cause = (err as Error).cause as Error | undefined
-    throw new CommandError(`Cannot reach Redis (REDIS_URL): ${cause?.message ?? (err as Error).message}`)
-  }
-  return store
 }
 
 main(process.argv.slice(2)).then(

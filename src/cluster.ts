@@ -1,52 +1,23 @@
 import cluster, { type Worker } from 'node:cluster'
-import { availableParallelism } from 'node:os'
 import type { Config } from './config.js'
-
-/**
- * WORKERS=n runs n server processes sharing one port (node:cluster): one per core is the usual
- * choice (WORKERS=auto). They share nothing in memory, which is why they need the shared
- * backends: PostgreSQL (DATABASE_URL) and Redis (REDIS_URL), where revocations live.
- */
-export function workerCount(env: Record<string, string | undefined> = process.env): number {
-  const raw = env.WORKERS?.trim()
-  if (!raw) return 1
-  if (raw === 'auto') return availableParallelism()
-  const n = Number(raw)
-  if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new Error(`WORKERS: expected a whole number from 1 to 256 or "auto", got "${raw}".`)
-  }
-  return n
-}
-
-/** Exits as a bad configuration does (78), with the sentence on stderr. */
-function configError(message: string): never {
-  console.error(`Invalid configuration:\n  - ${message}`)
-  process.exit(78)
-}
 
 function log(message: string): void {
   console.error(JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: message }))
 }
 
 /**
+ * WORKERS=n runs n server processes sharing one port (node:cluster): one per core is the usual
+ * choice (WORKERS=auto). They share nothing in memory, which is why they need the shared
+ * backends: PostgreSQL and Redis, where revocations live (loadConfig insists).
+ *
  * In the primary process with WORKERS > 1: forks the workers, replaces any that dies, and on
  * SIGTERM/SIGINT asks every worker to shut down gracefully, then exits. Returns false when this
  * process should serve requests itself (a worker, or WORKERS=1).
  */
 export function startCluster(config: Config): boolean {
   if (!cluster.isPrimary) return false
-  let workers: number
-  try {
-    workers = workerCount()
-  } catch (err) {
-    return configError((err as Error).message)
-  }
+  const { workers } = config
   if (workers <= 1) return false
-  if (!config.databaseUrl || !config.redisUrl) {
-    // PGlite is one process's file, and the in-process store would keep each worker's
-    // revocations to itself: a logout on one worker would not hold on the others.
-    return configError('WORKERS: more than one worker needs DATABASE_URL and REDIS_URL, shared by all.')
-  }
   let stopping = false
   const started = new Map<number, number>()
   let quickDeaths = 0

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 
-export const CLIENT_TYPES = ['telegram_bot', 'website', 'mobile', 'unknown'] as const
-export type ClientType = (typeof CLIENT_TYPES)[number]
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
 export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
@@ -17,6 +16,8 @@ export interface Argon2Params {
 
 export interface Config {
   env: 'production' | 'development' | 'test'
+  /** Server processes sharing the port (node:cluster); 1: this process serves alone. */
+  workers: number
   host: string
   port: number
   logLevel: string
@@ -72,6 +73,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const dataDir = resolve(env.DATA_DIR || 'data')
   const config: Config = {
     env: nodeEnv,
+    workers: read.workers('WORKERS'),
     host: env.HOST || '127.0.0.1',
     port: read.int('PORT', 8000, 0, 65535),
     logLevel: read.choice('LOG_LEVEL', 'info', [
@@ -84,7 +86,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       'silent',
     ]),
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
-    // 32: with fewer, queries queued in the client while PostgreSQL idled (bench/README.md).
+    // Refresh and logout wait on commits, and PostgreSQL groups concurrent commits into one WAL
+    // flush: with few connections, queries queue in the client while the server idles.
     dbPoolSize: read.int('DB_POOL_SIZE', 32, 1, 200),
     dbQueryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', 5000, 100, 600_000),
     dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
@@ -121,6 +124,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   }
   if (config.adminUsername && !config.adminPassword) {
     problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')
+  }
+  if (config.workers > 1 && (!config.databaseUrl || !config.redisUrl)) {
+    // PGlite is one process's file, and the in-process store would keep each worker's
+    // revocations to itself: a logout on one worker would not hold on the others.
+    problems.push('WORKERS: more than one worker needs DATABASE_URL and REDIS_URL, shared by all.')
   }
   if (config.refreshTokenLifetime < config.accessTokenLifetime) {
     problems.push('REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME.')
@@ -167,6 +175,19 @@ class Reader {
       return fallback
     }
     return value
+  }
+
+  /** A whole number of processes, or "auto": one per core. */
+  workers(name: string): number {
+    const raw = this.env[name]?.trim()
+    if (!raw) return 1
+    if (raw === 'auto') return availableParallelism()
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1 || n > 256) {
+      this.problems.push(`${name}: expected a whole number from 1 to 256 or "auto", got "${raw}".`)
+      return 1
+    }
+    return n
   }
 
   bool(name: string, fallback: boolean): boolean {

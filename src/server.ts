@@ -9,16 +9,7 @@ import { safeError } from './log.js'
 import { isBackendUnavailable } from './http/unavailable.js'
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>
-  try {
-    config = loadConfig()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(78)
-    }
-    throw err
-  }
+  const config = loadConfig()
   // WORKERS > 1: this process only supervises the workers (src/cluster.ts).
   if (startCluster(config)) return
   const app = await buildApp(config)
@@ -33,7 +24,7 @@ async function main(): Promise<void> {
     process.exit(1)
   })
   await app.ready()
-  const admin = await ensureAdmin(app)
+  const admin = await ensureAdmin(app, config)
   if (admin === 'created')
     app.log.info({ username: config.adminUsername }, 'created the ADMIN_USERNAME superuser')
 
@@ -94,6 +85,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // A bad configuration (environment, or an ADMIN_USERNAME the rules refuse) exits 78, with its
+  // sentences and never a secret.
+  if (err instanceof ConfigError) {
+    console.error(err.message)
+    process.exit(78)
+  }
   if (err instanceof FolderInUseError) {
     console.error(`${err.message} Stop it, or set DATA_DIR to another folder.`)
   } else {

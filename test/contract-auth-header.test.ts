@@ -1,6 +1,7 @@
 import t from 'tap'
 import { paths } from '../routes/paths.js'
-import { craftToken, eachBackend, makeApp } from './helpers/backends.js'
+import { eachBackend, makeApp } from './helpers/backends.js'
+import { accessClaims, craftToken } from './helpers/tokens.js'
 
 const ME = '/api/user/'
 const REALM = 'Bearer realm="api"'
@@ -23,19 +24,9 @@ t.test('Authorization header cases of a protected route (rows 66-81)', async (t)
     const { access, refresh } = await h.login(user.username, user.password)
     const key = h.config.signingKey
     const now = Math.floor(Date.now() / 1000)
-    const claims = (extra: Record<string, unknown> = {}) => ({
-      token_type: 'access',
-      exp: now + 600,
-      iat: now,
-      jti: 'a'.repeat(32),
-      user_id: user.id,
-      ...extra,
-    })
-    const without = (name: string) => {
-      const c: Record<string, unknown> = claims()
-      delete c[name]
-      return c
-    }
+    const claims = (extra: Record<string, unknown> = {}) =>
+      accessClaims(user.id, { jti: 'a'.repeat(32), ...extra })
+    const without = (name: string) => accessClaims(user.id, { jti: 'a'.repeat(32) }, name)
     const [head, payload, sig] = access.split('.') as [string, string, string]
     const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1)
     const bumpedPayload = Buffer.from(

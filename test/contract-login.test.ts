@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Algorithm, hash } from '@node-rs/argon2'
 import { paths } from '../routes/paths.js'
-import { decodeJwt, eachBackend, makeApp } from './helpers/backends.js'
+import { eachBackend, makeApp } from './helpers/backends.js'
+import { decodeJwt } from './helpers/tokens.js'
 
 const LOGIN = '/api/token/'
 const BAD_CREDENTIALS = { detail: 'No active account found with the given credentials' }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { paths } from '../routes/paths.js'
-import { craftToken, decodeJwt, eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { craftToken, decodeJwt } from './helpers/tokens.js'
 
 const REFRESH = '/api/token/refresh/'
 const notValid = (detail: string) => ({ detail, code: 'token_not_valid' })

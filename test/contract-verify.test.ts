@@ -1,6 +1,7 @@
 import t from 'tap'
 import { paths } from '../routes/paths.js'
-import { craftToken, eachBackend, makeApp } from './helpers/backends.js'
+import { eachBackend, makeApp } from './helpers/backends.js'
+import { accessClaims, craftToken } from './helpers/tokens.js'
 
 const VERIFY = '/api/token/verify/'
 const BLACKLIST = '/api/token/blacklist/'
@@ -16,19 +17,9 @@ t.test('verify (rows 29-46)', async (t) => {
     const verify = (token: unknown, url = VERIFY) => h.request({ method: 'POST', url, payload: { token } })
     const key = h.config.signingKey
     const now = Math.floor(Date.now() / 1000)
-    const claims = (extra: Record<string, unknown> = {}) => ({
-      token_type: 'access',
-      exp: now + 600,
-      iat: now,
-      jti: 'c'.repeat(32),
-      user_id: user.id,
-      ...extra,
-    })
-    const without = (name: string) => {
-      const c: Record<string, unknown> = claims()
-      delete c[name]
-      return c
-    }
+    const claims = (extra: Record<string, unknown> = {}) =>
+      accessClaims(user.id, { jti: 'c'.repeat(32), ...extra })
+    const without = (name: string) => accessClaims(user.id, { jti: 'c'.repeat(32) }, name)
 
     for (const url of paths.verify) {
       for (const [name, token] of [

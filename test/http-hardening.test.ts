@@ -3,7 +3,8 @@ import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
 import { openDatabase } from '../src/database/database.js'
-import { craftToken, decodeJwt, makeApp, testConfig } from './helpers/backends.js'
+import { makeApp, testConfig } from './helpers/backends.js'
+import { craftToken, decodeJwt } from './helpers/tokens.js'
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 

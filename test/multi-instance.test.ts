@@ -1,11 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { buildApp } from '../src/app.js'
+import { startServer } from './helpers/server-process.js'
 import type { Config } from '../src/config.js'
 import { openDatabase } from '../src/database/database.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
@@ -137,8 +136,6 @@ t.test('a refresh token rotated on one instance is refused by another', async (t
   t.equal(stolen.statusCode, 401)
 })
 
-const root = fileURLToPath(new URL('..', import.meta.url))
-
 /** GET or POST on a new connection each time, so the cluster's round robin spreads them over the workers. */
 function call(
   base: string,
@@ -194,50 +191,23 @@ t.test(
     const prefix = `t:${randomBytes(6).toString('hex')}:`
     // Deletes the prefix's keys when the test ends.
     await freshRedisStore(t, prefix)
-    // Node itself (not the tsx launcher), so that this child is the cluster's primary; workers inherit --import.
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        WORKERS: '2',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        DATABASE_URL: url,
-        REDIS_URL,
-        REDIS_PREFIX: prefix,
-        SIGNING_KEY: 'multi-instance-test-signing-key-0123456789',
-        ARGON2_MEMORY_KIB: '1024',
-        ARGON2_TIME_COST: '1',
-        ADMIN_USERNAME: 'clusteradmin',
-        ADMIN_PASSWORD: 'cluster-admin-pw',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // The helper starts node itself (not the tsx launcher), so the child is the cluster's primary.
+    const server = await startServer(t, {
+      WORKERS: '2',
+      DATABASE_URL: url,
+      REDIS_URL,
+      REDIS_PREFIX: prefix,
+      SIGNING_KEY: 'multi-instance-test-signing-key-0123456789',
+      ADMIN_USERNAME: 'clusteradmin',
+      ADMIN_PASSWORD: 'cluster-admin-pw',
     })
-    let out = ''
-    child.stdout!.on('data', (d) => {
-      out += d
-    })
-    child.stderr!.on('data', (d) => {
-      out += d
-    })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    t.teardown(async () => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
-    const waitUntil = async (what: string, ok: () => boolean) => {
-      const until = Date.now() + 60_000
-      while (!ok()) {
-        if (Date.now() > until) throw new Error(`timed out waiting for ${what}; output:\n${out}`)
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
+    const pid = server.child.pid!
     // Both workers log that they listen, on the same port.
-    await waitUntil('two workers', () => (out.match(/auth service listening on/g) ?? []).length >= 2)
-    const ports = [...out.matchAll(/listening on http:\/\/[\d.]+:(\d+)/g)].map((m) => m[1])
+    await server.waitFor(/auth service listening on[\s\S]*auth service listening on/, 60_000)
+    const ports = [...server.output().matchAll(/listening on http:\/\/[\d.]+:(\d+)/g)].map((m) => m[1])
     t.equal(new Set(ports).size, 1, 'the workers share one port')
     const base = `http://127.0.0.1:${ports[0]}`
-    t.equal(children(child.pid!).length, 2, 'the primary runs two worker processes')
+    t.equal(children(pid).length, 2, 'the primary runs two worker processes')
 
     const login = await call(
       base,
@@ -263,15 +233,16 @@ t.test(
       'every worker refuses the token',
     )
 
-    const [victim] = children(child.pid!)
+    const [victim] = children(pid)
     process.kill(victim!, 'SIGKILL')
-    await waitUntil('a replacement worker', () => {
-      const now = children(child.pid!)
-      return now.length === 2 && !now.includes(victim!)
-    })
-    t.pass('the primary replaced the dead worker')
+    const until = Date.now() + 60_000
+    let now = children(pid)
+    while (!(now.length === 2 && !now.includes(victim!)) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100))
+      now = children(pid)
+    }
+    t.ok(now.length === 2 && !now.includes(victim!), 'the primary replaced the dead worker')
 
-    child.kill('SIGTERM')
-    t.equal(await exited, 0, 'SIGTERM stops the workers and the primary cleanly')
+    t.equal(await server.stop(), 0, 'SIGTERM stops the workers and the primary cleanly')
   },
 )

@@ -1,16 +1,35 @@
-import type { FastifyInstance } from 'fastify'
+import { type Config, ConfigError } from '../config.js'
+import type { Repositories } from '../database/repositories.js'
+import { FieldErrors } from '../http/errors.js'
+import { createUser } from './create-user.js'
+import type { PasswordHasher } from './passwords.js'
 
-/** Creates ADMIN_USERNAME as a superuser on start when it does not exist yet. */
-export async function ensureAdmin(app: FastifyInstance): Promise<'created' | 'exists' | 'skipped'> {
-  const { adminUsername, adminPassword, adminEmail } = app.config
+/**
+ * Creates ADMIN_USERNAME as a superuser on start when it does not exist yet, by the same rules
+ * as every other user; a name those rules refuse is a bad configuration (ConfigError).
+ */
+export async function ensureAdmin(
+  d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher },
+  config: Pick<Config, 'adminUsername' | 'adminPassword' | 'adminEmail'>,
+): Promise<'created' | 'exists' | 'skipped'> {
+  const { adminUsername, adminPassword, adminEmail } = config
   if (!adminUsername || !adminPassword) return 'skipped'
-  if (await app.repos.users.findByLogin(adminUsername)) return 'exists'
-  await app.repos.users.create({
-    username: adminUsername,
-    email: adminEmail,
-    passwordHash: await app.hasher.hash(adminPassword),
-    isStaff: true,
-    isSuperuser: true,
-  })
+  if (await d.repos.users.findByLogin(adminUsername)) return 'exists'
+  try {
+    await createUser(d, {
+      username: adminUsername,
+      email: adminEmail,
+      password: adminPassword,
+      isStaff: true,
+      isSuperuser: true,
+    })
+  } catch (err) {
+    if (!(err instanceof FieldErrors)) throw err
+    const env = { username: 'ADMIN_USERNAME', email: 'ADMIN_EMAIL', password: 'ADMIN_PASSWORD' }
+    const problems = Object.entries(err.fields).map(
+      ([field, [sentence]]) => `${env[field as keyof typeof env] ?? field}: ${sentence}`,
+    )
+    throw new ConfigError(problems)
+  }
   return 'created'
 }

@@ -1,9 +1,9 @@
 import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
-import { profiles, type SessionRow, sessions, users } from '../../schema/db.js'
-import { Batcher } from '../lib/batcher.js'
+import { type SessionRow, sessions, users } from '../../schema/db.js'
+import { type Rotation, SessionBatches, userMayRefresh } from './session-batches.js'
 import type { Db } from '../database/database.js'
 import { isRowId } from '../tokens/claims.js'
-import { escapeLike } from './users.js'
+import { escapeLike } from './sql-helpers.js'
 
 export interface NewSession {
   userId: number
@@ -19,137 +19,44 @@ export interface NewSession {
   expiresAt: Date
 }
 
-export interface Rotation {
-  sid: number
-  userId: number
-  presentedJti: string
-  refreshJti: string
-  accessJti: string
-  at: Date
-  expiresAt: Date
-}
-
 export interface AdminSessionRow extends SessionRow {
   username: string
 }
 
-interface Revocation {
-  id: number
-  reason: string
-  at: Date
-}
-
-// Up to this many batch statements run at once (the pool has more connections for everything else);
-// under load the next batch fills while they run.
-const batchOptions = { maxInFlight: 4, maxBatch: 500 }
-
-/** Which inputs of a batch a `returning v.i` statement matched. */
-function answered(size: number, rows: { i: number }[]): boolean[] {
-  const out = new Array<boolean>(size).fill(false)
-  for (const row of rows) out[row.i] = true
-  return out
-}
-
 const ph = (name: string) => sql.placeholder(name)
 const at = (name: string) => sql`${sql.placeholder(name)}::timestamptz`
-// The session's user may still renew tokens: active, and not past the account's expiry date.
-const userMayRefresh = sql`exists (
-  select 1 from ${users} left join ${profiles} on ${profiles.userId} = ${users.id}
-  where ${users.id} = ${sessions.userId} and ${users.isActive}
-    and (${profiles.expiryDate} is null or ${profiles.expiryDate} > now()))`
 
+/** The sessions table: one row per login (device session). */
 export class SessionRepository {
   // The per-request queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly inserter
-  private readonly loginInserter
-  private readonly rotator
-  private readonly revoker
-  private readonly rotations: Batcher<Rotation, boolean>
-  private readonly revocations: Batcher<Revocation, boolean>
+  private readonly batches: SessionBatches
 
   constructor(private readonly db: Db) {
-    const sessionValues = {
-      userId: ph('userId'),
-      refreshJti: ph('refreshJti'),
-      accessJti: ph('accessJti'),
-      clientType: ph('clientType'),
-      deviceName: ph('deviceName'),
-      ipAddress: ph('ipAddress'),
-      userAgent: ph('userAgent'),
-      telegramUserId: ph('telegramUserId'),
-      telegramUsername: ph('telegramUsername'),
-      createdAt: at('createdAt'),
-      lastActivity: at('createdAt'),
-      expiresAt: at('expiresAt'),
-    }
     this.inserter = db
       .insert(sessions)
-      .values(sessionValues)
+      .values({
+        userId: ph('userId'),
+        refreshJti: ph('refreshJti'),
+        accessJti: ph('accessJti'),
+        clientType: ph('clientType'),
+        deviceName: ph('deviceName'),
+        ipAddress: ph('ipAddress'),
+        userAgent: ph('userAgent'),
+        telegramUserId: ph('telegramUserId'),
+        telegramUsername: ph('telegramUsername'),
+        createdAt: at('createdAt'),
+        lastActivity: at('createdAt'),
+        expiresAt: at('expiresAt'),
+      })
       .returning({ id: sessions.id })
       .prepare('session_insert')
-    // A login's session and the user's last_login in one statement: one round trip and one commit.
-    const loginRecord = db
-      .$with('login_record', { id: sql<number>`id` })
-      .as(
-        sql`update ${users} set ${sql.identifier(users.lastLogin.name)} = ${at('createdAt')} where ${users.id} = ${ph('userId')} returning ${users.id}`,
-      )
-    this.loginInserter = db
-      .with(loginRecord)
-      .insert(sessions)
-      .values(sessionValues)
-      .returning({ id: sessions.id })
-      .prepare('session_insert_login')
-    const rotationInput = sql`json_to_recordset(${ph('input')}::json) as v(
-      i int, sid int, user_id int, presented text, refresh text, access text,
-      at timestamptz, expires_at timestamptz)`
-    this.rotator = db
-      .update(sessions)
-      .set({
-        refreshJti: sql`v.refresh`,
-        accessJti: sql`v.access`,
-        previousRefreshJti: sql`v.presented`,
-        // The database's clock when the row is written, i.e. once this rotation holds the row lock
-        // and is about to commit: a concurrent refresh that arrived before then lost a race, it did
-        // not replay a spent token. (A time taken before the query would be too early.)
-        rotatedAt: sql`clock_timestamp()`,
-        lastActivity: sql`v.at`,
-        expiresAt: sql`v.expires_at`,
-      })
-      .from(rotationInput)
-      .where(
-        and(
-          eq(sessions.id, sql`v.sid`),
-          eq(sessions.userId, sql`v.user_id`),
-          eq(sessions.refreshJti, sql`v.presented`),
-          eq(sessions.isActive, true),
-          userMayRefresh,
-        ),
-      )
-      .returning({ i: sql<number>`v.i` })
-      .prepare('session_rotate_batch')
-    this.revoker = db
-      .update(sessions)
-      .set({ isActive: false, revokedAt: sql`v.at`, revokedReason: sql`v.reason` })
-      .from(sql`json_to_recordset(${ph('input')}::json) as v(i int, id int, reason text, at timestamptz)`)
-      .where(and(eq(sessions.id, sql`v.id`), eq(sessions.isActive, true)))
-      .returning({ i: sql<number>`v.i` })
-      .prepare('session_revoke_batch')
-    this.rotations = new Batcher((batch: Rotation[]) => this.rotateMany(batch), batchOptions)
-    this.revocations = new Batcher((batch: Revocation[]) => this.revokeMany(batch), batchOptions)
+    this.batches = new SessionBatches(db)
   }
 
   /** Creates a session; returns its id. */
   async create(input: NewSession): Promise<{ id: number }> {
     const [row] = await this.inserter.execute(this.params(input))
-    return row!
-  }
-
-  /**
-   * Creates the session of a login and sets the user's last_login to its creation time, in one
-   * statement; returns the session's id. The caller forgets its cached copy of the user first.
-   */
-  async createForLogin(input: NewSession): Promise<{ id: number }> {
-    const [row] = await this.loginInserter.execute(this.params(input))
     return row!
   }
 
@@ -184,26 +91,7 @@ export class SessionRepository {
     if (!isRowId(r.sid) || !isRowId(r.userId) || r.presentedJti.includes('\u0000')) {
       return Promise.resolve(false)
     }
-    return this.rotations.submit(r)
-  }
-
-  private async rotateMany(batch: Rotation[]): Promise<boolean[]> {
-    const input = JSON.stringify(
-      batch.map((r, i) => ({
-        i,
-        sid: r.sid,
-        user_id: r.userId,
-        presented: r.presentedJti,
-        refresh: r.refreshJti,
-        access: r.accessJti,
-        at: r.at.toISOString(),
-        expires_at: r.expiresAt.toISOString(),
-      })),
-    )
-    // Two inputs for the same row and token: the row is updated once, for one of them; the
-    // other finds it moved on and is answered false, as it would be one statement later.
-    const result = await this.rotator.execute({ input })
-    return answered(batch.length, result)
+    return this.batches.rotate(r)
   }
 
   /** Without rotation the refresh token stays; the session records the new access token. */
@@ -238,15 +126,7 @@ export class SessionRepository {
   /** Revokes one session; true if it was active until now. Concurrent calls share one statement. */
   revoke(id: number, reason: string): Promise<boolean> {
     if (!isRowId(id)) return Promise.resolve(false)
-    return this.revocations.submit({ id, reason, at: new Date() })
-  }
-
-  private async revokeMany(batch: Revocation[]): Promise<boolean[]> {
-    const input = JSON.stringify(
-      batch.map((r, i) => ({ i, id: r.id, reason: r.reason, at: r.at.toISOString() })),
-    )
-    const result = await this.revoker.execute({ input })
-    return answered(batch.length, result)
+    return this.batches.revoke(id, reason)
   }
 
   /** `db`: a transaction to write in, when the revocation is part of a larger change. */

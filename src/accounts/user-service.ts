@@ -1,6 +1,7 @@
 import { errors, FieldErrors } from '../http/errors.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Repositories } from '../database/repositories.js'
+import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
 import { inScope, requireOperator, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
@@ -39,13 +40,6 @@ export interface PatchUserInput {
   expiry_date?: string | null
 }
 
-// Django's UnicodeUsernameValidator.
-const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u
-const duplicateMessage = {
-  username: 'A user with that username already exists.',
-  email: 'A user with that email already exists.',
-} as const
-
 /** What operators do with users, limited to their tenant, and what a user does with their password. */
 export class UserService {
   constructor(private readonly d: UserServiceDeps) {}
@@ -78,35 +72,19 @@ export class UserService {
 
   async create(principal: Principal, input: CreateUserInput): Promise<UserRecord> {
     const actor = await this.operator(principal)
-    refuseNullCharacters(input)
     const clientId = await this.tenantForNewUser(actor, input.client_id)
-    const email = input.email ?? ''
-    if (!USERNAME.test(input.username)) {
-      throw new FieldErrors({
-        username: [
-          'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
-        ],
-      })
-    }
-    await this.refuseDuplicates({ username: input.username, email })
-    try {
-      return await this.d.repos.users.create({
-        username: input.username,
-        email,
-        passwordHash: await this.d.hasher.hash(input.password),
-        firstName: input.first_name,
-        lastName: input.last_name,
-        isStaff: input.is_staff,
-        isActive: input.is_active,
-        isManager: input.is_manager,
-        clientId,
-        expiryDate: input.expiry_date ? new Date(input.expiry_date) : null,
-      })
-    } catch (err) {
-      // Lost a race with another request creating the same user.
-      if (err instanceof DuplicateError) throw duplicate([err.field])
-      throw err
-    }
+    return createUser(this.d, {
+      username: input.username,
+      email: input.email,
+      password: input.password,
+      firstName: input.first_name,
+      lastName: input.last_name,
+      isStaff: input.is_staff,
+      isActive: input.is_active,
+      isManager: input.is_manager,
+      clientId,
+      expiryDate: input.expiry_date ? new Date(input.expiry_date) : null,
+    })
   }
 
   /** Superusers choose any existing tenant; other operators create users in their own. */
@@ -124,9 +102,9 @@ export class UserService {
     return requested
   }
 
-  private async refuseDuplicates(candidate: { username?: string; email?: string }, exceptId?: number) {
+  private async refuseTaken(candidate: { username?: string; email?: string }, exceptId?: number) {
     const taken = await this.d.repos.users.conflicts(candidate, exceptId)
-    if (taken.length) throw duplicate(taken)
+    if (taken.length) throw takenError(taken)
   }
 
   /**
@@ -139,7 +117,7 @@ export class UserService {
     const before = await this.inScope(actor, id)
     // A tenant's operator must not be able to lock out or demote the service's superusers.
     if (before.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
-    if (input.email) await this.refuseDuplicates({ email: input.email }, id)
+    if (input.email) await this.refuseTaken({ email: input.email }, id)
     const patch: UserPatch = {
       email: input.email,
       firstName: input.first_name,
@@ -166,7 +144,7 @@ export class UserService {
         await users.update(id, patch)
       }
     } catch (err) {
-      if (err instanceof DuplicateError) throw duplicate([err.field])
+      if (err instanceof DuplicateError) throw takenError([err.field])
       throw err
     }
     const user = await users.findById(id)
@@ -202,8 +180,4 @@ function refuseNullCharacters(input: object): void {
   const bad = Object.entries(input).filter(([, v]) => typeof v === 'string' && v.includes('\u0000'))
   if (bad.length)
     throw new FieldErrors(Object.fromEntries(bad.map(([k]) => [k, ['Null characters are not allowed.']])))
-}
-
-function duplicate(fields: ('username' | 'email')[]): FieldErrors {
-  return new FieldErrors(Object.fromEntries(fields.map((f) => [f, [duplicateMessage[f]]])))
 }

@@ -1,6 +1,10 @@
 import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
 import { clients, profiles, type UserRow, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import { RecentUsers } from './recent-users.js'
+import { DuplicateError, escapeLike, translateUniqueViolation } from './sql-helpers.js'
+
+export { DuplicateError } from './sql-helpers.js'
 
 /** A user with what every answer about a user needs: the profile's expiry and the tenant's name. */
 export interface UserRecord extends UserRow {
@@ -34,14 +38,6 @@ export interface UserPatch {
   expiryDate?: Date | null
 }
 
-/** A unique constraint said no; `field` is the API field it concerns. */
-export class DuplicateError extends Error {
-  constructor(readonly field: 'username' | 'email') {
-    super(`duplicate ${field}`)
-    this.name = 'DuplicateError'
-  }
-}
-
 const columns = {
   id: users.id,
   username: users.username,
@@ -67,16 +63,15 @@ export class UserRepository {
   // The hot queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly byId
   private readonly byLogin
+  private readonly lastLogin
 
-  // Recently read users, for the read-only current-user answer (see findRecent).
-  private readonly recent = new Map<number, { at: number; user: UserRecord }>()
-  private readonly reading = new Map<number, Promise<UserRecord | undefined>>()
-  private writes = 0
+  private readonly recent: RecentUsers
 
   constructor(
     private readonly db: Db,
-    private readonly recentMs = 0,
+    recentMs = 0,
   ) {
+    this.recent = new RecentUsers((id) => this.findById(id), recentMs)
     this.byId = this.select()
       .where(eq(users.id, sql.placeholder('id')))
       .limit(1)
@@ -91,6 +86,11 @@ export class UserRepository {
       )
       .limit(2)
       .prepare('user_by_login')
+    this.lastLogin = db
+      .update(users)
+      .set({ lastLogin: sql`${sql.placeholder('at')}::timestamptz` })
+      .where(eq(users.id, sql.placeholder('id')))
+      .prepare('user_last_login')
   }
 
   private select() {
@@ -106,41 +106,14 @@ export class UserRepository {
     return row
   }
 
-  /**
-   * Called before every write of a user row (also by callers writing it in another repository's
-   * statement), so this process never shows an older row after it.
-   */
+  /** Called before every write of a user row, so this process never shows an older row after it. */
   forget(id: number): void {
-    this.writes += 1
-    this.recent.delete(id)
-    this.reading.delete(id)
+    this.recent.forget(id)
   }
 
-  /**
-   * findById, answered from memory when read less than `recentMs` ago. Only for showing a user:
-   * this process's writes forget the entry at once, another instance's show after `recentMs` at
-   * most, and access decisions never use it (revocation and deactivation are checked in the
-   * revocation store on every request).
-   */
-  async findRecent(id: number): Promise<UserRecord | undefined> {
-    if (this.recentMs <= 0) return this.findById(id)
-    const hit = this.recent.get(id)
-    if (hit && Date.now() - hit.at < this.recentMs) return hit.user
-    // Concurrent misses for one user share one read, so an expiring entry costs one query, not a burst.
-    let reading = this.reading.get(id)
-    if (!reading) {
-      const at = Date.now()
-      const writesBefore = this.writes
-      reading = this.findById(id).finally(() => this.reading.delete(id))
-      this.reading.set(id, reading)
-      const user = await reading
-      if (this.recent.size >= 10_000) this.recent.clear()
-      // A write while reading may have landed after the row was read: keep nothing then.
-      if (user && writesBefore === this.writes) this.recent.set(id, { at, user })
-      else this.recent.delete(id)
-      return user
-    }
-    return reading
+  /** findById, answered from memory when read less than `recentMs` ago (RecentUsers): only for showing a user. */
+  findRecent(id: number): Promise<UserRecord | undefined> {
+    return this.recent.get(id)
   }
 
   /** By exact username (as Django), else by e-mail case-insensitively. */
@@ -220,6 +193,12 @@ export class UserRepository {
     }
   }
 
+  /** Stamps a login's time on the user (Django's last_login). */
+  async setLastLogin(id: number, at: Date): Promise<void> {
+    this.forget(id)
+    await this.lastLogin.execute({ id, at: at.toISOString() })
+  }
+
   async setPasswordHash(id: number, passwordHash: string, db = this.db): Promise<void> {
     this.forget(id)
     await db.update(users).set({ passwordHash }).where(eq(users.id, id))
@@ -273,18 +252,4 @@ export class UserRepository {
       ),
     )
   }
-}
-
-export function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
-}
-
-function translateUniqueViolation(err: unknown): unknown {
-  const e = (err as { cause?: { code?: string; constraint?: string; message?: string } })?.cause ?? err
-  const pg = e as { code?: string; constraint?: string; constraint_name?: string; message?: string }
-  if (pg?.code !== '23505') return err
-  const name = `${pg.constraint ?? pg.constraint_name ?? ''} ${pg.message ?? ''}`
-  if (name.includes('email')) return new DuplicateError('email')
-  if (name.includes('username')) return new DuplicateError('username')
-  return err
 }

@@ -1,5 +1,5 @@
 import type { UserRecord } from '../accounts/users.js'
-import type { ClientType } from '../config.js'
+import type { ClientType } from '../../schema/db.js'
 import { ApiError, errors } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
 import { buildClaims } from '../tokens/claims.js'
@@ -43,24 +43,27 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   const now = new Date(nowMs)
   const refreshJti = newJti(nowMs)
   const accessJti = newJti(nowMs)
-  repos.users.forget(user.id)
-  const session = await repos.sessions.createForLogin({
-    userId: user.id,
-    refreshJti,
-    accessJti,
-    clientType,
-    deviceName: input.device_name ?? null,
-    ipAddress: meta.ip ?? null,
-    userAgent: meta.userAgent ?? null,
-    telegramUserId: input.telegram_user_id ?? null,
-    telegramUsername: input.telegram_username ?? null,
-    createdAt: now,
-    expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
-  })
+  // The session and the user's last_login, written at once: one round trip of latency.
+  const [session] = await Promise.all([
+    repos.sessions.create({
+      userId: user.id,
+      refreshJti,
+      accessJti,
+      clientType,
+      deviceName: input.device_name ?? null,
+      ipAddress: meta.ip ?? null,
+      userAgent: meta.userAgent ?? null,
+      telegramUserId: input.telegram_user_id ?? null,
+      telegramUsername: input.telegram_username ?? null,
+      createdAt: now,
+      expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+    }),
+    repos.users.setLastLogin(user.id, now),
+  ])
   const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
   const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)
   const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
-  // The session insert above also set last_login; a hash made with older parameters is replaced.
+  // A hash made with older parameters is replaced.
   if (hasher.needsRehash(user.passwordHash)) {
     await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
   }

@@ -1,6 +1,8 @@
 import type { Config } from '../config.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
-import { DuplicateError, type Repositories } from '../database/repositories.js'
+import { createUser, TakenError } from '../accounts/create-user.js'
+import type { Repositories } from '../database/repositories.js'
+import { FieldErrors } from '../http/errors.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
 
@@ -65,22 +67,15 @@ export const commands: Record<string, Command> = {
       'last-name': { type: 'string', help: 'last name' },
     },
     async run(values, ctx) {
-      const username = String(values.username).trim()
-      const email = String(values.email).trim()
-      const password = String(values.password)
-      if (!username) throw new UsageError('--username may not be blank.')
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new UsageError('--email must be an e-mail address.')
-      if (!password) throw new UsageError('--password may not be blank.')
-
       const clientName = typeof values.client === 'string' ? values.client.trim() : ''
       const client = clientName ? await ctx.repos.clients.findOrCreate(clientName) : undefined
       try {
-        const user = await ctx.repos.users.create({
-          username,
-          email,
-          passwordHash: await ctx.hasher.hash(password),
-          firstName: typeof values['first-name'] === 'string' ? values['first-name'] : '',
-          lastName: typeof values['last-name'] === 'string' ? values['last-name'] : '',
+        const user = await createUser(ctx, {
+          username: String(values.username),
+          email: String(values.email),
+          password: String(values.password),
+          firstName: typeof values['first-name'] === 'string' ? values['first-name'] : undefined,
+          lastName: typeof values['last-name'] === 'string' ? values['last-name'] : undefined,
           // A superuser is staff too, as Django's createsuperuser makes them.
           isStaff: values.staff === true || values.superuser === true,
           isSuperuser: values.superuser === true,
@@ -93,10 +88,11 @@ export const commands: Record<string, Command> = {
           }) in ${ctx.where}.`,
         )
       } catch (err) {
-        if (err instanceof DuplicateError) {
-          throw new CommandError(`A user with that ${err.field} already exists; nothing was created.`)
-        }
-        throw err
+        if (!(err instanceof FieldErrors)) throw err
+        const [field, [sentence] = []] = Object.entries(err.fields)[0] ?? []
+        const flag = `--${String(field).replace(/_/g, '-')}`
+        if (err instanceof TakenError) throw new CommandError(`${sentence} Nothing was created.`)
+        throw new UsageError(`${flag}: ${sentence}`)
       }
     },
   },

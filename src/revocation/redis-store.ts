@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import { defineScripts, scripts } from './redis-scripts.js'
 import { Batcher } from '../lib/batcher.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
@@ -15,21 +16,6 @@ export interface RedisStoreOptions {
   prefix?: string
   commandTimeoutMs?: number
 }
-
-// Sets the completeness mark only while this restore's own sentinel survives: a FLUSHALL or a
-// restart during the restore removes the sentinel, and with it whatever the restore had written.
-const FINISH_RESTORE = `
-if redis.call('DEL', KEYS[1]) == 1 then
-  redis.call('SET', KEYS[2], ARGV[1])
-  return 1
-end
-return 0`
-
-// One counter: the first hit starts its window; answers the count and the milliseconds left.
-const HIT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}`
 
 /**
  * The production deny-list: shared by every instance, so a revocation holds everywhere at once.
@@ -71,8 +57,7 @@ export class RedisRevocationStore implements RevocationStore {
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     })
-    this.client.defineCommand('finishRestore', { numberOfKeys: 2, lua: FINISH_RESTORE })
-    this.client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT })
+    defineScripts(this.client)
     // Connection errors surface per command as 503; the client keeps reconnecting on its own.
     this.client.on('error', () => {})
     this.client.on('ready', () => {
@@ -125,11 +110,7 @@ export class RedisRevocationStore implements RevocationStore {
     await this.run(() => this.client.set(sentinel, '1', 'EX', 3600))
     await rebuild()
     const finished = await this.run(() =>
-      (this.client as unknown as Scripts).finishRestore(
-        sentinel,
-        keys.complete(this.prefix),
-        String(Date.now()),
-      ),
+      scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix), String(Date.now())),
     )
     if (finished !== 1 || connection !== this.connections) {
       throw new StoreUnavailableError(new Error('Redis lost data while the deny-list was restored'))
@@ -243,7 +224,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   hit(counters: string[], windowMs: number): Promise<CounterState[]> {
-    const client = this.client as unknown as Scripts
+    const client = scripts(this.client)
     return this.run(() =>
       Promise.all(
         counters.map(async (name) => {
@@ -264,10 +245,4 @@ export class RedisRevocationStore implements RevocationStore {
     this.closed = true
     this.client.disconnect()
   }
-}
-
-/** The Lua scripts defined on the client. */
-interface Scripts {
-  finishRestore(sentinel: string, complete: string, value: string): Promise<number>
-  hitCounter(key: string, windowMs: number): Promise<[number, number]>
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import postgres from 'postgres'
 import { Redis } from 'ioredis'
@@ -228,32 +228,4 @@ export async function makeApp(
     bearer: (access) => ({ authorization: `Bearer ${access}` }),
   }
   return testApp
-}
-
-const HMAC_HASHES: Record<string, string> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }
-
-/**
- * A JWT signed by hand with node:crypto, as an attacker or a foreign backend would make one: the
- * header's `alg` picks the HMAC (`none` leaves the signature empty), whatever the service expects.
- */
-export function craftToken(
-  payload: Record<string, unknown>,
-  key: string,
-  header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' },
-): string {
-  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
-  const signingInput = `${part(header)}.${part(payload)}`
-  const hash = HMAC_HASHES[String(header.alg)]
-  const signature = hash ? createHmac(hash, key).update(signingInput).digest('base64url') : ''
-  return `${signingInput}.${signature}`
-}
-
-/** A JWT's header and payload as sent, without verifying anything. */
-export function decodeJwt(token: string): {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
-} {
-  const [header, payload] = token.split('.')
-  const parse = (s: string | undefined) => JSON.parse(Buffer.from(s ?? '', 'base64url').toString('utf8'))
-  return { header: parse(header), payload: parse(payload) }
 }

@@ -84,6 +84,28 @@ export async function startServer(t: Test, env: Record<string, string>): Promise
   }
 }
 
+/** Runs `src/server.ts` with `env` until it exits by itself (a start refused): its code and output. */
+export async function runServer(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (d) => {
+    output += d
+  })
+  child.stderr!.on('data', (d) => {
+    output += d
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const [code] = await once(child, 'exit')
+  clearTimeout(timer)
+  return { code: code as number | null, output }
+}
+
 export interface HttpAnswer {
   status: number
   headers: Headers

@@ -1,0 +1,94 @@
+import { fullFormats } from 'ajv-formats/dist/formats.js'
+import { FieldErrors } from '../http/errors.js'
+import type { Repositories } from '../database/repositories.js'
+import type { PasswordHasher } from './passwords.js'
+import { DuplicateError, type UserRecord } from './users.js'
+
+export interface NewAccount {
+  username: string
+  /** Empty: no e-mail (it may repeat). */
+  email?: string
+  password: string
+  firstName?: string
+  lastName?: string
+  isStaff?: boolean
+  isSuperuser?: boolean
+  isActive?: boolean
+  isManager?: boolean
+  clientId?: number | null
+  expiryDate?: Date | null
+}
+
+/** The account could not be made because another holds its username or e-mail. */
+export class TakenError extends FieldErrors {}
+
+// Django's UnicodeUsernameValidator, and its User model's lengths.
+const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u
+const isEmail = fullFormats.email as RegExp
+const taken = {
+  username: 'A user with that username already exists.',
+  email: 'A user with that email already exists.',
+} as const
+
+/**
+ * The one way a user is made: by an operator over HTTP, by `npm run cli -- create-user`, and for
+ * ADMIN_USERNAME at start. One set of rules, in DRF's words, field by field: Django's username
+ * rule and lengths, an e-mail address or none, no NUL (PostgreSQL text cannot hold it), a
+ * password; then neither the username nor the e-mail (case aside) taken. Throws FieldErrors
+ * (TakenError for a taken name) and writes nothing then.
+ */
+export async function createUser(
+  d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher },
+  input: NewAccount,
+): Promise<UserRecord> {
+  const username = input.username.trim()
+  const email = (input.email ?? '').trim()
+  const problems = invalidFields({ ...input, username, email })
+  if (problems) throw new FieldErrors(problems)
+  const conflicts = await d.repos.users.conflicts({ username, email })
+  if (conflicts.length) throw takenError(conflicts)
+  try {
+    return await d.repos.users.create({
+      ...input,
+      username,
+      email,
+      passwordHash: await d.hasher.hash(input.password),
+    })
+  } catch (err) {
+    // Lost a race with another request creating the same user.
+    if (err instanceof DuplicateError) throw takenError([err.field])
+    throw err
+  }
+}
+
+function invalidFields(input: NewAccount & { email: string }): Record<string, string[]> | undefined {
+  const out: Record<string, string[]> = {}
+  const text: [string, string | undefined, number][] = [
+    ['username', input.username, 150],
+    ['email', input.email, 254],
+    ['password', input.password, 4096],
+    ['first_name', input.firstName, 150],
+    ['last_name', input.lastName, 150],
+  ]
+  for (const [field, value, max] of text) {
+    if (value === undefined) continue
+    if (value.includes('\u0000')) out[field] = ['Null characters are not allowed.']
+    else if (value.length > max) out[field] = [`Ensure this field has no more than ${max} characters.`]
+  }
+  if (!out.username) {
+    if (input.username === '') out.username = ['This field may not be blank.']
+    else if (!USERNAME.test(input.username)) {
+      out.username = [
+        'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
+      ]
+    }
+  }
+  if (!out.email && input.email !== '' && !isEmail.test(input.email))
+    out.email = ['Enter a valid email address.']
+  if (!out.password && input.password === '') out.password = ['This field may not be blank.']
+  return Object.keys(out).length ? out : undefined
+}
+
+export function takenError(fields: ('username' | 'email')[]): TakenError {
+  return new TakenError(Object.fromEntries(fields.map((f) => [f, [taken[f]]])))
+}

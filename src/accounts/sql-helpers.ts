@@ -1,0 +1,23 @@
+/** A unique constraint said no; `field` is the API field it concerns. */
+export class DuplicateError extends Error {
+  constructor(readonly field: 'username' | 'email') {
+    super(`duplicate ${field}`)
+    this.name = 'DuplicateError'
+  }
+}
+
+/** A LIKE pattern's wildcards, taken literally. */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+/** A unique violation of the users table as the field it concerns; any other error as it is. */
+export function translateUniqueViolation(err: unknown): unknown {
+  const e = (err as { cause?: { code?: string; constraint?: string; message?: string } })?.cause ?? err
+  const pg = e as { code?: string; constraint?: string; constraint_name?: string; message?: string }
+  if (pg?.code !== '23505') return err
+  const name = `${pg.constraint ?? pg.constraint_name ?? ''} ${pg.message ?? ''}`
+  if (name.includes('email')) return new DuplicateError('email')
+  if (name.includes('username')) return new DuplicateError('username')
+  return err
+}
