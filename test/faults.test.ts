@@ -64,18 +64,24 @@ async function settle(t: Test, server: ServerProcess, revoked: Record<string, st
   t.equal((await testAuth(server, live)).status, 200, 'a live token works again')
 }
 
-t.test('Redis: restarted empty, flushed, paused', async (t) => {
+/** The service on a PostgreSQL and a Redis of this test's own, with an admin and no login limits. */
+async function serviceOnPrivateServers(t: Test, env: Record<string, string>) {
   const [redis, pg] = await Promise.all([privateRedis(t), privatePostgres(t)])
   const server = await startServer(t, {
     DATABASE_URL: pg.url,
     REDIS_URL: redis.url,
-    REDIS_COMMAND_TIMEOUT_MS: '300',
     SIGNING_KEY: 'fault-test-signing-key-0123456789abcdef',
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
     LOGIN_RATE_LIMIT: '0',
     LOGIN_ACCOUNT_RATE_LIMIT: '0',
+    ...env,
   })
+  return { redis, pg, server }
+}
+
+t.test('Redis: restarted empty, flushed, paused', async (t) => {
+  const { redis, server } = await serviceOnPrivateServers(t, { REDIS_COMMAND_TIMEOUT_MS: '300' })
   const admin = await login(server, ADMIN.username, ADMIN.password)
   const created = await http(server.base, 'POST', '/api/v1/auth/users/', {
     headers: bearer(admin.access),
@@ -153,18 +159,10 @@ t.test('Redis: restarted empty, flushed, paused', async (t) => {
 })
 
 t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
-  const [redis, pg] = await Promise.all([privateRedis(t), privatePostgres(t)])
-  const server = await startServer(t, {
-    DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
+  const { pg, server } = await serviceOnPrivateServers(t, {
     DB_QUERY_TIMEOUT_MS: '1000',
     DB_CONNECT_TIMEOUT_MS: '1000',
     DB_POOL_SIZE: '8',
-    SIGNING_KEY: 'fault-test-signing-key-0123456789abcdef',
-    ADMIN_USERNAME: ADMIN.username,
-    ADMIN_PASSWORD: ADMIN.password,
-    LOGIN_RATE_LIMIT: '0',
-    LOGIN_ACCOUNT_RATE_LIMIT: '0',
   })
   const attempt = () => http(server.base, 'POST', '/api/v1/auth/token/', { body: ADMIN })
 

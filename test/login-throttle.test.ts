@@ -44,25 +44,15 @@ t.test('one budget per account and address, whatever the path, spelling or body 
     }
     t.same(new Set(statuses), new Set([401]), `the first ${limit} guesses are heard`)
 
-    const over = await attempt(
-      h,
-      '/auth/login/',
-      { username: 'Victim', password: user.password },
-      '203.0.113.7',
-      true,
-    )
+    const owner = (ip: string, url = '/api/token/', form = false) =>
+      attempt(h, url, { username: 'Victim', password: user.password }, ip, form)
+    const over = await owner('203.0.113.7', '/auth/login/', true)
     t.equal(over.statusCode, 429, 'the next, even with the right password, is throttled')
     t.match(over.json(), { detail: THROTTLED, code: 'throttled' })
     const retryAfter = Number(over.headers['retry-after'])
     t.ok(retryAfter >= 1 && retryAfter <= h.config.loginRateWindowSeconds, `Retry-After: ${retryAfter}`)
 
-    const elsewhere = await attempt(
-      h,
-      '/api/token/',
-      { username: 'Victim', password: user.password },
-      '198.51.100.9',
-      false,
-    )
+    const elsewhere = await owner('198.51.100.9')
     t.equal(elsewhere.statusCode, 200, 'the owner logs in from another address')
     const other = await h.createUser()
     const otherLogin = await attempt(

@@ -45,32 +45,26 @@ export async function startServer(t: Test, env: Record<string, string>): Promise
     env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
+  const output = collect(child)
   const exited = once(child, 'exit')
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
   const waitFor = async (pattern: string | RegExp, ms = 90_000) => {
     const until = Date.now() + ms
-    const test = () => (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out))
+    const test = () => (typeof pattern === 'string' ? output().includes(pattern) : pattern.test(output()))
     while (!test()) {
-      if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; output:\n${out}`)
-      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${out}`)
+      if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; output:\n${output()}`)
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${output()}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
   await waitFor(/listening on http:\/\/[^\s"]+/)
-  const base = /listening on (http:\/\/[^\s"]+)/.exec(out)![1]!
+  const base = /listening on (http:\/\/[^\s"]+)/.exec(output())![1]!
   return {
     child,
     base,
-    output: () => out,
+    output,
     waitFor,
     alive: () => child.exitCode === null && child.signalCode === null,
     async stop() {
@@ -84,6 +78,18 @@ export async function startServer(t: Test, env: Record<string, string>): Promise
   }
 }
 
+/** Everything a child writes, stdout and stderr together, as it comes. */
+function collect(child: ChildProcess): () => string {
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  return () => out
+}
+
 /** Runs `src/server.ts` with `env` until it exits by itself (a start refused): its code and output. */
 export async function runServer(
   env: Record<string, string>,
@@ -93,17 +99,11 @@ export async function runServer(
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let output = ''
-  child.stdout!.on('data', (d) => {
-    output += d
-  })
-  child.stderr!.on('data', (d) => {
-    output += d
-  })
+  const output = collect(child)
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const [code] = await once(child, 'exit')
   clearTimeout(timer)
-  return { code: code as number | null, output }
+  return { code: code as number | null, output: output() }
 }
 
 export interface HttpAnswer {
