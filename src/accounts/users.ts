@@ -2,7 +2,7 @@ import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
 import { clients, profiles, type UserRow, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import { RecentUsers } from './recent-users.js'
-import { DuplicateError, escapeLike, translateUniqueViolation } from './sql-helpers.js'
+import { escapeLike, translateUniqueViolation } from './sql-helpers.js'
 
 export { DuplicateError } from './sql-helpers.js'
 
