@@ -1,24 +1,25 @@
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { safeError } from '../log.js'
 import { type CommandContext, CommandError, commands, UsageError, type Values } from './commands.js'
 
 /**
  * A server on an embedded backend (PGlite, which one process alone may open, or the in-process
  * revocation store, which no other process can write) runs operator commands for the CLI over a
- * Unix socket in its data folder, readable by its own user only. So `npm run cli -- create-user`
+ * Unix socket in its data folder, in a folder only its own user may enter. So `npm run cli -- create-user`
  * works while the server runs, and writes where the server reads.
  *
  * Protocol: one JSON line `{command, values}` in; JSON lines `{out}` / `{err}` and a last `{exit}` out.
  */
 export function controlSocketPath(dataDir: string): string {
-  const path = join(dataDir, 'control.sock')
+  const path = join(dataDir, 'run', 'control.sock')
   // Unix socket paths are limited to about 100 bytes; a deep data folder gets one in tmp.
   if (Buffer.byteLength(path) <= 100) return path
-  return join(tmpdir(), `authjwt-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}.sock`)
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 16)
+  return join(tmpdir(), `authjwt-${id}`, 'control.sock')
 }
 
 type Message = { out: string } | { err: string } | { exit: number }
@@ -52,6 +53,10 @@ export async function serveControl(
   ctx: Omit<CommandContext, 'print'>,
   onError: (err: unknown) => void,
 ): Promise<Server | undefined> {
+  // The socket's folder is the owner's alone, so no other user can reach the socket even in the
+  // moment before its own mode is set.
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+  chmodSync(dirname(path), 0o700)
   if (existsSync(path)) {
     // Another live server answering there keeps its socket; a leftover of a crash is removed.
     if (await answers(path)) return undefined
