@@ -3,7 +3,7 @@ import { type SessionRow, sessions, users } from '../../schema/db.js'
 import { type Rotation, SessionBatches, userMayRefresh } from './session-batches.js'
 import type { Db } from '../database/database.js'
 import { isRowId } from '../tokens/claims.js'
-import { escapeLike } from './sql-helpers.js'
+import { escapeLike, inTenant } from './sql-helpers.js'
 
 export interface NewSession {
   userId: number
@@ -191,11 +191,7 @@ export class SessionRepository {
     if (options.clientType) filters.push(eq(sessions.clientType, options.clientType))
     if (options.isActive !== undefined) filters.push(eq(sessions.isActive, options.isActive))
     if (options.userId !== undefined) filters.push(eq(sessions.userId, options.userId))
-    if (options.tenantId !== undefined) {
-      filters.push(
-        options.tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.tenantId),
-      )
-    }
+    if (options.tenantId !== undefined) filters.push(inTenant(options.tenantId))
     if (options.search) {
       const like = `%${escapeLike(options.search)}%`
       filters.push(

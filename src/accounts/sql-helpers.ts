@@ -1,3 +1,6 @@
+import { eq, type SQL, sql } from 'drizzle-orm'
+import { users } from '../../schema/db.js'
+
 /** A unique constraint said no; `field` is the API field it concerns. */
 export class DuplicateError extends Error {
   constructor(readonly field: 'username' | 'email') {
@@ -20,4 +23,9 @@ export function translateUniqueViolation(err: unknown): unknown {
   if (name.includes('email')) return new DuplicateError('email')
   if (name.includes('username')) return new DuplicateError('username')
   return err
+}
+
+/** Users of one tenant; null: the users without one. */
+export function inTenant(tenantId: number | null): SQL {
+  return tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, tenantId)
 }

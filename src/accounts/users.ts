@@ -2,7 +2,7 @@ import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
 import { clients, profiles, type UserRow, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import { RecentUsers } from './recent-users.js'
-import { escapeLike, translateUniqueViolation } from './sql-helpers.js'
+import { escapeLike, inTenant, translateUniqueViolation } from './sql-helpers.js'
 
 export { DuplicateError } from './sql-helpers.js'
 
@@ -216,11 +216,7 @@ export class UserRepository {
     offset: number
   }): Promise<{ count: number; rows: UserRecord[] }> {
     const filters: SQL[] = []
-    if (options.clientId !== undefined) {
-      filters.push(
-        options.clientId === null ? sql`${users.clientId} is null` : eq(users.clientId, options.clientId),
-      )
-    }
+    if (options.clientId !== undefined) filters.push(inTenant(options.clientId))
     if (options.search) {
       const like = `%${escapeLike(options.search)}%`
       filters.push(
