@@ -199,7 +199,13 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
       ready = await http(server.base, 'GET', '/health/ready')
     }
     t.equal(ready.status, 200, 'ready again')
-    t.equal((await attempt()).status, 200, 'logins work again')
+    // A write on a connection cut in the loop's last moment is not repeated: that login answers 503.
+    let login = await attempt()
+    for (let i = 0; i < 20 && login.status !== 200; i++) {
+      await sleep(100)
+      login = await attempt()
+    }
+    t.equal(login.status, 200, 'logins work again')
   })
 
   await t.test('paused: a login answers 503 within the query timeout, then recovers', async (t) => {

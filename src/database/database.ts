@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from '../../schema/db.js'
 import { lockFolder } from './embedded-lock.js'
+import { isConnectionLost } from './errors.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -156,12 +157,22 @@ function withDeadline(client: Sql, ms: number): Sql {
     })
   // Drizzle awaits `unsafe(...)` or `unsafe(...).values()`, and runs transactions with `begin`.
   const unsafe = (...args: Parameters<Sql['unsafe']>) => {
-    const query = client.unsafe(...args)
+    // A read whose connection was cut under it (a failover, pg_terminate_backend) runs once more
+    // on another: it changed nothing, so the request need not fail. A write is not repeated.
+    const retryable = /^\s*select\b/i.test(args[0])
+    const run = (values: boolean): Promise<unknown> => {
+      const attempt = () => {
+        const query = client.unsafe(...args)
+        return values ? query.values() : query
+      }
+      if (!retryable) return attempt()
+      return attempt().catch((err: unknown) => (isConnectionLost(err) ? attempt() : Promise.reject(err)))
+    }
     return {
-      values: () => deadline(query.values()),
+      values: () => deadline(run(true)),
       // biome-ignore lint/suspicious/noThenProperty: a thenable stand-in for the driver's query
       then: <A, B>(onValue?: (v: unknown) => A, onError?: (e: unknown) => B) =>
-        deadline(query).then(onValue, onError),
+        deadline(run(false)).then(onValue, onError),
     }
   }
   const begin = (...args: unknown[]) =>

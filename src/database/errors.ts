@@ -1,0 +1,53 @@
+// What the postgres driver and PostgreSQL say when the server is unreachable, restarting, paused
+// past our deadline, or out of connections: the request may succeed later, so it is a 503.
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'QUERY_TIMEOUT', // DatabaseTimeoutError, our own deadline
+  '57014', // query_canceled: the server's statement_timeout
+  '57P01', // admin_shutdown, also pg_terminate_backend
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or shutting down
+  '53300', // too_many_connections
+  '25P03', // idle_in_transaction_session_timeout
+])
+
+// Of those, the ones where the statement died with its connection, before the server answered.
+const CONNECTION_LOST = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  '57P01',
+  '57P02',
+])
+
+/** The codes of an error and its causes, through the query wrapper Drizzle puts around the driver's. */
+function codesOf(err: unknown): string[] {
+  const codes: string[] = []
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string') codes.push(code)
+    e = (e as { cause?: unknown }).cause
+  }
+  return codes
+}
+
+// Class 08: connection exceptions.
+const inClass08 = (code: string) => code.startsWith('08')
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return codesOf(err).some((code) => UNAVAILABLE.has(code) || inClass08(code))
+}
+
+/** The statement's connection was cut under it (a failover, pg_terminate_backend). */
+export function isConnectionLost(err: unknown): boolean {
+  return codesOf(err).some((code) => CONNECTION_LOST.has(code) || inClass08(code))
+}
