@@ -1,4 +1,4 @@
-import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../src/tokens/claims.js'
 
@@ -28,15 +28,8 @@ export default fp(
       request.principal = await app.authenticator.authenticate(request.headers.authorization)
     }
     app.decorate('authenticate', authenticate)
-    const hook: onRequestAsyncHookHandler = (request) => authenticate(request)
     app.addHook('onRoute', (route) => {
-      if (route.config?.protected !== true) return
-      const own = route.onRequest
-        ? Array.isArray(route.onRequest)
-          ? route.onRequest
-          : [route.onRequest]
-        : []
-      route.onRequest = [hook, ...own]
+      if (route.config?.protected === true) runFirst(route, authenticate)
     })
   },
   { name: 'authenticate', dependencies: ['services'] },
@@ -46,4 +39,10 @@ export default fp(
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error(`${request.routeOptions.url} is not declared protected`)
   return request.principal
+}
+
+/** Puts `hook` before the route's own onRequest hooks, as an onRoute hook sees the route. */
+export function runFirst(route: RouteOptions, hook: onRequestAsyncHookHandler): void {
+  const own = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : []
+  route.onRequest = [hook, ...own]
 }

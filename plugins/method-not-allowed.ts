@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ApiError, errors } from '../src/http/errors.js'
+import { runFirst } from './authenticate.js'
 import { sendError } from './error-handler.js'
 
 /**
@@ -43,14 +44,7 @@ export default fp(
         name,
       })
       if (!parametric) staticPaths.add(path)
-      else {
-        const own = route.onRequest
-          ? Array.isArray(route.onRequest)
-            ? route.onRequest
-            : [route.onRequest]
-          : []
-        route.onRequest = [deferToStatic, ...own]
-      }
+      else runFirst(route, deferToStatic)
     })
 
     app.setNotFoundHandler(async (request, reply) => {
