@@ -33,7 +33,7 @@ export default fp(
   async (app) => {
     const { config, repos, revocationStore: store, tokenCodec: codec } = app
     const db = app.database.db
-    const hasher = new PasswordHasher(config.argon2)
+    const hasher = new PasswordHasher(config.argon2, undefined, config.legacyPasswordHashes)
     const throttle = new Throttle(store, {
       perAccountAndIp: config.loginRateLimit,
       perAccount: config.loginAccountRateLimit,

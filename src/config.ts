@@ -52,7 +52,17 @@ export interface Config {
   bodyLimit: number
   /** Strict-Transport-Security max-age in seconds, for deployments behind TLS; 0: no header. */
   hstsMaxAge: number
+  /**
+   * Until when (ms since the epoch) a token SimpleJWT issued (it names no session) is accepted;
+   * undefined: never. Set while moving off SimpleJWT, with SIGNING_KEY set to Django's key.
+   */
+  legacyTokensUntil: number | undefined
+  /** Whether Django's salted and unsalted MD5/SHA1 password hashes may still log in. */
+  legacyPasswordHashes: LegacyPasswordHashes
 }
+
+export const LEGACY_PASSWORD_HASHES = ['accept', 'refuse'] as const
+export type LegacyPasswordHashes = (typeof LEGACY_PASSWORD_HASHES)[number]
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -121,6 +131,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     adminEmail: env.ADMIN_EMAIL || '',
     bodyLimit: read.int('BODY_LIMIT', 64 * 1024, 1024, 10 * 1024 * 1024),
     hstsMaxAge: read.int('HSTS_MAX_AGE', 0, 0, 2 * 365 * 86400),
+    legacyTokensUntil: read.time('LEGACY_TOKENS_UNTIL'),
+    legacyPasswordHashes: read.choice('LEGACY_PASSWORD_HASHES', 'accept', LEGACY_PASSWORD_HASHES),
   }
   if (config.adminUsername && !config.adminPassword) {
     problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')
@@ -175,6 +187,23 @@ class Reader {
       return fallback
     }
     return value
+  }
+
+  /** A moment written as ISO 8601 with its offset (2027-01-31T18:00:00Z), in ms since the epoch. */
+  time(name: string): number | undefined {
+    const raw = this.env[name]?.trim()
+    if (!raw) return undefined
+    const ms = Date.parse(raw)
+    if (
+      !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw) ||
+      Number.isNaN(ms)
+    ) {
+      this.problems.push(
+        `${name}: expected a time such as 2027-01-31T18:00:00Z (with its offset), got "${raw}".`,
+      )
+      return undefined
+    }
+    return ms
   }
 
   /** A whole number of processes, or "auto": one per core. */

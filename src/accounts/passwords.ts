@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
-import type { Argon2Params } from '../config.js'
+import type { Argon2Params, LegacyPasswordHashes } from '../config.js'
+import { hashFormat, LEGACY_FORMATS, verifyDjangoHash } from '../django/hashes.js'
 
 /**
  * argon2id with the configured cost (OWASP: m=19456 KiB, t=2, p=1), through @node-rs/argon2:
@@ -27,6 +28,7 @@ export class PasswordHasher {
   constructor(
     private readonly params: Argon2Params,
     concurrency = availableParallelism(),
+    private readonly legacy: LegacyPasswordHashes = 'accept',
   ) {
     this.concurrency = Math.max(1, concurrency)
     this.options = {
@@ -54,13 +56,30 @@ export class PasswordHasher {
     return this.limited(() => hash(password, this.options))
   }
 
-  /** False for a wrong password and for a stored value that is not a hash we can read. */
+  /**
+   * False for a wrong password and for a stored value no password matches. Besides ours, reads
+   * every hash Django writes (src/django/hashes.ts), so users imported from Django keep their
+   * passwords until their first login replaces the hash (needsRehash). Whatever the format, a
+   * check costs at least one argon2id verification, so the answer's timing does not tell a weak
+   * legacy hash, an unusable password or a refused format from ours.
+   */
   async verify(stored: string, password: string): Promise<boolean> {
-    try {
-      return await this.limited(() => verify(stored, password))
-    } catch {
-      return false
-    }
+    const format = hashFormat(stored)
+    if (format === 'argon2id') return this.limited(() => verify(stored, password)).catch(() => false)
+    const usable =
+      format !== 'unusable' &&
+      format !== 'unknown' &&
+      !(this.legacy === 'refuse' && LEGACY_FORMATS.has(format))
+    const ok = usable && (await this.limited(() => verifyDjangoHash(stored, password)))
+    if (!usable || LEGACY_FORMATS.has(format)) await this.spendOneCheck(password)
+    return ok
+  }
+
+  /** One argon2id verification against a hash no password matches. */
+  private async spendOneCheck(password: string): Promise<void> {
+    this.dummyHash ??= this.hash('dummy password for timing uniformity')
+    const dummy = await this.dummyHash
+    await this.limited(() => verify(dummy, password)).catch(() => false)
   }
 
   /**
@@ -68,13 +87,16 @@ export class PasswordHasher {
    * whether or not the account exists.
    */
   async verifyDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash('dummy password for timing uniformity')
-    await this.verify(await this.dummyHash, password)
+    await this.spendOneCheck(password)
     return false
   }
 
-  /** True when a stored hash was made with other parameters and should be replaced at next login. */
+  /** True when a stored hash is Django's or was made with other parameters: replaced at next login. */
   needsRehash(stored: string): boolean {
+    const format = hashFormat(stored)
+    if (format === 'unusable' || format === 'unknown') return false
+    // A Django hash that just verified is replaced by ours.
+    if (format !== 'argon2id') return true
     try {
       const o = parseOptions(stored)
       return (
