@@ -39,10 +39,17 @@ export const users = pgTable(
     clientId: integer('client_id').references(() => clients.id, { onDelete: 'set null' }),
     // Durable copy of the per-user "valid after" mark kept in the revocation store.
     tokensValidAfter: ts('tokens_valid_after'),
+    // Imported from Django, where e-mails need not be unique, with an e-mail another account has
+    // too (case-insensitively): exempt from the uniqueness below until the e-mail changes here.
+    // Login by that e-mail names no one; by username it works.
+    emailShared: boolean('email_shared').notNull().default(false),
   },
   (t) => [
     // E-mail is unique case-insensitively; the empty string means "no e-mail" and may repeat.
-    uniqueIndex('users_email_lower_unique').on(sql`lower(${t.email})`).where(sql`${t.email} <> ''`),
+    uniqueIndex('users_email_lower_unique')
+      .on(sql`lower(${t.email})`)
+      .where(sql`${t.email} <> '' and not ${t.emailShared}`),
+    index('users_email_lower_idx').on(sql`lower(${t.email})`),
     index('users_client_id_idx').on(t.clientId),
   ],
 )

@@ -180,16 +180,29 @@ async function openLocal(config: Config) {
     context: {
       config,
       repos,
-      hasher: new PasswordHasher(config.argon2),
+      hasher: new PasswordHasher(config.argon2, undefined, config.legacyPasswordHashes),
       revocations: new RevocationService({ db: database.db, repos, store, config }),
       store,
       where: database.kind === 'postgres' ? 'PostgreSQL' : 'embedded PGlite',
       inServer: false,
+      progress: process.stderr.isTTY ? progressBar(Date.now()) : undefined,
     },
     async close() {
       await store.close()
       await database.close()
     },
+  }
+}
+
+/** A bar redrawn in place on the terminal, with the rate so far; ends its line when done. */
+function progressBar(startedMs: number) {
+  return (done: number, total: number) => {
+    const width = 30
+    const filled = total > 0 ? Math.round((done / total) * width) : width
+    const seconds = Math.max(0.001, (Date.now() - startedMs) / 1000)
+    const rate = Math.round(done / seconds).toLocaleString('en')
+    const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total} rows, ${rate} rows/s`
+    process.stderr.write(`\r${line}${done >= total ? '\n' : ''}`)
   }
 }
 

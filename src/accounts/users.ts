@@ -7,7 +7,7 @@ import { escapeLike, inTenant, translateUniqueViolation } from './sql-helpers.js
 export { DuplicateError } from './sql-helpers.js'
 
 /** A user with what every answer about a user needs: the profile's expiry and the tenant's name. */
-export interface UserRecord extends UserRow {
+export interface UserRecord extends Omit<UserRow, 'emailShared'> {
   expiryDate: Date | null
   profileCreatedAt: Date | null
   profileUpdatedAt: Date | null
@@ -84,7 +84,7 @@ export class UserRepository {
           and(sql`${users.email} <> ''`, sql`lower(${users.email}) = lower(${identifier})`),
         ),
       )
-      .limit(2)
+      .limit(3)
       .prepare('user_by_login')
     this.lastLogin = db
       .update(users)
@@ -119,7 +119,9 @@ export class UserRepository {
   /** By exact username (as Django), else by e-mail case-insensitively. */
   async findByLogin(identifier: string): Promise<UserRecord | undefined> {
     const rows = await this.byLogin.execute({ identifier })
-    return rows.find((r) => r.username === identifier) ?? rows[0]
+    // A username names one account. An e-mail that two accounts imported from Django share names
+    // neither: picking one would log into an account by chance.
+    return rows.find((r) => r.username === identifier) ?? (rows.length === 1 ? rows[0] : undefined)
   }
 
   /**
@@ -180,7 +182,9 @@ export class UserRepository {
     const { expiryDate, ...userFields } = patch
     try {
       await db.transaction(async (tx) => {
-        if (Object.keys(userFields).length > 0) await tx.update(users).set(userFields).where(eq(users.id, id))
+        // A new e-mail is unique like any other, even for an account imported sharing its old one.
+        const set = userFields.email === undefined ? userFields : { ...userFields, emailShared: false }
+        if (Object.keys(set).length > 0) await tx.update(users).set(set).where(eq(users.id, id))
         if (expiryDate !== undefined) {
           await tx
             .insert(profiles)

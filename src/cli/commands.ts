@@ -5,6 +5,9 @@ import type { Repositories } from '../database/repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
+import { hashFormat, LEGACY_FORMATS } from '../django/hashes.js'
+import { type DjangoSource, readDjangoDatabase, readDumpdata } from '../django/import-source.js'
+import { importDjango } from '../django/import-users.js'
 
 /**
  * Operator commands. Each runs against a context: the CLI's own connections to the configured
@@ -23,6 +26,8 @@ export interface CommandContext {
   /** True inside the running server: the revocation store written is the one it reads. */
   inServer: boolean
   print(line: string): void
+  /** Work done of the total, for a progress bar on a terminal; absent elsewhere. */
+  progress?(done: number, total: number): void
 }
 
 export type Values = Record<string, string | boolean | undefined>
@@ -131,6 +136,70 @@ export const commands: Record<string, Command> = {
       const denials = await ctx.repos.deniedTokens.deleteExpired(now)
       ctx.print(`Deleted ${sessions} expired session(s).`)
       ctx.print(`Deleted ${denials} expired token denial(s).`)
+    },
+  },
+
+  'import-django': {
+    summary:
+      'copy the users (with their Django password hashes) and SimpleJWT blacklist of a Django database',
+    usage: 'import-django (--from <postgres URL> [--table NAME] | --from-json FILE) [--dry-run]',
+    options: {
+      from: { type: 'string', help: "URL of the Django project's PostgreSQL database (read only)" },
+      'from-json': { type: 'string', help: 'output of `manage.py dumpdata auth.user` instead' },
+      table: { type: 'string', help: "user table with Django's column names (default auth_user)" },
+      'dry-run': { type: 'boolean', help: 'report what would be imported; write nothing' },
+    },
+    async run(values, ctx) {
+      const from = typeof values.from === 'string' ? values.from : undefined
+      const json = typeof values['from-json'] === 'string' ? values['from-json'] : undefined
+      if ((from === undefined) === (json === undefined)) {
+        throw new UsageError('give exactly one of --from <postgres URL> and --from-json <file>')
+      }
+      if (json !== undefined && values.table !== undefined) throw new UsageError('--table goes with --from')
+      let source: DjangoSource
+      try {
+        source = from
+          ? await readDjangoDatabase(from, typeof values.table === 'string' ? values.table : undefined)
+          : await readDumpdata(json!)
+      } catch (err) {
+        // The driver's message names host and port, never the URL (which may hold a password).
+        throw new CommandError(`Cannot read the Django users: ${(err as Error).message}`)
+      }
+      await importDjango(
+        {
+          imports: ctx.repos.imports,
+          repos: ctx.repos,
+          revocations: ctx.revocations,
+          print: ctx.print,
+          progress: ctx.progress,
+        },
+        source,
+        { dryRun: values['dry-run'] === true },
+      )
+    },
+  },
+
+  'password-report': {
+    summary: 'count users per password hash format (Django formats are replaced by argon2id at login)',
+    usage: 'password-report',
+    options: {},
+    async run(_values, ctx) {
+      const counts = new Map<string, number>()
+      for (const hash of await ctx.repos.imports.passwordHashes()) {
+        const format = hashFormat(hash)
+        counts.set(format, (counts.get(format) ?? 0) + 1)
+      }
+      const rows = [...counts].sort((a, b) => b[1] - a[1])
+      const width = Math.max(6, ...rows.map(([f]) => f.length))
+      ctx.print(`${'format'.padEnd(width)}  users`)
+      for (const [format, n] of rows) {
+        const label = LEGACY_FORMATS.has(format as never)
+          ? '  legacy: refused with LEGACY_PASSWORD_HASHES=refuse'
+          : ''
+        ctx.print(`${format.padEnd(width)}  ${n}${label}`)
+      }
+      const legacy = rows.filter(([f]) => LEGACY_FORMATS.has(f as never)).reduce((n, [, c]) => n + c, 0)
+      ctx.print(`${[...counts.values()].reduce((a, b) => a + b, 0)} users; ${legacy} with a legacy hash.`)
     },
   },
 }

@@ -1,5 +1,6 @@
 import type { Db } from './database.js'
 import { ClientRepository } from '../accounts/clients.js'
+import { ImportRepository } from '../django/import-writer.js'
 import { DeniedTokenRepository } from '../revocation/denied-tokens.js'
 import { GlobalMarkRepository } from '../revocation/global-mark.js'
 import { SessionRepository } from '../accounts/sessions.js'
@@ -11,6 +12,8 @@ export interface Repositories {
   clients: ClientRepository
   globalMark: GlobalMarkRepository
   deniedTokens: DeniedTokenRepository
+  /** The users table as the Django import reads and writes it. */
+  imports: ImportRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -21,6 +24,7 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     clients: new ClientRepository(db),
     globalMark: new GlobalMarkRepository(db),
     deniedTokens: new DeniedTokenRepository(db),
+    imports: new ImportRepository(db),
   }
 }
 

@@ -1,0 +1,252 @@
+import { MAX_ROW_ID } from '../tokens/claims.js'
+
+/** A row of Django's auth_user, as read from its database or from `manage.py dumpdata`. */
+export interface DjangoUser {
+  id: unknown
+  password: unknown
+  last_login: unknown
+  is_superuser: unknown
+  username: unknown
+  first_name: unknown
+  last_name: unknown
+  email: unknown
+  is_staff: unknown
+  is_active: unknown
+  date_joined: unknown
+}
+
+/** A user as the import writes it: Django's id and fields, in our columns. */
+export interface ImportedUser {
+  id: number
+  username: string
+  email: string
+  passwordHash: string
+  firstName: string
+  lastName: string
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  dateJoined: Date
+  lastLogin: Date | null
+  emailShared: boolean
+}
+
+/** What our users table holds for a user, as far as the import compares. */
+export type ExistingUser = ImportedUser
+
+export interface Skipped {
+  /** The row's position in the source (1-based), and its id and username as far as readable. */
+  row: number
+  id: string
+  username: string
+  reason: string
+}
+
+export interface ImportPlan {
+  create: ImportedUser[]
+  update: ImportedUser[]
+  unchanged: number
+  skipped: Skipped[]
+  /** Accepted rows worth an operator's look: names or e-mails that differ only in case. */
+  warnings: string[]
+  /** Users an update deactivates: their live tokens must stop. */
+  deactivated: number[]
+}
+
+/**
+ * Decides, without writing, what importing `source` into a users table holding `existing` does.
+ * Every row is taken, updated, left alone, or skipped with a reason; one bad row never stops the
+ * rest. Rules, each with its why:
+ * - Django's id is kept, so the `user_id` of tokens SimpleJWT issued names the same person here.
+ * - A Django id held here by another username is skipped, never merged: it is someone else.
+ * - A username held here under another id is skipped for the same reason.
+ * - The password hash is copied as it is; once the user logged in or changed it here (ours is
+ *   argon2id), ours wins, so a second import never undoes an upgrade.
+ * - E-mails two accounts share case-insensitively (Django allows it) are kept and marked shared:
+ *   login by that e-mail then names no one (UserRepository.findByLogin), login by username works.
+ * - last_login keeps the later of the two.
+ */
+export function planImport(source: Iterable<DjangoUser>, existing: Iterable<ExistingUser>): ImportPlan {
+  const plan: ImportPlan = {
+    create: [],
+    update: [],
+    unchanged: 0,
+    skipped: [],
+    warnings: [],
+    deactivated: [],
+  }
+  const byId = new Map<number, ExistingUser>()
+  const idOfName = new Map<string, number>()
+  const emailOwners = new Map<string, Set<number>>()
+  const own = (email: string, id: number) => {
+    if (email === '') return
+    const key = email.toLowerCase()
+    const owners = emailOwners.get(key) ?? new Set<number>()
+    owners.add(id)
+    emailOwners.set(key, owners)
+  }
+  for (const user of existing) {
+    byId.set(user.id, user)
+    idOfName.set(user.username, user.id)
+  }
+
+  const accepted: ImportedUser[] = []
+  const seenIds = new Set<number>()
+  const seenNames = new Map<string, number>()
+  const lowerNames = new Map<string, string>()
+  let row = 0
+  for (const raw of source) {
+    row++
+    const read = readUser(raw)
+    const skip = (reason: string) =>
+      plan.skipped.push({ row, id: String(raw.id ?? ''), username: String(raw.username ?? ''), reason })
+    if (typeof read === 'string') {
+      skip(read)
+      continue
+    }
+    if (seenIds.has(read.id)) {
+      skip(`id ${read.id} appears twice in the source; the first row was taken`)
+      continue
+    }
+    if (seenNames.has(read.username)) {
+      skip(`username appears twice in the source (ids ${seenNames.get(read.username)} and ${read.id})`)
+      continue
+    }
+    const here = byId.get(read.id)
+    if (here && here.username !== read.username) {
+      skip(`id ${read.id} belongs to another user here ("${here.username}"); not merged`)
+      continue
+    }
+    const nameOwner = idOfName.get(read.username)
+    if (nameOwner !== undefined && nameOwner !== read.id) {
+      skip(`username is taken here by user id ${nameOwner}`)
+      continue
+    }
+    seenIds.add(read.id)
+    seenNames.set(read.username, read.id)
+    const lower = read.username.toLowerCase()
+    const twin = lowerNames.get(lower)
+    if (twin !== undefined) {
+      plan.warnings.push(`usernames "${twin}" and "${read.username}" differ only in case; both imported`)
+    } else {
+      lowerNames.set(lower, read.username)
+    }
+    accepted.push(read)
+  }
+
+  // Who holds each e-mail once the import is done: the accepted rows, and the users here they do
+  // not replace.
+  for (const user of accepted) own(user.email, user.id)
+  for (const user of byId.values()) if (!seenIds.has(user.id)) own(user.email, user.id)
+  const reported = new Set<string>()
+  for (const user of accepted) {
+    const key = user.email.toLowerCase()
+    const owners = emailOwners.get(key)
+    user.emailShared = owners !== undefined && owners.size > 1
+    if (user.emailShared && !reported.has(key)) {
+      reported.add(key)
+      plan.warnings.push(
+        `e-mail "${user.email}" is shared by user ids ${[...owners!].sort((a, b) => a - b).join(', ')} ` +
+          '(case-insensitively); login by that e-mail is refused, by username it works',
+      )
+    }
+    const here = byId.get(user.id)
+    if (!here) {
+      plan.create.push(user)
+      continue
+    }
+    const merged = merge(here, user)
+    if (sameUser(here, merged)) {
+      plan.unchanged++
+    } else {
+      plan.update.push(merged)
+      if (here.isActive && !merged.isActive) plan.deactivated.push(user.id)
+    }
+  }
+  return plan
+}
+
+/** Django's row over ours: our password once it is ours, and the later last_login. */
+function merge(here: ExistingUser, incoming: ImportedUser): ImportedUser {
+  const lastLogin =
+    here.lastLogin && (!incoming.lastLogin || here.lastLogin > incoming.lastLogin)
+      ? here.lastLogin
+      : incoming.lastLogin
+  const passwordHash = here.passwordHash.startsWith('$argon2id$') ? here.passwordHash : incoming.passwordHash
+  return { ...incoming, passwordHash, lastLogin }
+}
+
+const time = (d: Date | null) => d?.getTime() ?? null
+
+function sameUser(a: ImportedUser, b: ImportedUser): boolean {
+  return (
+    a.username === b.username &&
+    a.email === b.email &&
+    a.passwordHash === b.passwordHash &&
+    a.firstName === b.firstName &&
+    a.lastName === b.lastName &&
+    a.isActive === b.isActive &&
+    a.isStaff === b.isStaff &&
+    a.isSuperuser === b.isSuperuser &&
+    time(a.dateJoined) === time(b.dateJoined) &&
+    time(a.lastLogin) === time(b.lastLogin) &&
+    a.emailShared === b.emailShared
+  )
+}
+
+/** A source row as one of ours, or the reason it cannot be one. */
+function readUser(raw: DjangoUser): ImportedUser | string {
+  const id = typeof raw.id === 'string' && /^\d+$/.test(raw.id) ? Number(raw.id) : raw.id
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > MAX_ROW_ID) {
+    return `id must be a whole number from 1 to ${MAX_ROW_ID}`
+  }
+  const username = text(raw.username)
+  if (username === undefined || username === '') return 'username is missing'
+  if (username.length > 150) return 'username is longer than 150 characters'
+  const email = text(raw.email ?? '')
+  if (email === undefined || email.length > 254) return 'email is not text of at most 254 characters'
+  const firstName = text(raw.first_name ?? '')
+  const lastName = text(raw.last_name ?? '')
+  if (firstName === undefined || firstName.length > 150)
+    return 'first_name is not text of at most 150 characters'
+  if (lastName === undefined || lastName.length > 150)
+    return 'last_name is not text of at most 150 characters'
+  const passwordHash = text(raw.password)
+  if (passwordHash === undefined) return 'password is missing'
+  const dateJoined = date(raw.date_joined)
+  if (!dateJoined) return 'date_joined is not a time'
+  const lastLogin = raw.last_login === null || raw.last_login === undefined ? null : date(raw.last_login)
+  if (lastLogin === undefined) return 'last_login is not a time'
+  const flags = [raw.is_active, raw.is_staff, raw.is_superuser].map(flag)
+  if (flags.includes(undefined)) return 'is_active, is_staff and is_superuser must be true or false'
+  const [isActive, isStaff, isSuperuser] = flags as boolean[]
+  return {
+    id,
+    username,
+    email,
+    passwordHash,
+    firstName,
+    lastName,
+    isActive: isActive!,
+    isStaff: isStaff!,
+    isSuperuser: isSuperuser!,
+    dateJoined,
+    lastLogin,
+    emailShared: false,
+  }
+}
+
+// NUL cannot be stored in a PostgreSQL text column.
+const text = (v: unknown) => (typeof v === 'string' && !v.includes('\u0000') ? v : undefined)
+
+function flag(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v
+  if (v === 't' || v === 'true') return true
+  if (v === 'f' || v === 'false') return false
+  return undefined
+}
+
+function date(v: unknown): Date | undefined {
+  const d = v instanceof Date ? v : typeof v === 'string' ? new Date(v) : undefined
+  return d && !Number.isNaN(d.getTime()) ? d : undefined
+}

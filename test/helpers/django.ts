@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import type { Test } from 'tap'
+import type { ImportReport } from '../../src/django/import-users.js'
+import { importDjango } from '../../src/django/import-users.js'
+import { readDjangoDatabase } from '../../src/django/import-source.js'
+import { PG_URL } from './backends.js'
+import type { TestApp } from './backends.js'
+import { root } from './server-process.js'
+
+export const SHARED = join(root, '..', 'shared')
+export const FIXTURE = join(SHARED, 'fixtures', 'django-simplejwt.sql')
+
+/** A database of its own on the real server, dropped when the test ends; `fixture` is loaded with psql. */
+export async function djangoDatabase(t: Test, fixture?: string): Promise<string> {
+  const name = `authjwt_django_${randomBytes(5).toString('hex')}`
+  const admin = postgres(PG_URL, { max: 1, onnotice: () => {} })
+  await admin.unsafe(`create database ${name}`)
+  t.teardown(async () => {
+    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.end({ timeout: 2 })
+  })
+  const url = new URL(PG_URL)
+  url.pathname = `/${name}`
+  if (fixture) {
+    execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-d', url.toString(), '-f', fixture], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+  }
+  return url.toString()
+}
+
+/** Imports the Django database at `url` into the app's, as `import-django --from` does. */
+export async function importInto(app: TestApp, url: string, lines: string[] = []): Promise<ImportReport> {
+  const { repos, revocations } = app.app
+  return importDjango(
+    { imports: repos.imports, repos, revocations, print: (line) => lines.push(line) },
+    await readDjangoDatabase(url),
+    { dryRun: false },
+  )
+}
