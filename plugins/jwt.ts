@@ -30,6 +30,7 @@ export default fp(
       sign: (claims) => app.jwt.sign(claims as unknown as Record<string, unknown>),
       verify: (token) => app.jwt.verify<Record<string, unknown>>(canonical(token)),
       verifyUncached: (token) => verifyOnce(canonical(token)) as Record<string, unknown>,
+      legacyUntilMs: app.config.legacyTokensUntil,
     }
     app.decorate('tokenCodec', codec)
   },

@@ -17,9 +17,12 @@ const notValid = (message: string) => ({
 })
 const INVALID = notValid('Token is invalid or expired')
 
+// Crafted tokens name no session, as SimpleJWT's do: accepted while LEGACY_TOKENS_UNTIL is ahead.
+const LEGACY_WINDOW = { legacyTokensUntil: Date.now() + 3600_000 }
+
 t.test('Authorization header cases of a protected route (rows 66-81)', async (t) => {
   await eachBackend(t, async (t, backend) => {
-    const h = await makeApp(t, backend)
+    const h = await makeApp(t, backend, LEGACY_WINDOW)
     const user = await h.createUser()
     const { access, refresh } = await h.login(user.username, user.password)
     const key = h.config.signingKey
@@ -92,10 +95,38 @@ t.test('Authorization header cases of a protected route (rows 66-81)', async (t)
     t.equal(idle.statusCode, 401, 'token for an inactive user')
     t.same(idle.json(), { detail: 'User is inactive', code: 'user_inactive' })
 
-    // A crafted but well-formed token of our key is accepted: the key, not the issuer, is the trust.
+    // A crafted but well-formed token of our key is accepted in the window: the key is the trust.
     const foreign = craftToken(claims({ jti: 'b'.repeat(32) }), key)
     const ok = await h.request({ method: 'GET', url: ME, headers: h.bearer(foreign) })
     t.equal(ok.statusCode, 200, 'a SimpleJWT-shaped token signed with the shared key works')
+  })
+})
+
+t.test('outside the legacy window a token that names no session is refused', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    for (const [name, overrides] of [
+      ['LEGACY_TOKENS_UNTIL unset', {}],
+      ['LEGACY_TOKENS_UNTIL passed', { legacyTokensUntil: Date.now() - 1000 }],
+    ] as const) {
+      const h = await makeApp(t, backend, overrides)
+      const user = await h.createUser()
+      const foreign = craftToken(accessClaims(user.id, { jti: 'd'.repeat(32) }), h.config.signingKey)
+      const res = await h.request({ method: 'GET', url: ME, headers: h.bearer(foreign) })
+      t.equal(res.statusCode, 401, `${name}: a SimpleJWT token for user ${user.id} does not pass for ours`)
+      t.same(res.json(), INVALID, `${name}: answered like any invalid token`)
+      const verified = await h.request({
+        method: 'POST',
+        url: '/api/token/verify/',
+        payload: { token: foreign },
+      })
+      t.equal(verified.statusCode, 401, `${name}: verify refuses it too`)
+      const { access } = await h.login(user.username, user.password)
+      t.equal(
+        (await h.request({ method: 'GET', url: ME, headers: h.bearer(access) })).statusCode,
+        200,
+        'ours work',
+      )
+    }
   })
 })
 

@@ -3,7 +3,7 @@ import { type ApiError, errors, messages } from '../http/errors.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { type RevocationVerdict, revocationVerdict } from '../revocation/verdict.js'
 import { isUserId, type Principal, typedClaims, type UntypedClaims } from '../tokens/claims.js'
-import { decodeToken, type TokenCodec } from '../tokens/codec.js'
+import { decodeToken, legacyRefused, type TokenCodec } from '../tokens/codec.js'
 
 /**
  * The hot path: every protected request, from its Authorization header to the caller. SimpleJWT's
@@ -24,6 +24,7 @@ export class Authenticator {
         ? errors.tokenNotValid(typed.message)
         : errors.accessTokenNotValid(typed.message)
     }
+    if (legacyRefused(this.d.codec, typed.claims)) throw errors.accessTokenNotValid(messages.invalid)
     await refuseRevoked(this.d.store, typed.claims)
     if (typed.claims.sid !== undefined) this.d.activity.seen(typed.claims.sid)
     return typed.claims

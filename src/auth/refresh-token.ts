@@ -1,8 +1,8 @@
 import type { Repositories } from '../database/repositories.js'
 import type { SessionRow } from '../../schema/db.js'
-import { ApiError } from '../http/errors.js'
+import { ApiError, messages } from '../http/errors.js'
 import { type Claims, isUserId, typedClaims, type UntypedClaims } from '../tokens/claims.js'
-import { decodeToken, type TokenCodec } from '../tokens/codec.js'
+import { decodeToken, legacyRefused, type TokenCodec } from '../tokens/codec.js'
 
 /**
  * A refresh token presented to refresh, blacklist or logout: its claims, or the error SimpleJWT
@@ -13,6 +13,7 @@ export function readRefreshToken(codec: TokenCodec, token: string, status = 401)
   if (!checked.ok) throw new ApiError(status, checked.message, 'token_not_valid')
   const typed = typedClaims(checked.claims, 'refresh')
   if (!typed.ok) throw new ApiError(status, typed.message, 'token_not_valid')
+  if (legacyRefused(codec, typed.claims)) throw new ApiError(status, messages.invalid, 'token_not_valid')
   return typed.claims
 }
 

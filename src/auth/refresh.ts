@@ -5,6 +5,7 @@ import { StoreUnavailableError } from '../revocation/store.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { jtiIssuedAtMs } from '../tokens/jti.js'
 import type { AuthDeps } from './deps.js'
+import { refreshLegacy } from './legacy-refresh.js'
 import { readRefreshToken, sessionOf } from './refresh-token.js'
 
 export interface Renewed {
@@ -23,8 +24,8 @@ export interface Renewed {
 export async function refresh(d: AuthDeps, token: string, requestStartedMs: number): Promise<Renewed> {
   const { config, repos } = d
   const claims = readRefreshToken(d.codec, token)
-  // Our refresh tokens always name their session; one without is not ours to renew.
-  if (claims.sid === undefined) throw errors.tokenNotValid(messages.invalid)
+  // Ours always name their session; one without was issued by SimpleJWT before the move.
+  if (claims.sid === undefined) return refreshLegacy(d, claims)
 
   const nowMs = Date.now()
   const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }

@@ -1,6 +1,6 @@
 import { errors, messages } from '../http/errors.js'
 import type { Principal, UntypedClaims } from '../tokens/claims.js'
-import { decodeToken } from '../tokens/codec.js'
+import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { bearerToken, refuseRevoked, revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
 import { type LoginInput, login, type RequestMeta } from './login.js'
@@ -25,6 +25,7 @@ export class TokenFlows {
   async verify(token: string): Promise<Record<string, never>> {
     const checked = decodeToken(this.d.codec, token)
     if (!checked.ok) throw errors.tokenNotValid(checked.message)
+    if (legacyRefused(this.d.codec, checked.claims)) throw errors.tokenNotValid(messages.invalid)
     await refuseRevoked(this.d.store, checked.claims)
     if (
       checked.claims.token_type === 'refresh' &&

@@ -16,6 +16,16 @@ export class DeniedTokenRepository {
       })
   }
 
+  /** Denies a token unless it was denied already: true for the one caller that denied it. */
+  async denyFirst(jti: string, expiresAt: Date): Promise<boolean> {
+    const rows = await this.db
+      .insert(deniedTokens)
+      .values({ jti, expiresAt })
+      .onConflictDoNothing({ target: deniedTokens.jti })
+      .returning({ jti: deniedTokens.jti })
+    return rows.length === 1
+  }
+
   /** Denials that still stop a live token: for rebuilding the revocation store. */
   unexpired(now: Date): Promise<{ jti: string; expiresAt: Date }[]> {
     return this.db

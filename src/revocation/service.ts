@@ -38,6 +38,17 @@ export class RevocationService {
     await this.d.store.denyToken(jti, exp - Date.now() / 1000 + 1)
   }
 
+  /**
+   * Spends a token that is good once (a refresh token SimpleJWT issued): true for the one caller
+   * that spent it, false when it was spent or blacklisted before. The database decides, so two
+   * concurrent refreshes cannot both pass; the store then refuses it to verify and blacklist too.
+   */
+  async spendToken(jti: string, exp: number): Promise<boolean> {
+    if (!(await this.d.repos.deniedTokens.denyFirst(jti, new Date(exp * 1000)))) return false
+    await this.d.store.denyToken(jti, exp - Date.now() / 1000 + 1)
+    return true
+  }
+
   /** Marks sessions revoked in the store; their durable state was already written by the caller. */
   denySessions(ids: number[]): Promise<void> {
     // A rotation slides a session's expiry, so the newest token of a session lives at most one

@@ -8,6 +8,11 @@ export interface TokenCodec {
   verify(token: string): Record<string, unknown>
   /** As verify, without the cache: for tokens presented once (refresh tokens). */
   verifyUncached(token: string): Record<string, unknown>
+  /**
+   * Until when (ms) a token SimpleJWT issued with the shared key is accepted: it names no
+   * session (no `sid`). Undefined: never, so a Django user id cannot pass for one of ours.
+   */
+  legacyUntilMs?: number
 }
 
 /**
@@ -32,4 +37,13 @@ export function decodeToken(codec: TokenCodec, token: string, once = false): Che
     return { ok: false, message: messages.invalid }
   }
   return checkClaims(payload, Math.floor(Date.now() / 1000))
+}
+
+/**
+ * True for a token SimpleJWT issued (it names no session of ours) once LEGACY_TOKENS_UNTIL has
+ * passed, or when it was never set: such a token is then refused as invalid. Asked after
+ * SimpleJWT's own checks, so a malformed token still gets SimpleJWT's sentence for what is wrong.
+ */
+export function legacyRefused(codec: TokenCodec, claims: UntypedClaims): boolean {
+  return claims.sid === undefined && !(Date.now() < (codec.legacyUntilMs ?? 0))
 }
