@@ -124,7 +124,7 @@ t.test('import into a database that holds users; dry run; legacy hashes refused'
         revocations: app.app.revocations,
         print: (l) => lines.push(l),
       },
-      await readDjangoDatabase(source),
+      () => readDjangoDatabase(source),
       { dryRun: true },
     )
     t.match(dry, { created: 17, skipped: 1 })
@@ -148,8 +148,36 @@ t.test('import into a database that holds users; dry run; legacy hashes refused'
 
     t.equal((await loginAs(app, 'md5user', 'md5user-pass-123')).statusCode, 401, 'legacy md5 is refused')
     t.equal((await loginAs(app, 'unsaltedmd5', 'unsaltedmd5-pass-123')).statusCode, 401, 'unsalted md5 too')
-    t.equal((await loginAs(app, 'pbkdf2old', 'pbkdf2old-pass-123')).statusCode, 200, 'pbkdf2 still logs in')
+    const old = await loginAs(app, 'pbkdf2old', 'pbkdf2old-pass-123')
+    t.equal(old.statusCode, 200, 'pbkdf2 still logs in')
+
+    // Changes made in Django before the cut-over reach us at the next import.
+    const sql = postgres(source, { max: 1, onnotice: () => {} })
+    await sql`update auth_user set is_active = false, first_name = 'Gone' where username = 'pbkdf2old'`
+    await sql.end({ timeout: 2 })
+    t.match(await importInto(app, source), { created: 0, updated: 1, skipped: 1 })
+    const me = await app.request({
+      method: 'GET',
+      url: '/api/test-auth/',
+      headers: app.bearer(old.json().access),
+    })
+    t.equal(me.statusCode, 401, 'a user deactivated in Django loses their tokens here at the next import')
+    t.equal(me.json().code, 'user_inactive')
+    const undo = postgres(source, { max: 1, onnotice: () => {} })
+    await undo`update auth_user set is_active = true, first_name = '' where username = 'pbkdf2old'`
+    await undo.end({ timeout: 2 })
   })
+})
+
+t.test('a custom user model with Django column names imports with --table', async (t) => {
+  const source = await fixtureSource(t)
+  if (!source) return
+  const sql = postgres(source, { max: 1, onnotice: () => {} })
+  await sql`create table accounts_user as select * from auth_user where id in (1, 4, 7)`
+  await sql.end({ timeout: 2 })
+  const app = await makeApp(t, 'embedded')
+  t.match(await importInto(app, source, [], 'public.accounts_user'), { created: 3, skipped: 0 })
+  t.equal((await loginAs(app, 'scryptuser', 'scryptuser-pass-123')).statusCode, 200)
 })
 
 interface Run {
@@ -221,6 +249,20 @@ t.test('npm run cli -- import-django --from-json: bad rows are reported, the res
     /0 were created, 0 updated, 2 unchanged, 3 skipped/,
     'a second run duplicates nothing',
   )
+
+  const unreachable = await cli(
+    ['import-django', '--from', 'postgres://root:s3cret-pw@127.0.0.1:1/django'],
+    env,
+  )
+  t.equal(unreachable.code, 1, 'an unreachable Django database fails the command')
+  t.match(unreachable.stderr, /Cannot read the Django users/)
+  t.notMatch(unreachable.stdout + unreachable.stderr, /s3cret-pw/, 'the URL password is never printed')
+  const badTable = await cli(
+    ['import-django', '--from', 'postgres://127.0.0.1:1/x', '--table', 'users; drop'],
+    env,
+  )
+  t.equal(badTable.code, 2, 'a bad table name is a usage error')
+  t.match(badTable.stderr, /is not a table name/, 'a table name is checked before any SQL is built')
 
   const report = await cli(['password-report'], env)
   t.match(report.stdout, /^md5\s+2\s+legacy/m)

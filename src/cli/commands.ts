@@ -6,7 +6,7 @@ import { FieldErrors } from '../http/errors.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { hashFormat, LEGACY_FORMATS } from '../django/hashes.js'
-import { type DjangoSource, readDjangoDatabase, readDumpdata } from '../django/import-source.js'
+import { type DjangoSource, readDjangoDatabase, readDumpdata, tableName } from '../django/import-source.js'
 import { importDjango } from '../django/import-users.js'
 
 /**
@@ -156,14 +156,21 @@ export const commands: Record<string, Command> = {
         throw new UsageError('give exactly one of --from <postgres URL> and --from-json <file>')
       }
       if (json !== undefined && values.table !== undefined) throw new UsageError('--table goes with --from')
-      let source: DjangoSource
-      try {
-        source = from
-          ? await readDjangoDatabase(from, typeof values.table === 'string' ? values.table : undefined)
-          : await readDumpdata(json!)
-      } catch (err) {
-        // The driver's message names host and port, never the URL (which may hold a password).
-        throw new CommandError(`Cannot read the Django users: ${(err as Error).message}`)
+      const table = typeof values.table === 'string' ? values.table : undefined
+      if (table !== undefined) {
+        try {
+          tableName(table)
+        } catch (err) {
+          throw new UsageError((err as Error).message)
+        }
+      }
+      const readSource = async (): Promise<DjangoSource> => {
+        try {
+          return from ? await readDjangoDatabase(from, table) : await readDumpdata(json!)
+        } catch (err) {
+          // The driver's message names host and port, never the URL (which may hold a password).
+          throw new CommandError(`Cannot read the Django users: ${(err as Error).message}`)
+        }
       }
       await importDjango(
         {
@@ -173,7 +180,7 @@ export const commands: Record<string, Command> = {
           print: ctx.print,
           progress: ctx.progress,
         },
-        source,
+        readSource,
         { dryRun: values['dry-run'] === true },
       )
     },

@@ -30,12 +30,11 @@ export function tableName(name: string): string {
  * table, auth_user unless the project has a custom user model with Django's column names.
  */
 export async function readDjangoDatabase(url: string, table = 'auth_user'): Promise<DjangoSource> {
+  const quoted = tableName(table)
   const sql = postgres(url, { max: 1, onnotice: () => {}, fetch_types: false, connect_timeout: 10 })
   try {
     return await sql.begin('read only', async (tx) => {
-      const users = (await tx.unsafe(
-        `select ${COLUMNS} from ${tableName(table)} order by id`,
-      )) as DjangoUser[]
+      const users = (await tx.unsafe(`select ${COLUMNS} from ${quoted} order by id`)) as DjangoUser[]
       const exists = await tx.unsafe(
         `select to_regclass('token_blacklist_blacklistedtoken') is not null as b`,
       )

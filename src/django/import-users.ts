@@ -27,10 +27,13 @@ export interface ImportReport {
  */
 export async function importDjango(
   d: ImportDeps,
-  source: DjangoSource,
+  readSource: () => Promise<DjangoSource>,
   options: { dryRun: boolean },
 ): Promise<ImportReport> {
-  const plan = planImport(source.users, await d.imports.existing())
+  const startedMs = Date.now()
+  // Two databases, read at once.
+  const [source, existing] = await Promise.all([readSource(), d.imports.existing()])
+  const plan = planImport(source.users, existing)
   for (const s of plan.skipped) {
     d.print(`skipped row ${s.row} (id ${s.id || '?'}, username "${s.username}"): ${s.reason}`)
   }
@@ -64,10 +67,13 @@ export async function importDjango(
     blacklisted,
   }
   const verb = options.dryRun ? 'would be' : 'were'
+  const seconds = Math.max(0.001, (Date.now() - startedMs) / 1000)
+  const rate = Math.round(source.users.length / seconds).toLocaleString('en')
   d.print(
     `${options.dryRun ? 'Dry run, nothing written: ' : ''}${source.users.length} Django users read; ` +
       `${report.created} ${verb} created, ${report.updated} updated, ${report.unchanged} unchanged, ` +
-      `${report.skipped} skipped; ${blacklisted} blacklisted refresh token(s) ${options.dryRun ? 'would be ' : ''}denied.`,
+      `${report.skipped} skipped; ${blacklisted} blacklisted refresh token(s) ${options.dryRun ? 'would be ' : ''}denied ` +
+      `(${seconds.toFixed(1)} s, ${rate} rows/s).`,
   )
   return report
 }

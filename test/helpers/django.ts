@@ -33,11 +33,16 @@ export async function djangoDatabase(t: Test, fixture?: string): Promise<string>
 }
 
 /** Imports the Django database at `url` into the app's, as `import-django --from` does. */
-export async function importInto(app: TestApp, url: string, lines: string[] = []): Promise<ImportReport> {
+export async function importInto(
+  app: TestApp,
+  url: string,
+  lines: string[] = [],
+  table?: string,
+): Promise<ImportReport> {
   const { repos, revocations } = app.app
   return importDjango(
     { imports: repos.imports, repos, revocations, print: (line) => lines.push(line) },
-    await readDjangoDatabase(url),
+    () => readDjangoDatabase(url, table),
     { dryRun: false },
   )
 }
