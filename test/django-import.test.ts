@@ -69,6 +69,24 @@ t.test('the Django fixture imports, and every user logs in with their Django pas
     const refusal = wrong.json()
     t.same(refusal, { detail: 'No active account found with the given credentials' })
 
+    // A failure takes as long as the slowest check lately, so its timing tells neither the hash
+    // format nor whether the account exists. (Margins are wide: pbkdf2 at 260,000 iterations costs
+    // about a hundred times the test's cheap argon2id.)
+    const timed = async (username: string) => {
+      const started = performance.now()
+      const res = await loginAs(app, username, 'not-the-password')
+      t.equal(res.statusCode, 401)
+      return performance.now() - started
+    }
+    const slow = await timed('pbkdf2user')
+    for (const name of ['nobody-by-this-name', 'md5user', 'unsaltedmd5', 'nopassword']) {
+      const took = await timed(name)
+      t.ok(
+        took > slow * 0.5,
+        `${name}: a failure takes as long as pbkdf2's (${took.toFixed(0)} vs ${slow.toFixed(0)} ms)`,
+      )
+    }
+
     for (const user of django) {
       const res = await loginAs(app, user.username, `${user.username}-pass-123`)
       const usable = user.is_active && !user.password.startsWith('!')

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import t, { type Test } from 'tap'
-import { backendNames, eachBackend, makeApp, PG_URL } from './helpers/backends.js'
+import { backendNames, eachBackend, makeApp, PG_URL, type TestApp } from './helpers/backends.js'
 import { importInto, SHARED } from './helpers/django.js'
 import { freePort } from './helpers/private-servers.js'
 import { decodeJwt } from './helpers/tokens.js'
@@ -79,6 +79,11 @@ async function startPeer(t: Test): Promise<Peer | undefined> {
 
 const ALICE = { username: 'alice', password: 'alice-pass-123' }
 
+const testAuth = (app: TestApp, access: string) =>
+  app.request({ method: 'GET', url: '/api/test-auth/', headers: app.bearer(access) })
+const refreshWith = (app: TestApp, refresh: string) =>
+  app.request({ method: 'POST', url: '/api/token/refresh/', payload: { refresh } })
+
 t.test('tokens cross between a live SimpleJWT and us, both ways', async (t) => {
   if (!(await backendNames(t)).includes('real')) return
   const peer = await startPeer(t)
@@ -99,18 +104,10 @@ t.test('tokens cross between a live SimpleJWT and us, both ways', async (t) => {
     const app = await makeApp(t, backend, { signingKey: KEY, legacyTokensUntil: Date.now() + 3600_000 })
     await importInto(app, peer.db)
 
-    const me = await app.request({
-      method: 'GET',
-      url: '/api/test-auth/',
-      headers: app.bearer(theirs.access),
-    })
+    const me = await testAuth(app, theirs.access)
     t.equal(me.statusCode, 200, "SimpleJWT's access token works here before the cut-off")
 
-    const refreshed = await app.request({
-      method: 'POST',
-      url: '/api/token/refresh/',
-      payload: { refresh: theirs.refresh },
-    })
+    const refreshed = await refreshWith(app, theirs.refresh)
     t.equal(refreshed.statusCode, 200, "SimpleJWT's refresh token refreshes here")
     const ours = refreshed.json() as { access: string; refresh: string }
     const claims = decodeJwt(ours.refresh).payload
@@ -124,18 +121,10 @@ t.test('tokens cross between a live SimpleJWT and us, both ways', async (t) => {
     t.equal(sessions.statusCode, 200)
     t.match(sessions.body, new RegExp(`"id":${claims.sid}\\b`), 'the session is listed')
 
-    const replay = await app.request({
-      method: 'POST',
-      url: '/api/token/refresh/',
-      payload: { refresh: theirs.refresh },
-    })
+    const replay = await refreshWith(app, theirs.refresh)
     t.equal(replay.statusCode, 401, 'the SimpleJWT refresh token is spent')
     t.same(replay.json(), { detail: 'Token is blacklisted', code: 'token_not_valid' })
-    const refused = await app.request({
-      method: 'POST',
-      url: '/api/token/refresh/',
-      payload: { refresh: blacklisted.refresh },
-    })
+    const refused = await refreshWith(app, blacklisted.refresh)
     t.equal(refused.statusCode, 401, 'a token SimpleJWT blacklisted is refused')
     t.same(refused.json(), { detail: 'Token is blacklisted', code: 'token_not_valid' })
 
@@ -145,11 +134,7 @@ t.test('tokens cross between a live SimpleJWT and us, both ways', async (t) => {
       headers: app.bearer(ours.access),
     })
     t.equal(revoked.statusCode, 200, 'the session is revocable')
-    const after = await app.request({
-      method: 'POST',
-      url: '/api/token/refresh/',
-      payload: { refresh: ours.refresh },
-    })
+    const after = await refreshWith(app, ours.refresh)
     t.equal(after.statusCode, 401, "the revoked session's refresh token is refused")
 
     // Ours at the peer: alice logs in here with her Django password, and the peer accepts the token.
@@ -167,17 +152,9 @@ t.test('tokens cross between a live SimpleJWT and us, both ways', async (t) => {
     const later = await makeApp(t, backend, { signingKey: KEY, legacyTokensUntil: Date.now() - 1000 })
     await importInto(later, peer.db)
     const fresh = await peerLogin()
-    const outside = await later.request({
-      method: 'GET',
-      url: '/api/test-auth/',
-      headers: later.bearer(fresh.access),
-    })
+    const outside = await testAuth(later, fresh.access)
     t.equal(outside.statusCode, 401, "SimpleJWT's access token is refused after the cut-off")
-    const afterRefresh = await later.request({
-      method: 'POST',
-      url: '/api/token/refresh/',
-      payload: { refresh: fresh.refresh },
-    })
+    const afterRefresh = await refreshWith(later, fresh.refresh)
     t.equal(afterRefresh.statusCode, 401, 'and its refresh token too')
     t.same(afterRefresh.json(), { detail: 'Token is invalid or expired', code: 'token_not_valid' })
   })

@@ -13,8 +13,13 @@ import { hashFormat, LEGACY_FORMATS, verifyDjangoHash } from '../django/hashes.j
  * (each hash keeps a core busy), but each holds m KiB (19 MiB) and a pool thread that file and DNS
  * work also need: the cap keeps memory under load flat and the pool responsive.
  */
+// How much the slowest check remembered shrinks at each new check: slow formats fade from the
+// failure timing within a few hundred logins once nobody presents them.
+const SLOWEST_DECAY = 0.98
+
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined
+  private slowestMs = 0
   private running = 0
   private readonly waiting: (() => void)[] = []
   readonly concurrency: number
@@ -64,6 +69,24 @@ export class PasswordHasher {
    * legacy hash, an unusable password or a refused format from ours.
    */
   async verify(stored: string, password: string): Promise<boolean> {
+    const started = performance.now()
+    const ok = await this.verifyAnyFormat(stored, password)
+    this.slowestMs = Math.max(performance.now() - started, this.slowestMs * SLOWEST_DECAY)
+    return ok
+  }
+
+  /**
+   * Waits until a failed login has taken as long as the slowest check lately. A Django hash can
+   * cost several argon2id checks (pbkdf2_sha256 at 260,000 iterations, bcrypt at cost 12), so
+   * without this a wrong password would tell a user still on a Django hash from one on ours, and
+   * both from an unknown user. Waiting costs no CPU, so a flood of failures cannot use it.
+   */
+  async failSlowly(startedMs: number): Promise<void> {
+    const left = this.slowestMs - (performance.now() - startedMs)
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left))
+  }
+
+  private async verifyAnyFormat(stored: string, password: string): Promise<boolean> {
     const format = hashFormat(stored)
     if (format === 'argon2id') return this.limited(() => verify(stored, password)).catch(() => false)
     const usable =
@@ -87,7 +110,9 @@ export class PasswordHasher {
    * whether or not the account exists.
    */
   async verifyDummy(password: string): Promise<false> {
+    const started = performance.now()
     await this.spendOneCheck(password)
+    this.slowestMs = Math.max(performance.now() - started, this.slowestMs * SLOWEST_DECAY)
     return false
   }
 

@@ -30,10 +30,14 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   const user = await repos.users.findByLogin(input.username)
   await d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
   // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
+  const started = performance.now()
   const passwordOk = user
     ? await hasher.verify(user.passwordHash, input.password)
     : await hasher.verifyDummy(input.password)
-  if (!user || !passwordOk || !user.isActive) throw errors.badCredentials()
+  if (!user || !passwordOk || !user.isActive) {
+    await hasher.failSlowly(started)
+    throw errors.badCredentials()
+  }
   if (isExpired(user)) throw errors.accountExpired()
 
   const clientType = input.client_type ?? 'unknown'

@@ -40,23 +40,9 @@ function json(batch: ImportedUser[]): string {
 export class ImportRepository {
   constructor(private readonly db: Db) {}
 
-  async existing(): Promise<ExistingUser[]> {
-    return this.db
-      .select({
-        id: users.id,
-        username: users.username,
-        email: users.email,
-        passwordHash: users.passwordHash,
-        firstName: users.firstName,
-        lastName: users.lastName,
-        isActive: users.isActive,
-        isStaff: users.isStaff,
-        isSuperuser: users.isSuperuser,
-        dateJoined: users.dateJoined,
-        lastLogin: users.lastLogin,
-        emailShared: users.emailShared,
-      })
-      .from(users)
+  /** Every user here, with (among the rest) the fields the import compares. */
+  existing(): Promise<ExistingUser[]> {
+    return this.db.select().from(users)
   }
 
   /** Inserts new users in batches; `done` hears how many rows each batch wrote. */
