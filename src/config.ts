@@ -194,7 +194,11 @@ class Reader {
     const raw = this.env[name]?.trim()
     if (!raw) return undefined
     const ms = Date.parse(raw)
+    // Date.parse rolls 2027-02-30 over into March instead of refusing it.
+    const [year, month, day] = raw.slice(0, 10).split('-').map(Number) as [number, number, number]
+    const realDay = day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
     if (
+      !realDay ||
       !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(raw) ||
       Number.isNaN(ms)
     ) {

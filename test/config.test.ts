@@ -95,6 +95,21 @@ t.test('booleans and enums', async (t) => {
   t.match(problems({ LOG_LEVEL: 'loud' }), [/^LOG_LEVEL: /])
 })
 
+t.test('moving off SimpleJWT: the legacy-token cut-off and legacy password hashes', async (t) => {
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).legacyTokensUntil, undefined, 'no legacy tokens by default')
+  t.equal(
+    loadConfig({ SIGNING_KEY: KEY, LEGACY_TOKENS_UNTIL: '2027-01-31T18:00:00+01:00' }).legacyTokensUntil,
+    Date.UTC(2027, 0, 31, 17),
+  )
+  for (const bad of ['tomorrow', '2027-01-31', '2027-01-31T18:00:00', '2027-02-30T18:00:00Z']) {
+    t.match(problems({ LEGACY_TOKENS_UNTIL: bad }), [/^LEGACY_TOKENS_UNTIL: expected a time such as/], bad)
+  }
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).legacyPasswordHashes, 'accept')
+  t.match(problems({ LEGACY_PASSWORD_HASHES: 'no' }), [
+    /^LEGACY_PASSWORD_HASHES: expected one of accept, refuse/,
+  ])
+})
+
 t.test('URLs and cross-field rules', async (t) => {
   t.match(problems({ DATABASE_URL: 'mysql://db/auth' }), [
     /^DATABASE_URL: expected a postgres: or postgresql:/,
