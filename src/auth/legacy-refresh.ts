@@ -6,8 +6,8 @@ import type { AuthDeps } from './deps.js'
 import type { Renewed } from './refresh.js'
 
 /**
- * A refresh token SimpleJWT issued before the move (it names no session; decodeToken let it
- * through only before LEGACY_TOKENS_UNTIL). It is spent here, once: the database records its jti
+ * A refresh token SimpleJWT issued before the move (it names no session; readRefreshToken lets
+ * it through only before LEGACY_TOKENS_UNTIL). It is spent here, once: the database records its jti
  * first, so a replay, a concurrent twin, and a token SimpleJWT had blacklisted (imported into the
  * same table) all get SimpleJWT's "Token is blacklisted". The holder moves into a session of ours,
  * listed and revocable like any login, and gets a pair of our tokens whatever the rotation setting:
