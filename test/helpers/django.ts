@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import type { Test } from 'tap'
 import type { ImportReport } from '../../src/django/import-users.js'
@@ -10,7 +11,22 @@ import { PG_URL } from './backends.js'
 import type { TestApp } from './backends.js'
 import { root } from './server-process.js'
 
-export const SHARED = join(root, '..', 'shared')
+/**
+ * The project's shared material (the Django fixture, the SimpleJWT peer): SHARED_DIR when set,
+ * else the `shared` folder beside this checkout, else the one on the development machines. A
+ * clone made elsewhere (CI's, in a temporary folder) finds it all the same.
+ */
+function findShared(): string {
+  const candidates = [process.env.SHARED_DIR, join(root, '..', 'shared'), '/work/shared']
+  for (const dir of candidates) {
+    if (dir && existsSync(join(dir, 'fixtures', 'django-simplejwt.sql'))) return resolve(dir)
+  }
+  throw new Error(
+    `the shared folder (fixtures/, peers/) is in none of: ${candidates.filter(Boolean).join(', ')}; set SHARED_DIR`,
+  )
+}
+
+export const SHARED = findShared()
 export const FIXTURE = join(SHARED, 'fixtures', 'django-simplejwt.sql')
 
 /** A database of its own on the real server, dropped when the test ends; `fixture` is loaded with psql. */
