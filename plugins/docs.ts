@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { readFileSync } from 'node:fs'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 
 const require = createRequire(import.meta.url)
@@ -32,6 +33,28 @@ const common = [
 const SWAGGER_CSP = common.join('; ')
 const REDOC_CSP = [...common, "worker-src 'self' blob:"].join('; ')
 
+/**
+ * What every operation of the document needs and a route need not repeat: an operationId, unique
+ * because the path is (aliases included: `post_api_token` beside `post_api_v1_auth_token`), and
+ * its security, a bearer token for routes declared `protected` and explicitly none otherwise.
+ */
+function withOperationDefaults(
+  schema: FastifySchema & { operationId?: string; security?: unknown },
+  url: string,
+  route: RouteOptions,
+) {
+  const method = String(Array.isArray(route.method) ? route.method[0] : route.method).toLowerCase()
+  const words = url
+    .split('/')
+    .filter(Boolean)
+    .map((part) => part.replace(/^:/, 'by_').replace(/\W+/g, '_'))
+  return {
+    ...schema,
+    operationId: schema.operationId ?? [method, ...words].join('_'),
+    security: schema.security ?? (route.config?.protected === true ? [{ bearerAuth: [] }] : []),
+  }
+}
+
 /** The OpenAPI 3 document (built from the routes' TypeBox schemas), Swagger UI and ReDoc. */
 export default fp(
   async (app) => {
@@ -43,7 +66,10 @@ export default fp(
           description:
             'Issues, refreshes, verifies and revokes JWTs (SimpleJWT wire format) and tracks every login as a device session. Revocation takes effect on the next request.',
           version: '1.0.0',
+          license: { name: 'Proprietary' },
         },
+        // Relative: the document describes whichever host serves it.
+        servers: [{ url: '/', description: 'This server' }],
         components: {
           securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
         },
@@ -55,6 +81,7 @@ export default fp(
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
+      transform: ({ schema, url, route }) => ({ schema: withOperationDefaults(schema, url, route), url }),
     })
     await app.register(swaggerUi, { routePrefix: `${SCHEMA}swagger-ui`, staticCSP: SWAGGER_CSP })
 

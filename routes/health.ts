@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Health } from '../schema/wire.js'
+import { Health, unreadableRequest } from '../schema/wire.js'
 
 /** Liveness answers from the process alone; readiness asks the database and the revocation store. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health/live', {
-    schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health } },
+    schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health, ...unreadableRequest } },
     handler: async () => ({ status: 'ok' }),
   })
 
@@ -12,7 +12,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['health'],
       summary: 'Readiness: database and revocation store',
-      response: { 200: Health, 503: Health },
+      response: { 200: Health, 503: Health, ...unreadableRequest },
     },
     handler: async (request, reply) => {
       const [database, store] = await Promise.all([

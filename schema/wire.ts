@@ -38,6 +38,8 @@ export const errorResponses = {
   429: err('Too many requests'),
   503: err('A backing store is unavailable'),
 }
+/** What any route may answer, even one that reads no input: Node refuses a malformed request. */
+export const unreadableRequest = { 400: err('The request could not be read') }
 export const protectedResponses = { ...errorResponses, 403: err('Not allowed'), 404: err('Not found') }
 
 // ---- tokens ---------------------------------------------------------------------------------
