@@ -5,6 +5,7 @@ import { SessionActivity } from '../src/accounts/session-activity.js'
 import { SessionService } from '../src/accounts/session-service.js'
 import { UserService } from '../src/accounts/user-service.js'
 import { Authenticator } from '../src/auth/authenticate.js'
+import { Introspection } from '../src/auth/introspection.js'
 import { Throttle } from '../src/auth/throttle.js'
 import { TokenFlows } from '../src/auth/token-flows.js'
 import { RevocationService } from '../src/revocation/service.js'
@@ -20,6 +21,8 @@ declare module 'fastify' {
     currentUser: CurrentUser
     /** Login, refresh, verify, blacklist, logout. */
     tokens: TokenFlows
+    /** RFC 7662 introspection and RFC 7009 revocation, for operators and the services behind us. */
+    introspection: Introspection
     users: UserService
     sessions: SessionService
   }
@@ -51,7 +54,9 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    app.decorate('tokens', new TokenFlows({ config, repos, store, revocations, hasher, codec, throttle }))
+    const authDeps = { config, repos, store, revocations, hasher, codec, throttle }
+    app.decorate('tokens', new TokenFlows(authDeps))
+    app.decorate('introspection', new Introspection({ ...authDeps, currentUser }))
     app.decorate('users', new UserService({ repos, revocations, hasher, throttle, currentUser }))
     app.decorate('sessions', new SessionService({ repos, revocations, currentUser }))
     app.addHook('onClose', () => activity.close())

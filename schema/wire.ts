@@ -85,6 +85,29 @@ export const RefreshResponse = Type.Object({ access: Jwt, refresh: Type.Optional
 export const VerifyBody = Type.Object({ token: Type.String({ minLength: 1, 'x-no-trim': true }) })
 export const Empty = Type.Object({}, { description: 'Empty object' })
 
+/** RFC 7662 / RFC 7009: the token, and a hint at its type that the answer does not depend on. */
+export const TokenQueryBody = Type.Object({
+  token: Type.String({ minLength: 1, 'x-no-trim': true }),
+  token_type_hint: Type.Optional(Type.String({ description: 'access_token or refresh_token; optional' })),
+})
+export const IntrospectionResponse = Type.Object(
+  {
+    active: Type.Boolean(),
+    token_type: Type.Optional(Type.Union([Type.Literal('access'), Type.Literal('refresh')])),
+    sub: Type.Optional(Type.String({ description: 'The user id, as text' })),
+    username: Type.Optional(Type.String()),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    jti: Type.Optional(Type.String()),
+    user_id: Type.Optional(Type.Integer()),
+    sid: Type.Optional(Type.Integer({ description: 'The session the token belongs to' })),
+    client_id: Type.Optional(Type.Integer({ description: "The user's client (tenant)" })),
+  },
+  {
+    description: 'Only `active: false` for a token that is forged, expired, revoked, unknown or out of scope',
+  },
+)
+
 export const LogoutBody = Type.Object({
   refresh: Type.Optional(Type.String({ 'x-no-trim': true })),
   refresh_token: Type.Optional(Type.String({ 'x-no-trim': true, description: 'Alias of refresh' })),

@@ -16,6 +16,7 @@ import services from '../plugins/services.js'
 import validation from '../plugins/validation.js'
 import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
+import introspectionRoutes from '../routes/introspection.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes)
   await app.register(sessionRoutes)
   await app.register(adminRoutes)
+  await app.register(introspectionRoutes)
   await app.register(adminConsole)
   return app
 }
