@@ -1,27 +1,14 @@
 import { type Actor, inScope, requireOperator } from '../accounts/scope.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import { isExpired } from '../http/serializers.js'
-import { isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
+import { type Claims, isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
 import { refreshHold } from './refresh-token.js'
 
 /** RFC 7662's answer: `active` alone when the token is not, the token's claims when it is. */
-export type Introspected =
-  | { active: false }
-  | {
-      active: true
-      token_type: 'access' | 'refresh'
-      sub: string
-      username: string
-      exp: number
-      iat?: number
-      jti: string
-      user_id: number
-      sid?: number
-      client_id?: number
-    }
+export type Introspected = { active: false } | ({ active: true; sub: string; username: string } & Claims)
 
 const INACTIVE = { active: false } as const
 
