@@ -79,6 +79,7 @@ export default fp(
           { name: 'sessions', description: 'Device sessions' },
           { name: 'admin', description: 'Operator actions' },
           { name: 'health', description: 'Liveness and readiness' },
+          { name: 'discovery', description: 'Keys and endpoints, for the services behind us' },
         ],
       },
       transform: ({ schema, url, route }) => ({ schema: withOperationDefaults(schema, url, route), url }),

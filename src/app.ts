@@ -17,6 +17,7 @@ import validation from '../plugins/validation.js'
 import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
 import introspectionRoutes from '../routes/introspection.js'
+import discoveryRoutes from '../routes/discovery.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
@@ -77,6 +78,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(sessionRoutes)
   await app.register(adminRoutes)
   await app.register(introspectionRoutes)
+  await app.register(discoveryRoutes)
   await app.register(adminConsole)
   return app
 }

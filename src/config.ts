@@ -35,6 +35,10 @@ export interface Config {
   dataDir: string
   signingKey: string
   jwtAlgorithm: JwtAlgorithm
+  /** `iss` written into every token and required of every token presented; undefined: neither. */
+  jwtIssuer: string | undefined
+  /** `aud`, likewise. */
+  jwtAudience: string | undefined
   accessTokenLifetime: number
   refreshTokenLifetime: number
   rotateRefreshTokens: boolean
@@ -108,6 +112,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dataDir,
     signingKey: '',
     jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),
+    jwtIssuer: env.JWT_ISSUER?.trim() || undefined,
+    jwtAudience: env.JWT_AUDIENCE?.trim() || undefined,
     accessTokenLifetime: read.int('ACCESS_TOKEN_LIFETIME', 900, 1, 31 * 86400),
     refreshTokenLifetime: read.int('REFRESH_TOKEN_LIFETIME', 7 * 86400, 1, 365 * 86400),
     rotateRefreshTokens: read.bool('ROTATE_REFRESH_TOKENS', true),

@@ -1,0 +1,73 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { absoluteUrl } from '../src/http/pagination.js'
+import { unreadableRequest } from '../schema/wire.js'
+import { V1 } from './paths.js'
+
+const tags = ['discovery']
+
+const Jwks = Type.Object(
+  { keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) },
+  { description: 'The public keys that verify our tokens (RFC 7517); none while tokens are HMAC-signed' },
+)
+
+const Discovery = Type.Object(
+  {
+    issuer: Type.String(),
+    jwks_uri: Type.String(),
+    token_endpoint: Type.String(),
+    introspection_endpoint: Type.String(),
+    revocation_endpoint: Type.String(),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    grant_types_supported: Type.Array(Type.String()),
+    token_signing_alg_values_supported: Type.Array(Type.String()),
+  },
+  {
+    description:
+      'Where standard libraries find our keys and endpoints (OpenID Connect Discovery / RFC 8414 style)',
+  },
+)
+
+/**
+ * How the services behind us find our keys and endpoints without configuration. In HMAC mode the
+ * key set is empty on purpose: the shared secret is never published.
+ */
+const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { jwtAlgorithm, jwtIssuer } = app.config
+  const jwks = { keys: [] }
+
+  for (const url of ['/.well-known/jwks.json', `${V1}/jwks/`]) {
+    app.get(url, {
+      schema: { tags, summary: 'JSON Web Key Set', response: { 200: Jwks, ...unreadableRequest } },
+      handler: async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300')
+        return jwks
+      },
+    })
+  }
+
+  app.get('/.well-known/openid-configuration', {
+    schema: { tags, summary: 'Discovery document', response: { 200: Discovery, ...unreadableRequest } },
+    handler: async (request, reply) => {
+      // absoluteUrl refuses a Host header that is not a host: nothing a client sends lands in the links.
+      const origin = new URL(absoluteUrl(request)).origin
+      reply.header('cache-control', 'public, max-age=300')
+      return {
+        issuer: jwtIssuer ?? origin,
+        jwks_uri: `${origin}/.well-known/jwks.json`,
+        token_endpoint: `${origin}${V1}/token/`,
+        introspection_endpoint: `${origin}${V1}/introspect/`,
+        revocation_endpoint: `${origin}${V1}/revoke/`,
+        token_endpoint_auth_methods_supported: ['none'],
+        introspection_endpoint_auth_methods_supported: ['bearer'],
+        revocation_endpoint_auth_methods_supported: ['bearer'],
+        grant_types_supported: ['password', 'refresh_token'],
+        token_signing_alg_values_supported: [jwtAlgorithm],
+      }
+    },
+  })
+}
+
+export default discoveryRoutes
