@@ -1,5 +1,6 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { ClientCredentials } from '../src/auth/client-credentials.js'
 import type { Principal } from '../src/tokens/claims.js'
 
 declare module 'fastify' {
@@ -9,10 +10,14 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null
+    /** The configured service calling with HTTP Basic, on routes that accept one. */
+    client: string | null
   }
   interface FastifyContextConfig {
     /** The route needs a Bearer access token: authenticated before anything else runs. */
     protected?: boolean
+    /** A protected route that also takes a configured service's HTTP Basic credentials. */
+    clientCredentials?: boolean
   }
 }
 
@@ -24,16 +29,29 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     app.decorateRequest('principal', null)
+    app.decorateRequest('client', null)
     const authenticate = async (request: FastifyRequest) => {
       request.principal = await app.authenticator.authenticate(request.headers.authorization)
     }
+    const clients = new ClientCredentials(app.config.introspectionClients)
+    const authenticateUserOrClient = async (request: FastifyRequest) => {
+      const header = request.headers.authorization
+      if (clients.configured && header?.startsWith('Basic ')) request.client = clients.check(header)
+      else await authenticate(request)
+    }
     app.decorate('authenticate', authenticate)
     app.addHook('onRoute', (route) => {
-      if (route.config?.protected === true) runFirst(route, authenticate)
+      if (route.config?.protected !== true) return
+      runFirst(route, route.config.clientCredentials === true ? authenticateUserOrClient : authenticate)
     })
   },
   { name: 'authenticate', dependencies: ['services'] },
 )
+
+/** The caller of a route that takes a user's token or a configured service's credentials. */
+export function callerOf(request: FastifyRequest): Principal | { client: string } {
+  return request.client !== null ? { client: request.client } : principalOf(request)
+}
 
 /** The caller of a protected route. */
 export function principalOf(request: FastifyRequest): Principal {

@@ -71,7 +71,11 @@ export default fp(
         // Relative: the document describes whichever host serves it.
         servers: [{ url: '/', description: 'This server' }],
         components: {
-          securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+            // INTROSPECTION_CLIENTS: services calling introspection and revocation.
+            clientBasic: { type: 'http', scheme: 'basic' },
+          },
         },
         tags: [
           { name: 'tokens', description: 'Login, refresh, verify, blacklist, logout' },

@@ -39,6 +39,8 @@ export interface Config {
   jwtIssuer: string | undefined
   /** `aud`, likewise. */
   jwtAudience: string | undefined
+  /** Services that may introspect and revoke tokens with HTTP Basic: id -> secret. */
+  introspectionClients: Record<string, string>
   accessTokenLifetime: number
   refreshTokenLifetime: number
   rotateRefreshTokens: boolean
@@ -114,6 +116,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),
     jwtIssuer: env.JWT_ISSUER?.trim() || undefined,
     jwtAudience: env.JWT_AUDIENCE?.trim() || undefined,
+    introspectionClients: read.clients('INTROSPECTION_CLIENTS'),
     accessTokenLifetime: read.int('ACCESS_TOKEN_LIFETIME', 900, 1, 31 * 86400),
     refreshTokenLifetime: read.int('REFRESH_TOKEN_LIFETIME', 7 * 86400, 1, 365 * 86400),
     rotateRefreshTokens: read.bool('ROTATE_REFRESH_TOKENS', true),
@@ -214,6 +217,26 @@ class Reader {
       return undefined
     }
     return ms
+  }
+
+  /** `id:secret` pairs, comma-separated; each secret at least 32 characters. Never echoed. */
+  clients(name: string): Record<string, string> {
+    const raw = this.env[name]?.trim()
+    const clients: Record<string, string> = {}
+    if (!raw) return clients
+    for (const [i, entry] of raw.split(',').entries()) {
+      const colon = entry.indexOf(':')
+      const id = entry.slice(0, colon).trim()
+      const secret = entry.slice(colon + 1).trim()
+      if (colon < 1 || !/^[A-Za-z0-9._~-]+$/.test(id) || secret.length < 32) {
+        this.problems.push(
+          `${name}: entry ${i + 1} must be id:secret (id of letters, digits, . _ ~ -; secret of at least 32 characters).`,
+        )
+        continue
+      }
+      clients[id] = secret
+    }
+    return clients
   }
 
   /** A whole number of processes, or "auto": one per core. */

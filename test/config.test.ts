@@ -110,6 +110,23 @@ t.test('moving off SimpleJWT: the legacy-token cut-off and legacy password hashe
   ])
 })
 
+t.test('INTROSPECTION_CLIENTS: id:secret pairs, secrets never echoed', async (t) => {
+  const secret = 's'.repeat(32)
+  t.same(loadConfig({ SIGNING_KEY: KEY }).introspectionClients, {})
+  t.same(
+    loadConfig({ SIGNING_KEY: KEY, INTROSPECTION_CLIENTS: `shop-api:${secret}, crm:${secret}x` })
+      .introspectionClients,
+    {
+      'shop-api': secret,
+      crm: `${secret}x`,
+    },
+  )
+  const found = problems({ INTROSPECTION_CLIENTS: 'shop-api:short-secret-value,:nameless' })
+  t.equal(found.length, 2, 'each bad entry is reported')
+  t.match(found[0], /^INTROSPECTION_CLIENTS: entry 1 must be id:secret/)
+  t.notMatch(found.join(' '), /short-secret-value/, 'the secret is not echoed')
+})
+
 t.test('URLs and cross-field rules', async (t) => {
   t.match(problems({ DATABASE_URL: 'mysql://db/auth' }), [
     /^DATABASE_URL: expected a postgres: or postgresql:/,

@@ -136,3 +136,52 @@ t.test('RFC 7009 revocation: a refresh token ends its session, an access token o
     t.equal((await testAuth(app, operator)).statusCode, 200, "and the operator's token is untouched")
   })
 })
+
+t.test('a service with configured credentials introspects and revokes with HTTP Basic', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const secret = 'resource-server-secret-0123456789abcdef'
+    const app = await makeApp(t, backend, { introspectionClients: { 'shop-api': secret } })
+    const user = await app.createUser({ clientName: 'Acme' })
+    const tokens = await app.login(user.username, user.password)
+    const basic = (id: string, password: string) =>
+      `Basic ${Buffer.from(`${id}:${password}`).toString('base64')}`
+    const call = (url: string, authorization: string, token: string) =>
+      app.request({
+        method: 'POST',
+        url,
+        headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ token }).toString(),
+      })
+
+    const res = await call(INTROSPECT, basic('shop-api', secret), tokens.access)
+    t.equal(res.statusCode, 200)
+    t.match(res.json(), { active: true, user_id: user.id }, 'a service sees every tenant')
+    for (const [name, header] of [
+      ['wrong secret', basic('shop-api', `${secret}x`)],
+      ['unknown id', basic('other-api', secret)],
+      ['not base64', 'Basic !!!'],
+      ['no colon', `Basic ${Buffer.from('shop-api').toString('base64')}`],
+    ]) {
+      const refused = await call(INTROSPECT, header!, tokens.access)
+      t.equal(refused.statusCode, 401, `${name}: 401`)
+      t.same(refused.json(), { detail: 'Invalid client credentials.', code: 'invalid_client' })
+      t.notMatch(refused.body, secret, `${name}: the secret is never echoed`)
+    }
+
+    t.equal((await call(REVOKE, basic('shop-api', secret), tokens.refresh)).statusCode, 200)
+    t.equal((await testAuth(app, tokens.access)).statusCode, 401, 'the revoked session stops at once')
+  })
+})
+
+t.test('without configured services, Basic credentials are no way in', async (t) => {
+  const app = await makeApp(t, 'embedded')
+  const user = await app.createUser()
+  const tokens = await app.login(user.username, user.password)
+  const res = await app.request({
+    method: 'POST',
+    url: INTROSPECT,
+    headers: { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` },
+    payload: { token: tokens.access },
+  })
+  t.equal(res.statusCode, 401)
+})

@@ -12,16 +12,21 @@ export type Introspected = { active: false } | ({ active: true; sub: string; use
 
 const INACTIVE = { active: false } as const
 
+/** An operator's access token, or a service with configured credentials. */
+export type Caller = Principal | { client: string }
+
+const SERVICE: Actor = { id: 0, isStaff: true, isSuperuser: true, clientId: null }
+
 /**
  * RFC 7662 introspection and RFC 7009 revocation, for the services behind us. The caller is an
- * operator (staff or superuser, by their access token); a tenant's operator sees the tokens of
- * their tenant only, and any other token is, to them, a token that is not active. Both answer
+ * operator (staff or superuser, by their access token) or a service with configured credentials;
+ * a tenant's operator sees the tokens of their tenant only, and any other token is, to them, a token that is not active. Both answer
  * the same for a forged, expired, revoked or unknown token: nothing about it leaks.
  */
 export class Introspection {
   constructor(private readonly d: AuthDeps & { currentUser: CurrentUser }) {}
 
-  async introspect(caller: Principal, token: string): Promise<Introspected> {
+  async introspect(caller: Caller, token: string): Promise<Introspected> {
     const actor = await this.operator(caller)
     const claims = await this.liveClaims(actor, token)
     if (!claims) return INACTIVE
@@ -41,7 +46,7 @@ export class Introspection {
   }
 
   /** Revokes what the token stands for: a refresh token its session, an access token itself. */
-  async revoke(caller: Principal, token: string): Promise<Record<string, never>> {
+  async revoke(caller: Caller, token: string): Promise<Record<string, never>> {
     const actor = await this.operator(caller)
     const claims = await this.liveClaims(actor, token)
     if (!claims) return {}
@@ -54,7 +59,9 @@ export class Introspection {
     return {}
   }
 
-  private async operator(caller: Principal): Promise<Actor> {
+  private async operator(caller: Caller): Promise<Actor> {
+    // A configured service (INTROSPECTION_CLIENTS) sees every tenant, as a superuser does.
+    if ('client' in caller) return SERVICE
     const actor = await this.d.currentUser.of(caller)
     requireOperator(actor)
     return actor
