@@ -186,3 +186,25 @@ t.test('current user and test-auth with a valid access token', async (t) => {
     }
   })
 })
+
+t.test('a SimpleJWT token with a far-future exp is revoked like any other, never a 500', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend, LEGACY_WINDOW)
+    const user = await h.createUser()
+    const key = h.config.signingKey
+    const far = { exp: 10 ** 15, jti: 'f'.repeat(32) }
+    const refresh = craftToken({ ...accessClaims(user.id, far), token_type: 'refresh' }, key)
+    const access = craftToken(accessClaims(user.id, { ...far, jti: 'g'.repeat(32) }), key)
+    const out = await h.request({
+      method: 'POST',
+      url: '/api/v1/auth/logout/',
+      headers: h.bearer(access),
+      payload: { refresh },
+    })
+    t.equal(out.statusCode, 200, 'logout answers 200')
+    const after = await h.request({ method: 'GET', url: ME, headers: h.bearer(access) })
+    t.equal(after.statusCode, 401, 'and the access token is refused from then on')
+    const again = await h.request({ method: 'POST', url: '/api/token/refresh/', payload: { refresh } })
+    t.equal(again.statusCode, 401, 'so is the refresh token')
+  })
+})

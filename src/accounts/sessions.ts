@@ -54,9 +54,17 @@ export class SessionRepository {
     this.batches = new SessionBatches(db)
   }
 
-  /** Creates a session; returns its id. */
-  async create(input: NewSession): Promise<{ id: number }> {
-    const [row] = await this.inserter.execute(this.params(input))
+  /** Creates a session; returns its id. `db`: a transaction it is part of (the prepared insert is not). */
+  async create(input: NewSession, db?: Db): Promise<{ id: number }> {
+    if (!db) {
+      const [row] = await this.inserter.execute(this.params(input))
+      return row!
+    }
+    const { createdAt, ...rest } = input
+    const [row] = await db
+      .insert(sessions)
+      .values({ ...rest, createdAt, lastActivity: createdAt })
+      .returning({ id: sessions.id })
     return row!
   }
 

@@ -19,21 +19,25 @@ export async function refreshLegacy(d: AuthDeps, claims: Claims): Promise<Renewe
   if (!user) throw errors.userNotFound()
   if (!user.isActive) throw errors.userInactive()
   if (isExpired(user)) throw errors.accountExpired()
-  if (!(await d.revocations.spendToken(claims.jti, claims.exp))) {
-    throw errors.tokenNotValid(messages.blacklisted)
-  }
   const nowMs = Date.now()
   const refreshJti = newJti(nowMs)
   const accessJti = newJti(nowMs)
-  const session = await repos.sessions.create({
-    userId: user.id,
-    refreshJti,
-    accessJti,
-    clientType: 'unknown',
-    deviceName: 'SimpleJWT session',
-    createdAt: new Date(nowMs),
-    expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
-  })
+  // The token is spent and its session created in one transaction: both hold, or neither.
+  const session = await d.revocations.spendToken(claims.jti, claims.exp, (tx) =>
+    repos.sessions.create(
+      {
+        userId: user.id,
+        refreshJti,
+        accessJti,
+        clientType: 'unknown',
+        deviceName: 'SimpleJWT session',
+        createdAt: new Date(nowMs),
+        expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+      },
+      tx,
+    ),
+  )
+  if (!session) throw errors.tokenNotValid(messages.blacklisted)
   const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
   const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
   const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)

@@ -17,8 +17,8 @@ export class DeniedTokenRepository {
   }
 
   /** Denies a token unless it was denied already: true for the one caller that denied it. */
-  async denyFirst(jti: string, expiresAt: Date): Promise<boolean> {
-    const rows = await this.db
+  async denyFirst(jti: string, expiresAt: Date, db = this.db): Promise<boolean> {
+    const rows = await db
       .insert(deniedTokens)
       .values({ jti, expiresAt })
       .onConflictDoNothing({ target: deniedTokens.jti })

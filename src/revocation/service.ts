@@ -34,19 +34,24 @@ export class RevocationService {
 
   /** Denies one token until its exp: a token revoked without its session. */
   async denyToken(jti: string, exp: number): Promise<void> {
-    await this.d.repos.deniedTokens.deny(jti, new Date(exp * 1000))
-    await this.d.store.denyToken(jti, exp - Date.now() / 1000 + 1)
+    await this.d.repos.deniedTokens.deny(jti, untilExp(exp))
+    await this.d.store.denyToken(jti, secondsLeft(exp))
   }
 
   /**
-   * Spends a token that is good once (a refresh token SimpleJWT issued): true for the one caller
-   * that spent it, false when it was spent or blacklisted before. The database decides, so two
-   * concurrent refreshes cannot both pass; the store then refuses it to verify and blacklist too.
+   * Spends a token that is good once (a refresh token SimpleJWT issued), and writes what replaces
+   * it (`then`) in the same transaction: undefined when it was spent or blacklisted before. The
+   * database decides, so two concurrent refreshes cannot both pass, and a crash cannot leave the
+   * token spent with nothing in its place; the store then refuses it to verify and blacklist too.
    */
-  async spendToken(jti: string, exp: number): Promise<boolean> {
-    if (!(await this.d.repos.deniedTokens.denyFirst(jti, new Date(exp * 1000)))) return false
-    await this.d.store.denyToken(jti, exp - Date.now() / 1000 + 1)
-    return true
+  async spendToken<T>(jti: string, exp: number, then: (tx: Db) => Promise<T>): Promise<T | undefined> {
+    const spent = await this.d.db.transaction(async (tx) => {
+      if (!(await this.d.repos.deniedTokens.denyFirst(jti, untilExp(exp), tx))) return undefined
+      return { value: await then(tx) }
+    })
+    if (!spent) return undefined
+    await this.d.store.denyToken(jti, secondsLeft(exp))
+    return spent.value
   }
 
   /** Marks sessions revoked in the store; their durable state was already written by the caller. */
@@ -154,4 +159,16 @@ export class RevocationService {
 /** Writes go out 500 at a time: one pipelined burst each, without holding everything in flight. */
 function* chunks<T>(items: T[], size = 500): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size)
+}
+
+// A token's exp comes from whoever holds the key (SimpleJWT's, too): bounded to a date that
+// PostgreSQL, JavaScript and Redis all hold, so a far-future exp cannot fail the write.
+const LAST_EXP = 253_402_300_799 // 9999-12-31T23:59:59Z
+
+function untilExp(exp: number): Date {
+  return new Date(Math.min(exp, LAST_EXP) * 1000)
+}
+
+function secondsLeft(exp: number): number {
+  return Math.min(exp, LAST_EXP) - Date.now() / 1000 + 1
 }
