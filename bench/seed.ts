@@ -34,7 +34,7 @@ export interface SeedOptions {
   logoutPool: number
 }
 
-/** HS256 the way @fastify/jwt signs: the same header, the claims as built by src/tokens.ts. */
+/** HS256 the way the keyring signs with SIGNING_KEY: the same header, the claims as built by src/tokens.ts. */
 function signer(key: string) {
   const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
   return (claims: Claims) => {

@@ -81,5 +81,5 @@ export default fp(
       }),
     )
   },
-  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'jwt'] },
+  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'keys'] },
 )

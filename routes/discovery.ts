@@ -8,7 +8,7 @@ const tags = ['discovery']
 
 const Jwks = Type.Object(
   { keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) },
-  { description: 'The public keys that verify our tokens (RFC 7517); none while tokens are HMAC-signed' },
+  { description: 'The public keys that verify our tokens (RFC 7517); HMAC secrets are never published' },
 )
 
 const Discovery = Type.Object(
@@ -35,15 +35,16 @@ const Discovery = Type.Object(
  * key set is empty on purpose: the shared secret is never published.
  */
 const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { jwtAlgorithm, jwtIssuer } = app.config
-  const jwks = { keys: [] }
+  const { jwtIssuer, keysPollSeconds } = app.config
+  // Resource servers refetch on a kid they do not know; a rotation is published ahead of use.
+  const maxAge = Math.min(300, Math.max(keysPollSeconds, 60))
 
   for (const url of ['/.well-known/jwks.json', `${V1}/jwks/`]) {
     app.get(url, {
       schema: { tags, summary: 'JSON Web Key Set', response: { 200: Jwks, ...unreadableRequest } },
       handler: async (_request, reply) => {
-        reply.header('cache-control', 'public, max-age=300')
-        return jwks
+        reply.header('cache-control', `public, max-age=${maxAge}`)
+        return { keys: app.keyring.jwks() }
       },
     })
   }
@@ -64,7 +65,7 @@ const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         introspection_endpoint_auth_methods_supported: ['bearer'],
         revocation_endpoint_auth_methods_supported: ['bearer'],
         grant_types_supported: ['password', 'refresh_token'],
-        token_signing_alg_values_supported: [jwtAlgorithm],
+        token_signing_alg_values_supported: app.keyring.algorithms(),
       }
     },
   })

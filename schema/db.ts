@@ -121,6 +121,20 @@ export const serviceState = pgTable('service_state', {
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
 
+/**
+ * The signing keys `rotate-key` made (the configured key is not here: it comes from the
+ * environment). `sealed_key` is the secret or private key, encrypted with KEY_ENCRYPTION_KEY and
+ * bound to its kid. The newest key whose `signs_from` has come signs; each earlier one verifies
+ * until the last token it signed has expired.
+ */
+export const signingKeys = pgTable('signing_keys', {
+  kid: text('kid').primaryKey(),
+  algorithm: varchar('algorithm', { length: 16 }).notNull(),
+  sealedKey: text('sealed_key').notNull(),
+  signsFrom: ts('signs_from').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
 export type UserRow = typeof users.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect
 export type ClientRow = typeof clients.$inferSelect

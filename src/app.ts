@@ -8,7 +8,7 @@ import adminConsole from '../plugins/console.js'
 import docs from '../plugins/docs.js'
 import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
-import jwt from '../plugins/jwt.js'
+import keys from '../plugins/keys.js'
 import methodNotAllowed from '../plugins/method-not-allowed.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
@@ -63,7 +63,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(formbody, { bodyLimit: config.bodyLimit })
   await app.register(database, { database: options.database })
   await app.register(revocationStore, { store: options.store })
-  await app.register(jwt)
+  await app.register(keys)
   await app.register(services)
   await app.register(authenticate)
   await app.register(errorHandler)

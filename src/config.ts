@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto'
+import { generatePrivateKey } from './keys/material.js'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
-export const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+export const KEY_PAIR_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const
+export const JWT_ALGORITHMS = [...HMAC_ALGORITHMS, ...KEY_PAIR_ALGORITHMS] as const
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+export type KeyPairAlgorithm = (typeof KEY_PAIR_ALGORITHMS)[number]
+
+export function isKeyPairAlgorithm(alg: string): alg is KeyPairAlgorithm {
+  return (KEY_PAIR_ALGORITHMS as readonly string[]).includes(alg)
+}
 
 export interface Argon2Params {
   memoryKiB: number
@@ -33,8 +41,21 @@ export interface Config {
   /** Longest wait for a Redis command; a stalled Redis then answers 503 instead of holding requests. */
   redisCommandTimeoutMs: number
   dataDir: string
+  /**
+   * The HMAC secret. With an HMAC algorithm it signs; with a key pair it only verifies tokens that
+   * name no key (SimpleJWT's, while moving off it), and only when SIGNING_KEY is set: else ''.
+   */
   signingKey: string
   jwtAlgorithm: JwtAlgorithm
+  /** The PEM private key for RS256, ES256 or EdDSA; undefined with an HMAC algorithm. */
+  privateKey: string | undefined
+  /**
+   * Encrypts the private keys and secrets that `rotate-key` keeps in the database; undefined until
+   * set (production) or generated into DATA_DIR (elsewhere) when first needed.
+   */
+  keyEncryptionKey: string | undefined
+  /** How often each instance reads the key set, so a rotation reaches it without a restart. */
+  keysPollSeconds: number
   /** `iss` written into every token and required of every token presented; undefined: neither. */
   jwtIssuer: string | undefined
   /** `aud`, likewise. */
@@ -114,6 +135,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dataDir,
     signingKey: '',
     jwtAlgorithm: read.choice('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS),
+    privateKey: undefined,
+    keyEncryptionKey: env.KEY_ENCRYPTION_KEY || undefined,
+    keysPollSeconds: read.int('KEYS_POLL_SECONDS', 10, 1, 3600),
     jwtIssuer: env.JWT_ISSUER?.trim() || undefined,
     jwtAudience: env.JWT_AUDIENCE?.trim() || undefined,
     introspectionClients: read.clients('INTROSPECTION_CLIENTS'),
@@ -155,30 +179,79 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     problems.push('REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME.')
   }
 
+  const keyPair = isKeyPairAlgorithm(config.jwtAlgorithm)
   const key = env.SIGNING_KEY
   if (key !== undefined && key !== '') {
     if (Buffer.byteLength(key) < 32) problems.push('SIGNING_KEY: must be at least 32 bytes long.')
     config.signingKey = key
-  } else if (nodeEnv === 'production') {
+  } else if (nodeEnv === 'production' && !keyPair) {
     problems.push(
       'SIGNING_KEY: required when NODE_ENV=production (at least 32 bytes, e.g. `openssl rand -hex 32`).',
     )
   }
+  if (config.keyEncryptionKey !== undefined && Buffer.byteLength(config.keyEncryptionKey) < 32) {
+    problems.push('KEY_ENCRYPTION_KEY: must be at least 32 bytes long.')
+  }
+  if (keyPair) config.privateKey = readPrivateKey(env, problems)
+  if (keyPair && !config.privateKey && nodeEnv === 'production' && !overrides.privateKey) {
+    problems.push(
+      `JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: required for ${config.jwtAlgorithm} when NODE_ENV=production (a PEM private key).`,
+    )
+  }
 
   if (problems.length > 0) throw new ConfigError(problems)
-  if (!config.signingKey && !overrides.signingKey) config.signingKey = developmentSigningKey(dataDir)
+  if (!keyPair && !config.signingKey && !overrides.signingKey) {
+    config.signingKey = developmentSecret(dataDir, 'signing-key')
+  }
+  if (keyPair && !config.privateKey && !overrides.privateKey) {
+    config.privateKey = developmentPrivateKey(dataDir, config.jwtAlgorithm as KeyPairAlgorithm)
+  }
   return { ...config, ...overrides }
 }
 
-/** Outside production the key is generated once and kept in the data folder, so tokens survive restarts. */
-function developmentSigningKey(dataDir: string): string {
-  const file = join(dataDir, 'signing-key')
+/** JWT_PRIVATE_KEY (the PEM itself) or JWT_PRIVATE_KEY_FILE (its path); the key is checked by the keyring. */
+function readPrivateKey(env: Env, problems: string[]): string | undefined {
+  if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
+    problems.push('JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_FILE: set one of them, not both.')
+    return undefined
+  }
+  if (env.JWT_PRIVATE_KEY) return env.JWT_PRIVATE_KEY.replaceAll('\\n', '\n').trim()
+  if (!env.JWT_PRIVATE_KEY_FILE) return undefined
+  try {
+    return readFileSync(env.JWT_PRIVATE_KEY_FILE, 'utf8').trim()
+  } catch (err) {
+    problems.push(`JWT_PRIVATE_KEY_FILE: cannot read it (${(err as NodeJS.ErrnoException).code}).`)
+    return undefined
+  }
+}
+
+/**
+ * Outside production the key pair is generated once per algorithm and kept in the data folder, so
+ * tokens survive restarts.
+ */
+function developmentPrivateKey(dataDir: string, alg: KeyPairAlgorithm): string {
+  return keptInDataDir(dataDir, `signing-key-${alg.toLowerCase()}.pem`, () => generatePrivateKey(alg))
+}
+
+/** The KEY_ENCRYPTION_KEY, generated into the data folder outside production when first needed. */
+export function keyEncryptionKeyOf(config: Config): string | undefined {
+  if (config.keyEncryptionKey || config.env === 'production') return config.keyEncryptionKey
+  return developmentSecret(config.dataDir, 'key-encryption-key')
+}
+
+/** Outside production a secret is generated once and kept in the data folder, so tokens survive restarts. */
+function developmentSecret(dataDir: string, name: string): string {
+  return keptInDataDir(dataDir, name, () => randomBytes(48).toString('base64url'))
+}
+
+function keptInDataDir(dataDir: string, name: string, make: () => string): string {
+  const file = join(dataDir, name)
   if (existsSync(file)) return readFileSync(file, 'utf8').trim()
   mkdirSync(dataDir, { recursive: true })
-  const key = randomBytes(48).toString('base64url')
-  writeFileSync(file, `${key}\n`, { mode: 0o600 })
+  const value = make()
+  writeFileSync(file, `${value.trim()}\n`, { mode: 0o600 })
   chmodSync(file, 0o600)
-  return key
+  return value.trim()
 }
 
 class Reader {

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
         store: app.revocationStore,
         where,
         inServer: true,
+        keyring: app.keyring,
       },
       (err) => app.log.error({ err }, 'operator command failed'),
     )

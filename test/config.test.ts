@@ -91,7 +91,7 @@ t.test('booleans and enums', async (t) => {
   t.match(problems({ TRUST_PROXY: 'maybe' }), [/^TRUST_PROXY: expected true or false, got "maybe"\.$/])
   t.match(problems({ SESSION_POLICY: 'kick' }), [/^SESSION_POLICY: expected one of allow, reject, replace/])
   t.match(problems({ JWT_ALGORITHM: 'none' }), [/^JWT_ALGORITHM: expected one of HS256, HS384, HS512/])
-  t.match(problems({ JWT_ALGORITHM: 'RS256' }), [/^JWT_ALGORITHM: /])
+  t.match(problems({ JWT_ALGORITHM: 'RS384' }), [/^JWT_ALGORITHM: /])
   t.match(problems({ LOG_LEVEL: 'loud' }), [/^LOG_LEVEL: /])
 })
 
@@ -159,6 +159,35 @@ t.test('outside production a key is generated once, kept private, and reused', a
   t.equal(loadConfig({ DATA_DIR: dir }).signingKey, first.signingKey, 'a restart reuses it')
   const other = await dataDir(t)
   t.not(loadConfig({ DATA_DIR: other }).signingKey, first.signingKey, 'each data folder has its own')
+})
+
+t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR elsewhere', async (t) => {
+  const dir = await dataDir(t)
+  const generated = loadConfig({ DATA_DIR: dir, JWT_ALGORITHM: 'ES256' })
+  t.match(generated.privateKey, /^-----BEGIN PRIVATE KEY-----/)
+  t.equal(generated.signingKey, '', 'no HMAC secret is made for a key pair')
+  t.equal((await stat(join(dir, 'signing-key-es256.pem'))).mode & 0o777, 0o600, 'only the owner can read it')
+  t.equal(loadConfig({ DATA_DIR: dir, JWT_ALGORITHM: 'ES256' }).privateKey, generated.privateKey, 'reused')
+  const oneLine = (generated.privateKey ?? '').replaceAll('\n', '\\n')
+  t.equal(
+    loadConfig({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY: oneLine }).privateKey,
+    generated.privateKey,
+    '\\n-escaped PEM',
+  )
+  const file = join(dir, 'signing-key-es256.pem')
+  t.equal(loadConfig({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: file }).privateKey, generated.privateKey)
+  t.match(problems({ NODE_ENV: 'production', JWT_ALGORITHM: 'RS256' }), [
+    /^JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: required for RS256 when NODE_ENV=production/,
+  ])
+  t.match(problems({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), [
+    /^JWT_PRIVATE_KEY_FILE: cannot read it \(ENOENT\)\.$/,
+  ])
+  t.match(problems({ JWT_ALGORITHM: 'RS512' }), [
+    /^JWT_ALGORITHM: expected one of HS256, HS384, HS512, RS256, ES256, EdDSA/,
+  ])
+  t.match(problems({ KEY_ENCRYPTION_KEY: 'short' }), [
+    /^KEY_ENCRYPTION_KEY: must be at least 32 bytes long\.$/,
+  ])
 })
 
 t.test('error messages never echo secrets', async (t) => {

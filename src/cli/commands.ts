@@ -1,4 +1,5 @@
-import type { Config } from '../config.js'
+import { type Config, JWT_ALGORITHMS, type JwtAlgorithm, keyEncryptionKeyOf } from '../config.js'
+import { rotateKey } from '../keys/rotate.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
 import { createUser, TakenError } from '../accounts/create-user.js'
 import type { Repositories } from '../database/repositories.js'
@@ -25,6 +26,8 @@ export interface CommandContext {
   where: string
   /** True inside the running server: the revocation store written is the one it reads. */
   inServer: boolean
+  /** Inside the running server: its keyring, told at once of a new key. */
+  keyring?: { reload(): Promise<void> }
   print(line: string): void
   /** Work done of the total, for a progress bar on a terminal; absent elsewhere. */
   progress?(done: number, total: number): void
@@ -136,6 +139,48 @@ export const commands: Record<string, Command> = {
       const denials = await ctx.repos.deniedTokens.deleteExpired(now)
       ctx.print(`Deleted ${sessions} expired session(s).`)
       ctx.print(`Deleted ${denials} expired token denial(s).`)
+    },
+  },
+
+  'rotate-key': {
+    summary: 'make a new signing key; the previous ones keep verifying until their last token has expired',
+    usage: 'rotate-key [--algorithm HS256|HS384|HS512|RS256|ES256|EdDSA] [--signs-in SECONDS]',
+    options: {
+      algorithm: { type: 'string', help: 'algorithm of the new key (default: JWT_ALGORITHM)' },
+      'signs-in': {
+        type: 'string',
+        help: 'published now, signs after this many seconds (default: twice KEYS_POLL_SECONDS, so every instance knows it first)',
+      },
+    },
+    async run(values, ctx) {
+      const alg = (values.algorithm ?? ctx.config.jwtAlgorithm) as JwtAlgorithm
+      if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
+        throw new UsageError(`--algorithm: expected one of ${JWT_ALGORITHMS.join(', ')}`)
+      }
+      const delay =
+        values['signs-in'] === undefined ? 2 * ctx.config.keysPollSeconds : Number(values['signs-in'])
+      if (!Number.isInteger(delay) || delay < 0 || delay > 86400) {
+        throw new UsageError('--signs-in: expected a whole number of seconds from 0 to 86400')
+      }
+      const encryptionKey = keyEncryptionKeyOf(ctx.config)
+      if (!encryptionKey)
+        throw new CommandError('KEY_ENCRYPTION_KEY: required to store a key (at least 32 bytes).')
+      const { config } = ctx
+      const rotation = await rotateKey(ctx.repos.signingKeys, {
+        alg,
+        encryptionKey,
+        signsFromMs: Date.now() + delay * 1000,
+        lifetimeMs: Math.max(config.refreshTokenLifetime, config.accessTokenLifetime) * 1000,
+      }).catch((err: Error) => {
+        throw new CommandError(err.message)
+      })
+      await ctx.keyring?.reload()
+      const at = new Date(rotation.signsFromMs).toISOString()
+      ctx.print(`New ${rotation.alg} key ${rotation.kid} (${ctx.where}): published now, signs from ${at}.`)
+      ctx.print(
+        `The keys before it verify until their last token has expired (${Math.max(config.refreshTokenLifetime, config.accessTokenLifetime)} s after ${at}).`,
+      )
+      if (rotation.removed.length) ctx.print(`Removed expired key(s): ${rotation.removed.join(', ')}.`)
     },
   },
 

@@ -5,6 +5,7 @@ import { DeniedTokenRepository } from '../revocation/denied-tokens.js'
 import { GlobalMarkRepository } from '../revocation/global-mark.js'
 import { SessionRepository } from '../accounts/sessions.js'
 import { UserRepository } from '../accounts/users.js'
+import { SigningKeyRepository } from '../keys/key-store.js'
 
 export interface Repositories {
   users: UserRepository
@@ -14,6 +15,8 @@ export interface Repositories {
   deniedTokens: DeniedTokenRepository
   /** The users table as the Django import reads and writes it. */
   imports: ImportRepository
+  /** The keys rotate-key made, sealed. */
+  signingKeys: SigningKeyRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -25,6 +28,7 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     globalMark: new GlobalMarkRepository(db),
     deniedTokens: new DeniedTokenRepository(db),
     imports: new ImportRepository(db),
+    signingKeys: new SigningKeyRepository(db),
   }
 }
 

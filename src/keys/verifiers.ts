@@ -1,0 +1,123 @@
+import { createVerifier } from 'fast-jwt'
+import { canonical } from '../tokens/codec.js'
+
+/** A key that verifies tokens: the token's header names it (`kid`), the key alone fixes the algorithm. */
+export interface VerifyingKey {
+  /** The `kid` tokens carry; undefined: the key for tokens that name none (SimpleJWT's HMAC key). */
+  kid: string | undefined
+  alg: string
+  /** The HMAC secret, or the public key as SPKI PEM. */
+  key: string
+}
+
+/** iss / aud rules: written into every token we sign, and required of every token presented. */
+export interface ClaimRules {
+  issuer?: string
+  audience?: string
+}
+
+type Verify = (token: string) => Record<string, unknown>
+
+interface Entry {
+  alg: string
+  key: string
+  /** fast-jwt's verifier with its cache (keyed on the whole token; exp still enforced). */
+  cached: Verify
+  /** For tokens presented once (refresh tokens): caching them costs hashing and never hits. */
+  once: Verify
+}
+
+/** Header fields that would let a token choose or carry its own key, or demand rules we do not know. */
+const REFUSED_HEADER_FIELDS = ['jwk', 'jku', 'x5u', 'x5c', 'crit']
+/** Distinct header segments remembered; each key's tokens share one, so a handful ever occur. */
+const HEADER_CACHE_SIZE = 64
+
+/**
+ * Verification over a set of keys, each with its one pinned algorithm. A token's header only
+ * names a key: a `kid` not in the set, an `alg` other than that key's, or a key carried or pointed
+ * to by the header (`jwk`, `jku`, `x5u`, `x5c`) fails, whatever the signature.
+ * Shared by our keyring and by the resource-server kit, so both refuse the same tokens.
+ */
+export class KeyVerifiers {
+  private byKid = new Map<string | undefined, Entry>()
+  /** Header segment -> key: parsing the header is skipped for the headers seen before. */
+  private byHeader = new Map<string, Entry>()
+
+  constructor(
+    private readonly rules: ClaimRules = {},
+    /** Told of a kid not in the set, so the owner may look for new keys (the token still fails). */
+    private readonly onUnknownKid?: (kid: string) => void,
+  ) {}
+
+  /** Replaces the set; keys already held keep their verifier and its cache. */
+  set(keys: VerifyingKey[]): void {
+    const next = new Map<string | undefined, Entry>()
+    for (const { kid, alg, key } of keys) {
+      const held = this.byKid.get(kid)
+      next.set(kid, held && held.alg === alg && held.key === key ? held : this.entry(alg, key))
+    }
+    this.byKid = next
+    this.byHeader = new Map()
+  }
+
+  has(kid: string | undefined): boolean {
+    return this.byKid.has(kid)
+  }
+
+  /** True when a token with this header verified before: its key is held, no need to look further. */
+  knowsHeaderOf(token: string): boolean {
+    return this.byHeader.has(token.slice(0, token.indexOf('.')))
+  }
+
+  /** The payload of a token whose signature (by the key it names), exp, nbf, iss and aud hold; throws otherwise. */
+  verify(token: string, once = false): Record<string, unknown> {
+    const dot = token.indexOf('.')
+    if (dot < 1) throw new Error('not a JWT')
+    const segment = token.slice(0, dot)
+    let entry = this.byHeader.get(segment)
+    if (!entry) {
+      entry = this.entryForHeader(segment)
+      if (this.byHeader.size < HEADER_CACHE_SIZE) this.byHeader.set(segment, entry)
+    }
+    const verify = once ? entry.once : entry.cached
+    return verify(canonical(token))
+  }
+
+  private entryForHeader(segment: string): Entry {
+    let header: unknown
+    try {
+      header = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    } catch {
+      throw new Error('unreadable header')
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('bad header')
+    const { alg, kid } = header as Record<string, unknown>
+    if (REFUSED_HEADER_FIELDS.some((field) => field in header)) throw new Error('header carries a key')
+    if (kid !== undefined && typeof kid !== 'string') throw new Error('kid is not a string')
+    const entry = this.byKid.get(kid)
+    if (!entry) {
+      if (kid !== undefined) this.onUnknownKid?.(kid)
+      throw new Error('unknown key')
+    }
+    if (alg !== entry.alg) throw new Error('algorithm is not the key’s')
+    return entry
+  }
+
+  private entry(alg: string, key: string): Entry {
+    const { issuer, audience } = this.rules
+    const options = {
+      key,
+      algorithms: [alg as 'HS256'],
+      // fast-jwt checks iss and aud only when a token has them: requiredClaims makes them mandatory.
+      requiredClaims: [...(issuer ? ['iss'] : []), ...(audience ? ['aud'] : [])],
+      ...(issuer && { allowedIss: issuer }),
+      ...(audience && { allowedAud: audience }),
+    }
+    return {
+      alg,
+      key,
+      cached: createVerifier({ ...options, cache: 10_000 }) as Verify,
+      once: createVerifier({ ...options, cache: false }) as Verify,
+    }
+  }
+}
