@@ -10,7 +10,10 @@ import { decodeToken, legacyRefused, type TokenCodec } from '../tokens/codec.js'
  * reading of the header and its answers, then one round trip to the revocation store.
  */
 export class Authenticator {
-  constructor(private readonly d: { codec: TokenCodec; store: RevocationStore; activity: SessionActivity }) {}
+  /** `activity`: where sessions' last use is recorded; none in the resource-server kit. */
+  constructor(
+    private readonly d: { codec: TokenCodec; store: RevocationStore; activity?: SessionActivity },
+  ) {}
 
   async authenticate(header: string | undefined): Promise<Principal> {
     const token = bearerToken(header)
@@ -26,7 +29,7 @@ export class Authenticator {
     }
     if (legacyRefused(this.d.codec, typed.claims)) throw errors.accessTokenNotValid(messages.invalid)
     await refuseRevoked(this.d.store, typed.claims)
-    if (typed.claims.sid !== undefined) this.d.activity.seen(typed.claims.sid)
+    if (typed.claims.sid !== undefined) this.d.activity?.seen(typed.claims.sid)
     return typed.claims
   }
 }

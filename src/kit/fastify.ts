@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Authenticator, bearerToken } from '../auth/authenticate.js'
+import { ApiError, errors } from '../http/errors.js'
+import { RedisRevocationStore } from '../revocation/redis-store.js'
+import { type RevocationStore, StoreUnavailableError } from '../revocation/store.js'
+import type { Principal } from '../tokens/claims.js'
+import { JwksKeys } from './jwks-keys.js'
+
+export interface AuthjwtOptions {
+  /** Our JWKS, e.g. `https://auth.example.com/.well-known/jwks.json`. */
+  jwksUrl: string
+  /**
+   * The Redis our service writes revocations to (its REDIS_URL), for instant logout here too; and
+   * its REDIS_PREFIX when not the default. `false`: no revocation check (tokens live until exp).
+   */
+  redisUrl: string | false
+  redisPrefix?: string
+  /** Required of every token when set, as on our side (JWT_ISSUER, JWT_AUDIENCE). */
+  issuer?: string
+  audience?: string
+  /** How often the key set is fetched again (default 300 s); an unknown kid fetches it at once. */
+  refreshSeconds?: number
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified, unrevoked access token's claims on routes with `config: { authjwt: true }`. */
+    principal: Principal | null
+  }
+  interface FastifyContextConfig {
+    /** Require our access token on this route. */
+    authjwt?: boolean
+  }
+  interface FastifyInstance {
+    /** The same check as a preHandler, for routes that wire it by hand. */
+    authjwt: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+  }
+}
+
+/**
+ * The resource-server kit: verifies our access tokens locally with our published keys, then asks
+ * the same Redis the same single MGET our service asks, so a logout there is refused here at the
+ * next request. Answers exactly as our service does (SimpleJWT's 401 bodies, `token_revoked`, 503
+ * while Redis cannot vouch for the deny-list).
+ */
+async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<void> {
+  if (options.redisUrl === undefined) {
+    throw new Error('authjwt: give redisUrl (instant revocation) or redisUrl: false (tokens live until exp)')
+  }
+  const keys = new JwksKeys(options)
+  await keys.start()
+  let store: RevocationStore = allowEverything
+  if (options.redisUrl) {
+    // A reader: it never rebuilds the deny-list (our service does), and fails closed while the
+    // completeness mark our service sets is missing.
+    const redis = new RedisRevocationStore(options.redisUrl, { prefix: options.redisPrefix })
+    await redis.connect()
+    store = redis
+  }
+  const authenticator = new Authenticator({ codec: keys, store })
+  app.addHook('onClose', async () => {
+    keys.stop()
+    await store.close()
+  })
+
+  const check = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization
+    try {
+      const token = bearerToken(header)
+      if (token) await keys.ensureKeyFor(token)
+      request.principal = await authenticator.authenticate(header)
+    } catch (err) {
+      const answer = err instanceof StoreUnavailableError ? errors.unavailable() : err
+      if (!(answer instanceof ApiError)) throw err
+      reply.code(answer.statusCode).headers(answer.headers).send(answer.body())
+      return reply
+    }
+  }
+  app.decorateRequest('principal', null)
+  app.decorate('authjwt', check)
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.authjwt) return
+    const existing = route.preHandler ?? []
+    route.preHandler = [check, ...(Array.isArray(existing) ? existing : [existing])]
+  })
+}
+
+/** With revocation off: every verified token stands until its exp. */
+const allowEverything: RevocationStore = {
+  shared: true,
+  lookup: async () => ({ jtiDenied: false, sessionDenied: false, user: null, globalValidAfter: null }),
+  denyToken: notHere,
+  denySessions: notHere,
+  setUserState: notHere,
+  setGlobalValidAfter: notHere,
+  hit: notHere,
+  keepRestored: async () => {},
+  ping: async () => {},
+  close: async () => {},
+}
+
+async function notHere(): Promise<never> {
+  throw new Error('a resource server writes no revocation')
+}
+
+export default fp(authjwt, { name: 'authjwt', fastify: '5.x' })
+export { JwksKeys } from './jwks-keys.js'
