@@ -62,8 +62,9 @@ const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         introspection_endpoint: `${origin}${V1}/introspect/`,
         revocation_endpoint: `${origin}${V1}/revoke/`,
         token_endpoint_auth_methods_supported: ['none'],
-        introspection_endpoint_auth_methods_supported: ['bearer'],
-        revocation_endpoint_auth_methods_supported: ['bearer'],
+        // A staff Bearer token, or a service's INTROSPECTION_CLIENTS id and secret over HTTP Basic.
+        introspection_endpoint_auth_methods_supported: ['bearer', 'client_secret_basic'],
+        revocation_endpoint_auth_methods_supported: ['bearer', 'client_secret_basic'],
         grant_types_supported: ['password', 'refresh_token'],
         token_signing_alg_values_supported: app.keyring.algorithms(),
       }

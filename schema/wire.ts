@@ -29,8 +29,9 @@ export const FieldErrorBody = Type.Record(Type.String(), Type.Array(Type.String(
   description: 'DRF field errors: {"field": ["sentence"]}',
 })
 
-const err = (description: string) => ({ ...ErrorBody, description })
-const fieldErr = { ...FieldErrorBody, description: 'Invalid input (DRF field errors)' }
+// Typed as the schema they copy, so declaration files can name them (a spread TypeBox object cannot be).
+const err = (description: string): typeof ErrorBody => ({ ...ErrorBody, description })
+const fieldErr: typeof FieldErrorBody = { ...FieldErrorBody, description: 'Invalid input (DRF field errors)' }
 
 export const errorResponses = {
   400: fieldErr,
