@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import { CurrentUser } from '../src/accounts/current-user.js'
+import { EmailVerification } from '../src/accounts/email-verification.js'
+import { PasswordReset } from '../src/accounts/password-reset.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { SessionActivity } from '../src/accounts/session-activity.js'
 import { SessionService } from '../src/accounts/session-service.js'
@@ -25,6 +27,8 @@ declare module 'fastify' {
     introspection: Introspection
     users: UserService
     sessions: SessionService
+    passwordReset: PasswordReset
+    emailVerification: EmailVerification
   }
 }
 
@@ -41,6 +45,8 @@ export default fp(
       perAccountAndIp: config.loginRateLimit,
       perAccount: config.loginAccountRateLimit,
       windowSeconds: config.loginRateWindowSeconds,
+      perMailAddress: config.mailRateLimit,
+      perMailIp: config.mailIpRateLimit,
     })
     const revocations = new RevocationService({ db, repos, store, config })
     const activity = new SessionActivity(
@@ -57,7 +63,25 @@ export default fp(
     const authDeps = { config, repos, store, revocations, hasher, codec, throttle }
     app.decorate('tokens', new TokenFlows(authDeps))
     app.decorate('introspection', new Introspection({ ...authDeps, currentUser }))
-    app.decorate('users', new UserService({ repos, revocations, hasher, throttle, currentUser }))
+    const mail = { config, db, repos, mailer: app.mailer }
+    const verification = new EmailVerification({ ...mail, throttle })
+    app.decorate('emailVerification', verification)
+    app.decorate(
+      'passwordReset',
+      new PasswordReset({ ...mail, revocations, hasher, throttle, background: app.background }),
+    )
+    app.decorate(
+      'users',
+      new UserService({
+        db,
+        repos,
+        revocations,
+        hasher,
+        throttle,
+        currentUser,
+        verification: config.mailEnabled ? verification : undefined,
+      }),
+    )
     app.decorate('sessions', new SessionService({ repos, revocations, currentUser }))
     app.addHook('onClose', () => activity.close())
 
@@ -81,5 +105,5 @@ export default fp(
       }),
     )
   },
-  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'keys'] },
+  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'keys', 'mail'] },
 )

@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm'
 import {
   bigint,
+  bigserial,
   boolean,
   index,
   integer,
+  jsonb,
   pgTable,
   serial,
   text,
@@ -43,6 +45,9 @@ export const users = pgTable(
     // too (case-insensitively): exempt from the uniqueness below until the e-mail changes here.
     // Login by that e-mail names no one; by username it works.
     emailShared: boolean('email_shared').notNull().default(false),
+    // Proven by a link sent to it. Users from before verification existed count as verified
+    // (migration 0005), so turning REQUIRE_VERIFIED_EMAIL on locks nobody out.
+    emailVerified: boolean('email_verified').notNull().default(false),
   },
   (t) => [
     // E-mail is unique case-insensitively; the empty string means "no e-mail" and may repeat.
@@ -134,6 +139,51 @@ export const signingKeys = pgTable('signing_keys', {
   signsFrom: ts('signs_from').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
 })
+
+/**
+ * Single-use tokens sent by mail (password reset, e-mail verification). Only a SHA-256 of the token
+ * is kept: the database never holds what the link holds. `email` is the address the link went to.
+ */
+export const oneTimeTokens = pgTable(
+  'one_time_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    purpose: varchar('purpose', { length: 32 }).notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: varchar('email', { length: 254 }).notNull(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('one_time_tokens_user_idx').on(t.userId, t.purpose)],
+)
+
+/**
+ * Mail to send, written in the transaction of the change that causes it and sent after commit
+ * (src/mail/mailer.ts). `data` fills the template; it is cleared once sent, since it may hold a
+ * link with a token. `message_id` stays the same across attempts, so a resend after a crash
+ * between the SMTP answer and our update is recognisable as the same message.
+ */
+export const mailOutbox = pgTable(
+  'mail_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    recipient: varchar('recipient', { length: 254 }).notNull(),
+    template: varchar('template', { length: 64 }).notNull(),
+    data: jsonb('data').$type<Record<string, string>>(),
+    messageId: text('message_id').notNull(),
+    status: varchar('status', { length: 16 }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
+    lockedUntil: ts('locked_until'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [index('mail_outbox_due_idx').on(t.nextAttemptAt).where(sql`status = 'pending'`)],
+)
 
 export type UserRow = typeof users.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect

@@ -265,3 +265,25 @@ export const InvalidateAllResponse = Type.Object({
   message: Type.String(),
   revoked_sessions: Type.Integer(),
 })
+
+// ---- mail: password reset and e-mail verification --------------------------------------------
+
+const MailToken = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'The token from the link in the mail',
+})
+export const PasswordResetBody = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254 }),
+})
+export const PasswordResetConfirmBody = Type.Object({
+  token: MailToken,
+  new_password: PasswordChangeBody.properties.new_password,
+})
+export const PasswordResetConfirmResponse = Type.Object({
+  detail: Type.String(),
+  revoked_sessions: Type.Integer({ description: 'Sessions of the user that were revoked' }),
+})
+export const EmailVerifyBody = Type.Object({ token: MailToken })
+export const EmailVerifyResponse = Type.Object({ detail: Type.String(), email: Type.String() })
+export const Detail = Type.Object({ detail: Type.String() })

@@ -9,6 +9,7 @@ import docs from '../plugins/docs.js'
 import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
 import keys from '../plugins/keys.js'
+import mail from '../plugins/mail.js'
 import methodNotAllowed from '../plugins/method-not-allowed.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
@@ -18,6 +19,7 @@ import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
 import introspectionRoutes from '../routes/introspection.js'
 import discoveryRoutes from '../routes/discovery.js'
+import mailRoutes from '../routes/mail.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
@@ -64,6 +66,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(database, { database: options.database })
   await app.register(revocationStore, { store: options.store })
   await app.register(keys)
+  await app.register(mail)
   await app.register(services)
   await app.register(authenticate)
   await app.register(errorHandler)
@@ -79,6 +82,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(adminRoutes)
   await app.register(introspectionRoutes)
   await app.register(discoveryRoutes)
+  await app.register(mailRoutes)
   await app.register(adminConsole)
   return app
 }

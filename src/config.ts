@@ -86,6 +86,23 @@ export interface Config {
   legacyTokensUntil: number | undefined
   /** Whether Django's salted and unsalted MD5/SHA1 password hashes may still log in. */
   legacyPasswordHashes: LegacyPasswordHashes
+  /** Where mail goes (smtp:// or smtps://); undefined: files in DATA_DIR/outbox outside production. */
+  smtpUrl: string | undefined
+  mailFrom: string
+  /** Password reset and e-mail verification: on with SMTP_URL, and always outside production. */
+  mailEnabled: boolean
+  /** The service's address as users reach it: every link in a mail starts with it, never with a Host header. */
+  publicUrl: string
+  /** A folder whose files override the built-in mail templates. */
+  mailTemplatesDir: string | undefined
+  passwordResetTtlSeconds: number
+  emailVerificationTtlSeconds: number
+  /** Whether a user whose e-mail is not verified is refused at login. */
+  requireVerifiedEmail: boolean
+  mailRateLimit: number
+  mailIpRateLimit: number
+  /** The first wait before a failed mail is tried again; each further wait doubles, up to an hour. */
+  mailRetrySeconds: number
 }
 
 export const LEGACY_PASSWORD_HASHES = ['accept', 'refuse'] as const
@@ -166,6 +183,29 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     hstsMaxAge: read.int('HSTS_MAX_AGE', 0, 0, 2 * 365 * 86400),
     legacyTokensUntil: read.time('LEGACY_TOKENS_UNTIL'),
     legacyPasswordHashes: read.choice('LEGACY_PASSWORD_HASHES', 'accept', LEGACY_PASSWORD_HASHES),
+    smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: env.MAIL_FROM?.trim() || 'authjwt <no-reply@localhost>',
+    mailEnabled: false,
+    publicUrl: '',
+    mailTemplatesDir: env.MAIL_TEMPLATES_DIR ? resolve(env.MAIL_TEMPLATES_DIR) : undefined,
+    passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL', 1800, 60, 7 * 86400),
+    emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL', 3 * 86400, 60, 30 * 86400),
+    requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
+    mailRateLimit: read.int('MAIL_RATE_LIMIT', 5, 0, 1_000_000),
+    mailIpRateLimit: read.int('MAIL_IP_RATE_LIMIT', 30, 0, 1_000_000),
+    mailRetrySeconds: read.int('MAIL_RETRY_SECONDS', 10, 1, 3600),
+  }
+  config.mailEnabled = Boolean(config.smtpUrl) || nodeEnv !== 'production'
+  config.publicUrl =
+    read.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ??
+    `http://localhost:${config.port || 8000}`
+  if (nodeEnv === 'production' && config.smtpUrl && !env.PUBLIC_URL) {
+    problems.push(
+      'PUBLIC_URL: required with SMTP_URL when NODE_ENV=production (the links in mails start with it).',
+    )
+  }
+  if (config.requireVerifiedEmail && !config.mailEnabled) {
+    problems.push('REQUIRE_VERIFIED_EMAIL: needs SMTP_URL in production, or no one could verify an address.')
   }
   if (config.adminUsername && !config.adminPassword) {
     problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')

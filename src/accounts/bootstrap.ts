@@ -22,6 +22,7 @@ export async function ensureAdmin(
       password: adminPassword,
       isStaff: true,
       isSuperuser: true,
+      emailVerified: true,
     })
   } catch (err) {
     if (!(err instanceof FieldErrors)) throw err

@@ -1,6 +1,7 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { FieldErrors } from '../http/errors.js'
 import type { Repositories } from '../database/repositories.js'
+import type { EmailVerification } from './email-verification.js'
 import type { PasswordHasher } from './passwords.js'
 import { DuplicateError, type UserRecord } from './users.js'
 
@@ -17,6 +18,8 @@ export interface NewAccount {
   isManager?: boolean
   clientId?: number | null
   expiryDate?: Date | null
+  /** The operator vouches for the address (the CLI); else a verification link is sent, if `verification` is given. */
+  emailVerified?: boolean
 }
 
 /** The account could not be made because another holds its username or e-mail. */
@@ -38,7 +41,7 @@ const taken = {
  * (TakenError for a taken name) and writes nothing then.
  */
 export async function createUser(
-  d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher },
+  d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher; verification?: EmailVerification },
   input: NewAccount,
 ): Promise<UserRecord> {
   const username = input.username.trim()
@@ -48,12 +51,13 @@ export async function createUser(
   const conflicts = await d.repos.users.conflicts({ username, email })
   if (conflicts.length) throw takenError(conflicts)
   try {
-    return await d.repos.users.create({
-      ...input,
-      username,
-      email,
-      passwordHash: await d.hasher.hash(input.password),
-    })
+    const verify = !input.emailVerified && email ? d.verification : undefined
+    const user = await d.repos.users.create(
+      { ...input, username, email, passwordHash: await d.hasher.hash(input.password) },
+      verify && ((tx, id) => verify.queue(tx, { id, username, email })),
+    )
+    verify?.sent()
+    return user
   } catch (err) {
     // Lost a race with another request creating the same user.
     if (err instanceof DuplicateError) throw takenError([err.field])

@@ -1,5 +1,6 @@
 import { errors, FieldErrors } from '../http/errors.js'
 import type { PasswordHasher } from './passwords.js'
+import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
@@ -8,13 +9,17 @@ import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import type { RevocationService } from '../revocation/service.js'
+import type { EmailVerification } from './email-verification.js'
 
 export interface UserServiceDeps {
+  db: Db
   repos: Repositories
   revocations: RevocationService
   hasher: PasswordHasher
   throttle: Throttle
   currentUser: CurrentUser
+  /** Sends a verification link when a user is created or an address changes. */
+  verification?: EmailVerification
 }
 
 export interface CreateUserInput {
@@ -133,6 +138,10 @@ export class UserService {
     }
     const { users } = this.d.repos
     const deactivating = before.isActive && patch.isActive === false
+    // The same address (case aside) stays as verified as it was, and no link is sent.
+    const sameAddress = patch.email !== undefined && patch.email.toLowerCase() === before.email.toLowerCase()
+    if (sameAddress) patch.emailVerified = before.emailVerified
+    const newAddress = sameAddress ? undefined : patch.email || undefined
     try {
       if (deactivating) {
         // The change and the revocation of every session commit together, or neither does.
@@ -140,6 +149,14 @@ export class UserService {
         await this.d.revocations.revokeUser(after, 'deactivated', {
           alongside: (tx) => users.update(id, patch, tx),
         })
+      } else if (newAddress && this.d.verification) {
+        // The new address and the link that proves it commit together.
+        const verification = this.d.verification
+        await this.d.db.transaction(async (tx) => {
+          await users.update(id, patch, tx)
+          await verification.queue(tx, { id, username: before.username, email: newAddress })
+        })
+        verification.sent()
       } else {
         await users.update(id, patch)
       }

@@ -26,6 +26,7 @@ export interface NewUser {
   isManager?: boolean
   clientId?: number | null
   expiryDate?: Date | null
+  emailVerified?: boolean
 }
 
 export interface UserPatch {
@@ -36,6 +37,8 @@ export interface UserPatch {
   isStaff?: boolean
   isManager?: boolean
   expiryDate?: Date | null
+  /** Set by a confirmed verification link; a changed e-mail is unverified unless this says otherwise. */
+  emailVerified?: boolean
 }
 
 const columns = {
@@ -53,6 +56,7 @@ const columns = {
   lastLogin: users.lastLogin,
   clientId: users.clientId,
   tokensValidAfter: users.tokensValidAfter,
+  emailVerified: users.emailVerified,
   expiryDate: profiles.expiryDate,
   profileCreatedAt: profiles.createdAt,
   profileUpdatedAt: profiles.updatedAt,
@@ -149,7 +153,8 @@ export class UserRepository {
     return found
   }
 
-  async create(input: NewUser): Promise<UserRecord> {
+  /** `alongside`: more writes that must commit with the new user (its verification mail). */
+  async create(input: NewUser, alongside?: (tx: Db, id: number) => Promise<void>): Promise<UserRecord> {
     try {
       const id = await this.db.transaction(async (tx) => {
         const [row] = await tx
@@ -165,9 +170,11 @@ export class UserRepository {
             isSuperuser: input.isSuperuser ?? false,
             isManager: input.isManager ?? false,
             clientId: input.clientId ?? null,
+            emailVerified: input.emailVerified ?? false,
           })
           .returning({ id: users.id })
         await tx.insert(profiles).values({ userId: row!.id, expiryDate: input.expiryDate ?? null })
+        await alongside?.(tx, row!.id)
         return row!.id
       })
       return (await this.findById(id))!
@@ -182,8 +189,12 @@ export class UserRepository {
     const { expiryDate, ...userFields } = patch
     try {
       await db.transaction(async (tx) => {
-        // A new e-mail is unique like any other, even for an account imported sharing its old one.
-        const set = userFields.email === undefined ? userFields : { ...userFields, emailShared: false }
+        // A new e-mail is unique like any other, even for an account imported sharing its old one,
+        // and unproven until its own link is followed.
+        const set =
+          userFields.email === undefined
+            ? userFields
+            : { emailVerified: false, ...userFields, emailShared: false }
         if (Object.keys(set).length > 0) await tx.update(users).set(set).where(eq(users.id, id))
         if (expiryDate !== undefined) {
           await tx

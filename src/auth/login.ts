@@ -39,6 +39,8 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
     throw errors.badCredentials()
   }
   if (isExpired(user)) throw errors.accountExpired()
+  // Told only to whoever knows the password: the answer says nothing to a guesser.
+  if (config.requireVerifiedEmail && !user.emailVerified) throw errors.emailNotVerified()
 
   const clientType = input.client_type ?? 'unknown'
   await applySessionPolicy(d, user, clientType)

@@ -7,6 +7,10 @@ export interface AttemptLimits {
   /** Attempts per account from all addresses together, per window; 0: no limit. */
   perAccount: number
   windowSeconds: number
+  /** Mails asked for one address per hour (reset, verification); 0: no limit. */
+  perMailAddress?: number
+  /** Mails asked for from one client address per hour; 0: no limit. */
+  perMailIp?: number
 }
 
 /**
@@ -32,12 +36,25 @@ export class Throttle {
     const counters: [string, number][] = []
     if (perAccountAndIp > 0) counters.push([`a:${account}|${ip ?? ''}`, perAccountAndIp])
     if (perAccount > 0) counters.push([`a:${account}`, perAccount])
-    return this.spend(counters)
+    return this.spend(counters, this.limits.windowSeconds)
   }
 
-  private async spend(counters: [name: string, max: number][]): Promise<void> {
+  /**
+   * A request that sends mail (password reset, verification resend): limited per address and per
+   * client address over an hour, whether or not the address belongs to anyone, so the limit tells
+   * nothing either.
+   */
+  mailRequest(address: string, ip: string | undefined): Promise<void> {
+    const { perMailAddress = 5, perMailIp = 30 } = this.limits
+    const counters: [string, number][] = []
+    if (perMailAddress > 0) counters.push([`m:${address.trim().toLowerCase()}`, perMailAddress])
+    if (perMailIp > 0 && ip) counters.push([`mi:${ip}`, perMailIp])
+    return this.spend(counters, 3600)
+  }
+
+  private async spend(counters: [name: string, max: number][], windowSeconds: number): Promise<void> {
     if (counters.length === 0) return
-    const windowMs = this.limits.windowSeconds * 1000
+    const windowMs = windowSeconds * 1000
     const states = await this.store.hit(
       counters.map(([name]) => name),
       windowMs,

@@ -6,6 +6,8 @@ import { GlobalMarkRepository } from '../revocation/global-mark.js'
 import { SessionRepository } from '../accounts/sessions.js'
 import { UserRepository } from '../accounts/users.js'
 import { SigningKeyRepository } from '../keys/key-store.js'
+import { OutboxRepository } from '../mail/outbox.js'
+import { OneTimeTokenRepository } from '../accounts/one-time-tokens.js'
 
 export interface Repositories {
   users: UserRepository
@@ -17,6 +19,10 @@ export interface Repositories {
   imports: ImportRepository
   /** The keys rotate-key made, sealed. */
   signingKeys: SigningKeyRepository
+  /** Mail waiting to be sent. */
+  outbox: OutboxRepository
+  /** Tokens that reset passwords and verify e-mail addresses. */
+  oneTimeTokens: OneTimeTokenRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -29,6 +35,8 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     deniedTokens: new DeniedTokenRepository(db),
     imports: new ImportRepository(db),
     signingKeys: new SigningKeyRepository(db),
+    outbox: new OutboxRepository(db),
+    oneTimeTokens: new OneTimeTokenRepository(db),
   }
 }
 

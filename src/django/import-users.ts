@@ -28,7 +28,7 @@ export interface ImportReport {
 export async function importDjango(
   d: ImportDeps,
   readSource: () => Promise<DjangoSource>,
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; emailsVerified?: boolean },
 ): Promise<ImportReport> {
   const startedMs = Date.now()
   // Two databases, read at once.
@@ -48,8 +48,8 @@ export async function importDjango(
       done += n
       d.progress?.(done, total)
     }
-    await d.imports.create(plan.create, step)
-    await d.imports.update(plan.update, step)
+    await d.imports.create(plan.create, step, options.emailsVerified)
+    await d.imports.update(plan.update, step, options.emailsVerified)
     await d.imports.advanceIdSequence()
     // Deactivated in Django since the last import: their tokens here stop now, as on any deactivation.
     for (const id of plan.deactivated) {

@@ -45,14 +45,17 @@ export class ImportRepository {
     return this.db.select().from(users)
   }
 
-  /** Inserts new users in batches; `done` hears how many rows each batch wrote. */
-  create(rows: ImportedUser[], done: (n: number) => void): Promise<void> {
+  /**
+   * Inserts new users in batches; `done` hears how many rows each batch wrote. `emailsVerified`:
+   * whether their addresses count as verified (Django proved nothing, but they logged in with them).
+   */
+  create(rows: ImportedUser[], done: (n: number) => void, emailsVerified = true): Promise<void> {
     return inBatches(rows, done, async (batch) => {
       await this.db.execute(sql`
         insert into ${users} (id, username, email, password_hash, first_name, last_name, is_active,
-          is_staff, is_superuser, date_joined, last_login, email_shared)
+          is_staff, is_superuser, date_joined, last_login, email_shared, email_verified)
         select id, username, email, password_hash, first_name, last_name, is_active, is_staff,
-          is_superuser, date_joined, last_login, email_shared
+          is_superuser, date_joined, last_login, email_shared, ${emailsVerified}
         from json_to_recordset(${json(batch)}::json) as ${RECORD}`)
     })
   }
@@ -61,10 +64,12 @@ export class ImportRepository {
    * Updates users in batches. The row must still carry the username the plan saw, and a password
    * that became ours (a login here while the import ran) is kept.
    */
-  update(rows: ImportedUser[], done: (n: number) => void): Promise<void> {
+  update(rows: ImportedUser[], done: (n: number) => void, emailsVerified = true): Promise<void> {
     return inBatches(rows, done, async (batch) => {
       await this.db.execute(sql`
         update ${users} set email = v.email,
+          email_verified = case when lower(${users.email}) = lower(v.email)
+            then ${users.emailVerified} else ${emailsVerified} end,
           password_hash = case when ${users.passwordHash} like '$argon2id$%'
             then ${users.passwordHash} else v.password_hash end,
           first_name = v.first_name, last_name = v.last_name, is_active = v.is_active,

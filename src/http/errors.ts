@@ -59,6 +59,12 @@ export const errors = {
   userNotFound: () => new ApiError(401, 'User not found', 'user_not_found'),
   userInactive: () => new ApiError(401, 'User is inactive', 'user_inactive'),
   accountExpired: () => new ApiError(401, 'User account has expired.', 'account_expired'),
+  emailNotVerified: () =>
+    new ApiError(
+      401,
+      'Your e-mail address is not verified yet. Follow the link we sent, or ask for a new one.',
+      'email_not_verified',
+    ),
   // SimpleJWT answers a failed login with the sentence alone; clients compare the whole body.
   badCredentials: () => new ApiError(401, messages.badCredentials),
   throttled: (retryAfterSeconds: number) =>

@@ -139,6 +139,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       signingKey: 'test-signing-key-that-is-at-least-32-bytes-long',
       argon2: { memoryKiB: 1024, timeCost: 1, parallelism: 1 },
       loginRateLimit: 100_000,
+      // Mail is off unless a test turns it on (test/mail.test.ts), so no test writes .eml files.
+      mailEnabled: false,
       ...overrides,
     },
   )
@@ -172,6 +174,7 @@ export interface CreateUserInput {
   expiryDate: Date | null
   firstName: string
   lastName: string
+  emailVerified: boolean
 }
 
 let counter = 0
@@ -212,6 +215,8 @@ export async function makeApp(
         lastName: input.lastName,
         clientId,
         expiryDate: input.expiryDate ?? null,
+        // As `create-user` makes them: the operator vouches for the address.
+        emailVerified: input.emailVerified ?? true,
       })
       return { id: user.id, username, password }
     },

@@ -1,0 +1,68 @@
+import type { Throttle } from '../auth/throttle.js'
+import type { Background } from '../lib/background.js'
+import type { RevocationService } from '../revocation/service.js'
+import { type MailDeps, queueLinkMail, tokenRefused } from './mail-links.js'
+import type { PasswordHasher } from './passwords.js'
+
+/** The page a reset link opens (routes/mail-pages.ts); the API behind it is POST .../password/reset/confirm/. */
+export const RESET_PAGE = '/password/reset/'
+
+/**
+ * Password reset by mail. The request answers the same, at once, whatever the address: looking
+ * the address up and queueing the mail happen after the answer. Confirming spends the token, sets
+ * the password and revokes every session of the user in one transaction.
+ */
+export class PasswordReset {
+  constructor(
+    private readonly d: MailDeps & {
+      revocations: RevocationService
+      hasher: PasswordHasher
+      throttle: Throttle
+      background: Background
+    },
+  ) {}
+
+  /** Throttled per address and per client address (429), else queued for after the answer. */
+  async request(email: string, ip: string | undefined): Promise<void> {
+    await this.d.throttle.mailRequest(email, ip)
+    this.d.background.run(() => this.send(email.trim()))
+  }
+
+  private async send(email: string): Promise<void> {
+    const user = await this.d.repos.users.findByLogin(email)
+    // The address must be the account's own (findByLogin also matches usernames).
+    if (!user?.isActive || !user.email || user.email.toLowerCase() !== email.toLowerCase()) return
+    const ttlSeconds = this.d.config.passwordResetTtlSeconds
+    await this.d.db.transaction((tx) =>
+      queueLinkMail(
+        this.d,
+        tx,
+        { purpose: 'password_reset', template: 'password-reset', path: RESET_PAGE, ttlSeconds },
+        user,
+      ),
+    )
+    this.d.mailer.kick()
+  }
+
+  async confirm(token: string, newPassword: string): Promise<{ detail: string; revoked_sessions: number }> {
+    const { repos } = this.d
+    const owner = await repos.oneTimeTokens.peek('password_reset', token)
+    if (typeof owner === 'string') throw tokenRefused(owner)
+    const user = await repos.users.findById(owner.userId)
+    if (!user?.isActive) throw tokenRefused('unknown')
+    const hash = await this.d.hasher.hash(newPassword)
+    const ids = await this.d.revocations.revokeUser(user, 'password_reset', {
+      alongside: async (tx) => {
+        // Spent here, in the transaction: of two confirmations racing, one sets the password.
+        const spent = await repos.oneTimeTokens.spend('password_reset', token, tx)
+        if (typeof spent === 'string') throw tokenRefused(spent)
+        await repos.users.setPasswordHash(user.id, hash, tx)
+        // Following the link proved the address, if it is still the account's.
+        if (spent.email.toLowerCase() === user.email.toLowerCase()) {
+          await repos.users.update(user.id, { emailVerified: true }, tx)
+        }
+      },
+    })
+    return { detail: 'Your password has been reset. Log in with the new one.', revoked_sessions: ids.length }
+  }
+}
