@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { CurrentUser } from '../src/accounts/current-user.js'
 import { EmailVerification } from '../src/accounts/email-verification.js'
 import { PasswordReset } from '../src/accounts/password-reset.js'
+import { TwoFactor } from '../src/mfa/two-factor.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { SessionActivity } from '../src/accounts/session-activity.js'
 import { SessionService } from '../src/accounts/session-service.js'
@@ -29,6 +30,7 @@ declare module 'fastify' {
     sessions: SessionService
     passwordReset: PasswordReset
     emailVerification: EmailVerification
+    twoFactor: TwoFactor
   }
 }
 
@@ -60,7 +62,9 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const authDeps = { config, repos, store, revocations, hasher, codec, throttle }
+    const twoFactor = new TwoFactor({ config, repos, hasher, throttle, currentUser })
+    app.decorate('twoFactor', twoFactor)
+    const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor }
     app.decorate('tokens', new TokenFlows(authDeps))
     app.decorate('introspection', new Introspection({ ...authDeps, currentUser }))
     const mail = { config, db, repos, mailer: app.mailer }

@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -48,6 +49,8 @@ export const users = pgTable(
     // Proven by a link sent to it. Users from before verification existed count as verified
     // (migration 0005), so turning REQUIRE_VERIFIED_EMAIL on locks nobody out.
     emailVerified: boolean('email_verified').notNull().default(false),
+    // Kept beside the user row so a login learns it with the password hash, in the same read.
+    mfaEnabled: boolean('mfa_enabled').notNull().default(false),
   },
   (t) => [
     // E-mail is unique case-insensitively; the empty string means "no e-mail" and may repeat.
@@ -184,6 +187,49 @@ export const mailOutbox = pgTable(
   },
   (t) => [index('mail_outbox_due_idx').on(t.nextAttemptAt).where(sql`status = 'pending'`)],
 )
+
+/**
+ * TOTP two-factor secrets (RFC 6238), sealed with KEY_ENCRYPTION_KEY. `enabled_at` is null while
+ * the user has not yet confirmed a first code. `last_step` is the newest 30-second step a code was
+ * accepted for: a code is accepted once, for a later step only.
+ */
+export const userMfa = pgTable('user_mfa', {
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  sealedSecret: text('sealed_secret').notNull(),
+  enabledAt: ts('enabled_at'),
+  lastStep: bigint('last_step', { mode: 'number' }).notNull().default(0),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+/** Single-use recovery codes, stored as SHA-256 (they are random, 50 bits and more). */
+export const mfaRecoveryCodes = pgTable(
+  'mfa_recovery_codes',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
+)
+
+/**
+ * A login waiting for its second factor: what `mfa_token` names (only its SHA-256 here). It keeps
+ * the login's device fields, so the session made after the code is the one the login asked for.
+ */
+export const mfaChallenges = pgTable('mfa_challenges', {
+  tokenHash: text('token_hash').primaryKey(),
+  userId: integer('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  login: jsonb('login').$type<Record<string, unknown>>().notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+})
 
 export type UserRow = typeof users.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect

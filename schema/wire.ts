@@ -21,6 +21,11 @@ export const ErrorBody = Type.Object(
         Type.Object({ token_class: Type.String(), token_type: Type.String(), message: Type.String() }),
       ),
     ),
+    mfa_token: Type.Optional(
+      Type.String({
+        description: 'With code mfa_required: send it with a code to POST /api/v1/auth/token/mfa/',
+      }),
+    ),
   },
   { description: 'Error: a sentence and a stable code' },
 )
@@ -140,6 +145,10 @@ export const User = Type.Object({
   last_login: Nullable(DateTime),
   client_id: Nullable(Type.Integer()),
   client_name: Nullable(Type.String()),
+  email_verified: Type.Boolean({
+    description: 'Proven by a link sent to it (or vouched for by an operator)',
+  }),
+  mfa_enabled: Type.Boolean({ description: 'Two-factor authentication (TOTP) is on' }),
   profile: Profile,
 })
 
@@ -287,3 +296,37 @@ export const PasswordResetConfirmResponse = Type.Object({
 export const EmailVerifyBody = Type.Object({ token: MailToken })
 export const EmailVerifyResponse = Type.Object({ detail: Type.String(), email: Type.String() })
 export const Detail = Type.Object({ detail: Type.String() })
+
+// ---- two-factor (TOTP) ----------------------------------------------------------------------
+
+const Code = Type.String({
+  minLength: 1,
+  maxLength: 20,
+  description: 'A 6-digit code from the app, or a recovery code',
+})
+export const MfaLoginBody = Type.Object({
+  mfa_token: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'From the 401 mfa_required answer of the login',
+  }),
+  code: Code,
+})
+export const MfaRequired = Type.Object(
+  { detail: Type.String(), code: Type.Literal('mfa_required'), mfa_token: Type.String() },
+  { description: 'The password was right; the second factor is due at POST /api/v1/auth/token/mfa/' },
+)
+export const MfaStatus = Type.Object({ enabled: Type.Boolean(), recovery_codes_left: Type.Integer() })
+export const MfaSetupResponse = Type.Object({
+  secret: Type.String({ description: 'Base32, for apps that cannot scan' }),
+  otpauth_url: Type.String(),
+  qr_code: Type.String({ description: 'An SVG data URL of the otpauth URL' }),
+})
+export const MfaConfirmBody = Type.Object({ code: Code })
+export const RecoveryCodes = Type.Object({
+  recovery_codes: Type.Array(Type.String(), { description: 'Shown once; each works once' }),
+})
+export const MfaProofBody = Type.Object({
+  password: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, 'x-no-trim': true })),
+  code: Type.Optional(Code),
+})

@@ -20,6 +20,7 @@ import adminRoutes from '../routes/admin.js'
 import introspectionRoutes from '../routes/introspection.js'
 import discoveryRoutes from '../routes/discovery.js'
 import mailRoutes from '../routes/mail.js'
+import mfaRoutes from '../routes/mfa.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
@@ -83,6 +84,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(introspectionRoutes)
   await app.register(discoveryRoutes)
   await app.register(mailRoutes)
+  await app.register(mfaRoutes)
   await app.register(adminConsole)
   return app
 }

@@ -69,6 +69,14 @@ export class UserService {
     return this.inScope(actor, id)
   }
 
+  /** A user the caller may manage: an operator's tenant, and a superuser only for a superuser. */
+  async managed(principal: Principal, id: number): Promise<UserRecord> {
+    const actor = await this.operator(principal)
+    const user = await this.inScope(actor, id)
+    if (user.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
+    return user
+  }
+
   private async inScope(actor: UserRecord, id: number): Promise<UserRecord> {
     const user = await this.d.repos.users.findById(id)
     if (!user || !inScope(actor, user.clientId)) throw errors.notFound()

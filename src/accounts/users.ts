@@ -57,6 +57,7 @@ const columns = {
   clientId: users.clientId,
   tokensValidAfter: users.tokensValidAfter,
   emailVerified: users.emailVerified,
+  mfaEnabled: users.mfaEnabled,
   expiryDate: profiles.expiryDate,
   profileCreatedAt: profiles.createdAt,
   profileUpdatedAt: profiles.updatedAt,

@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
 import type { TokenCodec } from '../tokens/codec.js'
+import type { TwoFactor } from '../mfa/two-factor.js'
 import type { Throttle } from './throttle.js'
 
 /** What the token flows (login, refresh, verify, blacklist, logout) work with. */
@@ -15,4 +16,6 @@ export interface AuthDeps {
   hasher: PasswordHasher
   codec: TokenCodec
   throttle: Throttle
+  /** Two-factor login, for users who turned it on. */
+  twoFactor?: TwoFactor
 }

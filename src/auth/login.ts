@@ -41,7 +41,25 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   if (isExpired(user)) throw errors.accountExpired()
   // Told only to whoever knows the password: the answer says nothing to a guesser.
   if (config.requireVerifiedEmail && !user.emailVerified) throw errors.emailNotVerified()
+  // A hash made with older parameters is replaced.
+  if (hasher.needsRehash(user.passwordHash)) {
+    await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
+  }
+  if (user.mfaEnabled && d.twoFactor) {
+    const { password: _, ...fields } = input
+    throw await d.twoFactor.challenge(user, { input: fields, meta })
+  }
+  return startSession(d, user, input, meta)
+}
 
+/** A login that passed every check (password, and the second factor when on): the session and the pair. */
+export async function startSession(
+  d: AuthDeps,
+  user: UserRecord,
+  input: Omit<LoginInput, 'password'>,
+  meta: RequestMeta,
+) {
+  const { repos, config } = d
   const clientType = input.client_type ?? 'unknown'
   await applySessionPolicy(d, user, clientType)
 
@@ -69,10 +87,6 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
   const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)
   const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
-  // A hash made with older parameters is replaced.
-  if (hasher.needsRehash(user.passwordHash)) {
-    await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
-  }
   return {
     refresh: d.codec.sign(refresh),
     access: d.codec.sign(access),

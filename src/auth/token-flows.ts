@@ -1,9 +1,10 @@
 import { errors, messages } from '../http/errors.js'
+import { isExpired } from '../http/serializers.js'
 import type { Principal, UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { bearerToken, refuseRevoked, revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
-import { type LoginInput, login, type RequestMeta } from './login.js'
+import { type LoginInput, login, type RequestMeta, startSession } from './login.js'
 import { refresh } from './refresh.js'
 import { readRefreshToken, refreshHold } from './refresh-token.js'
 
@@ -16,6 +17,14 @@ export class TokenFlows {
 
   login(input: LoginInput, meta: RequestMeta) {
     return login(this.d, input, meta)
+  }
+
+  /** The second step of a login with two-factor on: the code completes the challenge, then the session starts as the login asked. */
+  async completeMfa(mfaToken: string, code: string, ip: string | undefined) {
+    if (!this.d.twoFactor) throw errors.notFound()
+    const { user, pending } = await this.d.twoFactor.complete(mfaToken, code, ip)
+    if (isExpired(user)) throw errors.accountExpired()
+    return startSession(this.d, user, pending.input as Omit<LoginInput, 'password'>, pending.meta)
   }
 
   refresh(token: string, requestStartedMs: number) {

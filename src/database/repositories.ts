@@ -8,6 +8,7 @@ import { UserRepository } from '../accounts/users.js'
 import { SigningKeyRepository } from '../keys/key-store.js'
 import { OutboxRepository } from '../mail/outbox.js'
 import { OneTimeTokenRepository } from '../accounts/one-time-tokens.js'
+import { MfaRepository } from '../mfa/mfa-repository.js'
 
 export interface Repositories {
   users: UserRepository
@@ -23,6 +24,8 @@ export interface Repositories {
   outbox: OutboxRepository
   /** Tokens that reset passwords and verify e-mail addresses. */
   oneTimeTokens: OneTimeTokenRepository
+  /** Two-factor secrets, recovery codes and logins waiting for a code. */
+  mfa: MfaRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -37,6 +40,7 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     signingKeys: new SigningKeyRepository(db),
     outbox: new OutboxRepository(db),
     oneTimeTokens: new OneTimeTokenRepository(db),
+    mfa: new MfaRepository(db),
   }
 }
 

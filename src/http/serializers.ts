@@ -24,6 +24,8 @@ export function userBody(user: UserRecord) {
     last_login: iso(user.lastLogin),
     client_id: user.clientId,
     client_name: user.clientName,
+    email_verified: user.emailVerified,
+    mfa_enabled: user.mfaEnabled,
     profile: {
       expired: isExpired(user),
       expiry_date: iso(user.expiryDate),

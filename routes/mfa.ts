@@ -1,0 +1,110 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { principalOf } from '../plugins/authenticate.js'
+import {
+  Detail,
+  errorResponses,
+  IdParams,
+  LoginResponse,
+  MfaConfirmBody,
+  MfaLoginBody,
+  MfaProofBody,
+  MfaSetupResponse,
+  MfaStatus,
+  protectedResponses,
+  RecoveryCodes,
+} from '../schema/wire.js'
+import { V1 } from './paths.js'
+
+const tags = ['two-factor']
+const security = [{ bearerAuth: [] }]
+
+/** TOTP two-factor: the login's second step, the caller's own enrolment, and staff's reset. */
+const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { twoFactor, tokens, users } = app
+
+  app.post(`${V1}/token/mfa/`, {
+    schema: {
+      tags,
+      summary: "Complete a login that answered 401 mfa_required: the same answer as a login's",
+      body: MfaLoginBody,
+      response: { 200: LoginResponse, ...errorResponses },
+    },
+    handler: async (request) => tokens.completeMfa(request.body.mfa_token, request.body.code, request.ip),
+  })
+
+  app.get(`${V1}/mfa/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary: "The caller's two-factor state",
+      security,
+      response: { 200: MfaStatus, ...protectedResponses },
+    },
+    handler: async (request) => twoFactor.status(principalOf(request)),
+  })
+
+  app.post(`${V1}/mfa/totp/setup/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary:
+        'Start enrolment: a new secret, its otpauth URL and QR code (two-factor is on only after confirm)',
+      security,
+      response: { 200: MfaSetupResponse, ...protectedResponses },
+    },
+    handler: async (request) => twoFactor.setup(principalOf(request)),
+  })
+
+  app.post(`${V1}/mfa/totp/confirm/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
+      security,
+      body: MfaConfirmBody,
+      response: { 200: RecoveryCodes, ...protectedResponses },
+    },
+    handler: async (request) => twoFactor.confirm(principalOf(request), request.body.code),
+  })
+
+  app.post(`${V1}/mfa/disable/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary: 'Turn two-factor off, with the password or a current code',
+      security,
+      body: MfaProofBody,
+      response: { 200: Detail, ...protectedResponses },
+    },
+    handler: async (request) => twoFactor.disable(principalOf(request), request.body, request.ip),
+  })
+
+  app.post(`${V1}/mfa/recovery-codes/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary: 'Ten new recovery codes (the old ones stop working), with the password or a current code',
+      security,
+      body: MfaProofBody,
+      response: { 200: RecoveryCodes, ...protectedResponses },
+    },
+    handler: async (request) => twoFactor.regenerate(principalOf(request), request.body, request.ip),
+  })
+
+  app.delete(`${V1}/users/:id/mfa/`, {
+    config: { protected: true },
+    schema: {
+      tags,
+      summary: "Staff: turn a user's two-factor off (a lost phone), within the tenant rules",
+      security,
+      params: IdParams,
+      response: { 200: Detail, ...protectedResponses },
+    },
+    handler: async (request) => {
+      await twoFactor.reset(await users.managed(principalOf(request), request.params.id))
+      return { detail: 'Two-factor authentication is off for this user.' }
+    },
+  })
+}
+
+export default mfaRoutes

@@ -1,0 +1,120 @@
+import { and, count, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm'
+import { mfaChallenges, mfaRecoveryCodes, userMfa, users } from '../../schema/db.js'
+import type { Db } from '../database/database.js'
+
+/** The two-factor tables: secrets, recovery codes, and logins waiting for their code. */
+export class MfaRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Starts (or restarts) an enrolment; false when two-factor is already on for the user. */
+  async enrol(userId: number, sealedSecret: string): Promise<boolean> {
+    const rows = await this.db
+      .insert(userMfa)
+      .values({ userId, sealedSecret })
+      .onConflictDoUpdate({
+        target: userMfa.userId,
+        set: { sealedSecret, lastStep: 0, createdAt: new Date() },
+        setWhere: isNull(userMfa.enabledAt),
+      })
+      .returning({ userId: userMfa.userId })
+    return rows.length === 1
+  }
+
+  async find(userId: number) {
+    const [row] = await this.db.select().from(userMfa).where(eq(userMfa.userId, userId))
+    return row
+  }
+
+  /** Turns it on with the first accepted step and the recovery codes, once. */
+  async enable(userId: number, step: number, codeHashes: string[]): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const on = await tx
+        .update(userMfa)
+        .set({ enabledAt: new Date(), lastStep: step })
+        .where(and(eq(userMfa.userId, userId), isNull(userMfa.enabledAt)))
+        .returning({ userId: userMfa.userId })
+      if (on.length === 0) return false
+      await tx.update(users).set({ mfaEnabled: true }).where(eq(users.id, userId))
+      await this.replaceCodes(userId, codeHashes, tx)
+      return true
+    })
+  }
+
+  /** Accepts a code's step if it is later than every step accepted before: each code works once. */
+  async acceptStep(userId: number, step: number): Promise<boolean> {
+    const rows = await this.db
+      .update(userMfa)
+      .set({ lastStep: step })
+      .where(and(eq(userMfa.userId, userId), isNotNull(userMfa.enabledAt), lt(userMfa.lastStep, step)))
+      .returning({ userId: userMfa.userId })
+    return rows.length === 1
+  }
+
+  async spendCode(userId: number, codeHash: string): Promise<boolean> {
+    const rows = await this.db
+      .update(mfaRecoveryCodes)
+      .set({ usedAt: new Date() })
+      .where(
+        and(
+          eq(mfaRecoveryCodes.userId, userId),
+          eq(mfaRecoveryCodes.codeHash, codeHash),
+          isNull(mfaRecoveryCodes.usedAt),
+        ),
+      )
+      .returning({ userId: mfaRecoveryCodes.userId })
+    return rows.length === 1
+  }
+
+  async replaceCodes(userId: number, codeHashes: string[], db = this.db): Promise<void> {
+    await db.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+    await db.insert(mfaRecoveryCodes).values(codeHashes.map((codeHash) => ({ userId, codeHash })))
+  }
+
+  async unusedCodes(userId: number): Promise<number> {
+    const [row] = await this.db
+      .select({ n: count() })
+      .from(mfaRecoveryCodes)
+      .where(and(eq(mfaRecoveryCodes.userId, userId), isNull(mfaRecoveryCodes.usedAt)))
+    return row?.n ?? 0
+  }
+
+  /** Turns two-factor off: secret, codes and waiting logins go. */
+  async remove(userId: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.delete(userMfa).where(eq(userMfa.userId, userId))
+      await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+      await tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
+      await tx.update(users).set({ mfaEnabled: false }).where(eq(users.id, userId))
+    })
+  }
+
+  async addChallenge(tokenHash: string, userId: number, login: Record<string, unknown>, expiresAt: Date) {
+    await this.db.insert(mfaChallenges).values({ tokenHash, userId, login, expiresAt })
+  }
+
+  /** A live challenge (unused, unexpired), counting this attempt at it. */
+  async attemptChallenge(tokenHash: string) {
+    const [row] = await this.db
+      .update(mfaChallenges)
+      .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
+      .where(
+        and(
+          eq(mfaChallenges.tokenHash, tokenHash),
+          isNull(mfaChallenges.usedAt),
+          gt(mfaChallenges.expiresAt, sql`now()`),
+        ),
+      )
+      .returning()
+    return row
+  }
+
+  /** Spends a challenge once: of two concurrent completions, one gets true. */
+  async spendChallenge(tokenHash: string): Promise<boolean> {
+    const rows = await this.db
+      .update(mfaChallenges)
+      .set({ usedAt: new Date() })
+      .where(and(eq(mfaChallenges.tokenHash, tokenHash), isNull(mfaChallenges.usedAt)))
+      .returning({ tokenHash: mfaChallenges.tokenHash })
+    return rows.length === 1
+  }
+}

@@ -1,0 +1,207 @@
+import { createHash, randomBytes, randomInt } from 'node:crypto'
+import type { CurrentUser } from '../accounts/current-user.js'
+import type { PasswordHasher } from '../accounts/passwords.js'
+import type { UserRecord } from '../accounts/users.js'
+import { accountKey, type Throttle } from '../auth/throttle.js'
+import { type Config, keyEncryptionKeyOf } from '../config.js'
+import type { Repositories } from '../database/repositories.js'
+import { ApiError, FieldErrors } from '../http/errors.js'
+import { seal, unseal } from '../keys/sealed.js'
+import type { Principal } from '../tokens/claims.js'
+import { codeStep, enrolment, newSecret } from './totp.js'
+
+const CHALLENGE_SECONDS = 300
+/** Wrong codes one login attempt may try before it must start again (they count against the login limit too). */
+const CHALLENGE_ATTEMPTS = 5
+const RECOVERY_CODES = 10
+const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
+
+export interface TwoFactorDeps {
+  config: Config
+  repos: Repositories
+  hasher: PasswordHasher
+  throttle: Throttle
+  currentUser: CurrentUser
+}
+
+/** What a login keeps while it waits for its code: the request's fields but the password. */
+export interface PendingLogin {
+  input: Record<string, unknown>
+  meta: { ip: string | undefined; userAgent: string | undefined }
+}
+
+const errors = {
+  mfaRequired: (mfaToken: string) =>
+    new ApiError(401, 'Enter the code from your authenticator app.', 'mfa_required', { mfa_token: mfaToken }),
+  challengeGone: () =>
+    new ApiError(
+      401,
+      'This login attempt has expired or was already completed. Log in again.',
+      'mfa_token_invalid',
+    ),
+  wrongCode: () => new ApiError(401, 'The code is not valid.', 'mfa_invalid'),
+  unavailable: () =>
+    new ApiError(
+      503,
+      'Two-factor authentication needs KEY_ENCRYPTION_KEY on this server.',
+      'mfa_unavailable',
+    ),
+  alreadyOn: () => new ApiError(400, 'Two-factor authentication is already on.', 'mfa_already_enabled'),
+  notOn: () => new ApiError(400, 'Two-factor authentication is not on.', 'mfa_not_enabled'),
+}
+
+/**
+ * TOTP two-factor login. Enrolment: setup (secret, otpauth URI, QR code), then confirm with a first
+ * code, which turns it on and returns ten recovery codes, shown once. A login of such a user stops
+ * after the password with 401 `mfa_required` and an `mfa_token` (single-use, five minutes, bound
+ * to that attempt; not a token any route accepts), completed by a code or a recovery code.
+ * Invariants: a TOTP code is accepted once (its step must be later than the last one accepted);
+ * a recovery code once; every code tried counts against the account's login limit.
+ */
+export class TwoFactor {
+  constructor(private readonly d: TwoFactorDeps) {}
+
+  async setup(principal: Principal) {
+    const user = await this.d.currentUser.of(principal)
+    if (user.mfaEnabled) throw errors.alreadyOn()
+    const secret = newSecret()
+    if (!(await this.d.repos.mfa.enrol(user.id, seal(this.encryptionKey(), sealId(user.id), secret)))) {
+      throw errors.alreadyOn()
+    }
+    const issuer = this.d.config.jwtIssuer ?? new URL(this.d.config.publicUrl).hostname
+    return { secret, ...(await enrolment(secret, issuer, user.username)) }
+  }
+
+  async confirm(principal: Principal, code: string): Promise<{ recovery_codes: string[] }> {
+    const user = await this.d.currentUser.of(principal)
+    const row = await this.d.repos.mfa.find(user.id)
+    if (!row || row.enabledAt) throw row ? errors.alreadyOn() : errors.notOn()
+    const step = codeStep(this.secretOf(user.id, row.sealedSecret), code)
+    if (step === undefined) throw new FieldErrors({ code: ['The code is not valid.'] })
+    const codes = recoveryCodes()
+    if (!(await this.d.repos.mfa.enable(user.id, step, codes.map(digest)))) throw errors.alreadyOn()
+    this.d.repos.users.forget(user.id)
+    return { recovery_codes: codes.map(shown) }
+  }
+
+  /** Off, with the password or a current code. */
+  async disable(principal: Principal, proof: Proof, ip: string | undefined): Promise<{ detail: string }> {
+    const user = await this.proven(principal, proof, ip)
+    await this.d.repos.mfa.remove(user.id)
+    this.d.repos.users.forget(user.id)
+    return { detail: 'Two-factor authentication is off.' }
+  }
+
+  /** Ten new recovery codes (the old ones stop working), with the password or a current code. */
+  async regenerate(
+    principal: Principal,
+    proof: Proof,
+    ip: string | undefined,
+  ): Promise<{ recovery_codes: string[] }> {
+    const user = await this.proven(principal, proof, ip)
+    const codes = recoveryCodes()
+    await this.d.repos.mfa.replaceCodes(user.id, codes.map(digest))
+    return { recovery_codes: codes.map(shown) }
+  }
+
+  async status(principal: Principal): Promise<{ enabled: boolean; recovery_codes_left: number }> {
+    const user = await this.d.currentUser.of(principal)
+    return {
+      enabled: user.mfaEnabled,
+      recovery_codes_left: user.mfaEnabled ? await this.d.repos.mfa.unusedCodes(user.id) : 0,
+    }
+  }
+
+  /** Staff: turns a user's two-factor off (lost phone); the caller checked the tenant rules. */
+  async reset(user: UserRecord): Promise<void> {
+    await this.d.repos.mfa.remove(user.id)
+    this.d.repos.users.forget(user.id)
+  }
+
+  /** The answer to a right password of a user with two-factor on: a challenge to complete. */
+  async challenge(user: UserRecord, pending: PendingLogin): Promise<ApiError> {
+    const token = randomBytes(32).toString('base64url')
+    const expires = new Date(Date.now() + CHALLENGE_SECONDS * 1000)
+    await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...pending }, expires)
+    return errors.mfaRequired(token)
+  }
+
+  /** The user and the pending login once a code completes the challenge; throws otherwise. */
+  async complete(
+    mfaToken: string,
+    code: string,
+    ip: string | undefined,
+  ): Promise<{ user: UserRecord; pending: PendingLogin }> {
+    const { mfa, users } = this.d.repos
+    const challenge = await mfa.attemptChallenge(digest(mfaToken))
+    if (!challenge) throw errors.challengeGone()
+    const user = await users.findById(challenge.userId)
+    if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
+    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
+    if (!(await this.accepts(user.id, code))) {
+      if (challenge.attempts >= CHALLENGE_ATTEMPTS) await mfa.spendChallenge(challenge.tokenHash)
+      throw errors.wrongCode()
+    }
+    if (!(await mfa.spendChallenge(challenge.tokenHash))) throw errors.challengeGone()
+    return { user, pending: challenge.login as unknown as PendingLogin }
+  }
+
+  /** A current TOTP code not used before, or an unused recovery code. */
+  private async accepts(userId: number, code: string): Promise<boolean> {
+    const { mfa } = this.d.repos
+    const compact = code.replace(/[\s-]/g, '').toLowerCase()
+    if (/^\d{6}$/.test(compact)) {
+      const row = await mfa.find(userId)
+      if (!row?.enabledAt) return false
+      const step = codeStep(this.secretOf(userId, row.sealedSecret), compact)
+      return step !== undefined && (await mfa.acceptStep(userId, step))
+    }
+    return compact.length === 10 && (await mfa.spendCode(userId, digest(compact)))
+  }
+
+  private async proven(principal: Principal, proof: Proof, ip: string | undefined): Promise<UserRecord> {
+    const user = await this.d.currentUser.of(principal)
+    if (!user.mfaEnabled) throw errors.notOn()
+    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
+    const ok = proof.password
+      ? await this.d.hasher.verify(user.passwordHash, proof.password)
+      : proof.code !== undefined && (await this.accepts(user.id, proof.code))
+    if (!ok) throw new FieldErrors({ [proof.password ? 'password' : 'code']: ['Wrong password or code.'] })
+    return user
+  }
+
+  private encryptionKey(): string {
+    const key = keyEncryptionKeyOf(this.d.config)
+    if (!key) throw errors.unavailable()
+    return key
+  }
+
+  private secretOf(userId: number, sealed: string): string {
+    return unseal(this.encryptionKey(), sealId(userId), sealed)
+  }
+}
+
+export interface Proof {
+  password?: string
+  code?: string
+}
+
+/** The sealed secret is bound to its user: copied onto another row, it does not open. */
+function sealId(userId: number): string {
+  return `mfa:${userId}`
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url')
+}
+
+function shown(code: string): string {
+  return `${code.slice(0, 5)}-${code.slice(5)}`
+}
+
+/** Ten codes of ten characters from an alphabet without look-alikes (50 bits each), shown as xxxxx-xxxxx. */
+function recoveryCodes(): string[] {
+  return Array.from({ length: RECOVERY_CODES }, () =>
+    Array.from({ length: 10 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join(''),
+  )
+}
