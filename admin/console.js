@@ -371,7 +371,7 @@ async function loadUsers() {
       `${API}/users/?${query({ page: f.page, page_size: PAGE_SIZE, search: f.search })}`,
     )
     body.replaceChildren(...data.results.map(userRow))
-    if (!data.results.length) body.append(emptyRow(9, 'No users match this search.'))
+    if (!data.results.length) body.append(emptyRow(10, 'No users match this search.'))
     pager('users', data, f.page)
   })
   body.removeAttribute('aria-busy')
@@ -396,6 +396,22 @@ function userRow(u) {
     },
     u.is_active ? 'Deactivate' : 'Activate',
   )
+  // Staff may turn off a user's two-factor (a lost phone); the server applies the tenant rules.
+  const twoFactor = u.mfa_enabled
+    ? [
+        badge('On', 'ok'),
+        el(
+          'button',
+          {
+            type: 'button',
+            className: 'btn btn-small btn-danger-outline',
+            'aria-label': `Reset two-factor of ${u.username}`,
+            onclick: () => resetTwoFactor(u),
+          },
+          'Reset',
+        ),
+      ]
+    : ['—']
   const state_ = u.profile?.expired
     ? badge('Expired', 'warn')
     : u.is_active
@@ -410,6 +426,7 @@ function userRow(u) {
     el('td', {}, name || '—'),
     el('td', {}, u.client_name || '—'),
     el('td', {}, ...(roles.length ? roles : ['—'])),
+    el('td', { className: 'two-factor' }, ...twoFactor),
     timeCell(u.last_login),
     el('td', {}, state_),
     el('td', { className: 'actions' }, action),
@@ -428,6 +445,20 @@ async function setActive(u, active) {
   await guard($('users-error'), async () => {
     await api('PATCH', `${API}/users/${encodeURIComponent(u.id)}/`, { is_active: active })
     notice(`${u.username} ${active ? 'activated' : 'deactivated'}.`)
+    await loadUsers()
+  })
+}
+
+async function resetTwoFactor(u) {
+  const ok = await confirmAction({
+    title: 'Reset two-factor',
+    text: `${u.username} will sign in with the password alone until they turn two-factor on again.`,
+    action: 'Reset two-factor',
+  })
+  if (!ok) return
+  await guard($('users-error'), async () => {
+    await api('DELETE', `${API}/users/${encodeURIComponent(u.id)}/mfa/`)
+    notice(`Two-factor of ${u.username} is off.`)
     await loadUsers()
   })
 }

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core'
 import t from 'tap'
 import { type BackendName, makeApp, probeRealServers } from './helpers/backends.js'
 import { launchChromium } from './helpers/browser.js'
+import { codeAt } from '../src/mfa/totp.js'
 
 /**
  * The operator console end to end: a real Chromium drives /admin/ against a listening service,
@@ -246,6 +247,35 @@ t.test('an operator manages sessions and users in a real browser', async (t) => 
       payload: { username: carol.username, password: carol.password },
     })
     t.equal(login.statusCode, 401, 'and they cannot sign in again')
+  })
+
+  await t.test('the Users view shows who has two-factor, and staff reset it', async (t) => {
+    const erin = await h.createUser({ username: 'erin' })
+    const erinToken = h.bearer((await h.login(erin.username, erin.password)).access)
+    const { secret } = (
+      await h.request({ method: 'POST', url: `${V1}/mfa/totp/setup/`, headers: erinToken })
+    ).json()
+    const on = await h.request({
+      method: 'POST',
+      url: `${V1}/mfa/totp/confirm/`,
+      headers: erinToken,
+      payload: { code: codeAt(secret) },
+    })
+    t.equal(on.statusCode, 200, 'erin turned two-factor on')
+    await page.getByLabel('Search users').fill('erin')
+    await page.getByLabel('Search users').press('Enter')
+    const cell = page.locator(`#users-body tr[data-user-id="${erin.id}"] td.two-factor`)
+    await cell.getByText('On').waitFor()
+    await page.getByRole('button', { name: `Reset two-factor of ${erin.username}`, exact: true }).click()
+    await page.locator('#confirm-ok').click()
+    await page.locator('#notice').getByText(`Two-factor of ${erin.username} is off.`).waitFor()
+    await cell.getByText('—').waitFor()
+    const login = await h.request({
+      method: 'POST',
+      url: `${V1}/token/`,
+      payload: { username: erin.username, password: erin.password },
+    })
+    t.equal(login.statusCode, 200, 'erin signs in with the password alone again')
   })
 
   await t.test('invalidating all tokens needs the typed word, then signs the console out', async (t) => {
