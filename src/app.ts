@@ -21,6 +21,7 @@ import introspectionRoutes from '../routes/introspection.js'
 import discoveryRoutes from '../routes/discovery.js'
 import mailRoutes from '../routes/mail.js'
 import mfaRoutes from '../routes/mfa.js'
+import mailPages from '../routes/mail-pages.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
@@ -85,6 +86,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(discoveryRoutes)
   await app.register(mailRoutes)
   await app.register(mfaRoutes)
+  await app.register(mailPages)
   await app.register(adminConsole)
   return app
 }

@@ -93,6 +93,9 @@ export interface Config {
   mailEnabled: boolean
   /** The service's address as users reach it: every link in a mail starts with it, never with a Host header. */
   publicUrl: string
+  /** Where reset and verification links point (`?token=` is added); '': our own pages under PUBLIC_URL. */
+  passwordResetUrl: string
+  emailVerificationUrl: string
   /** A folder whose files override the built-in mail templates. */
   mailTemplatesDir: string | undefined
   passwordResetTtlSeconds: number
@@ -187,6 +190,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     mailFrom: env.MAIL_FROM?.trim() || 'authjwt <no-reply@localhost>',
     mailEnabled: false,
     publicUrl: '',
+    passwordResetUrl: '',
+    emailVerificationUrl: '',
     mailTemplatesDir: env.MAIL_TEMPLATES_DIR ? resolve(env.MAIL_TEMPLATES_DIR) : undefined,
     passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL', 1800, 60, 7 * 86400),
     emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL', 3 * 86400, 60, 30 * 86400),
@@ -199,6 +204,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   config.publicUrl =
     read.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ??
     `http://localhost:${config.port || 8000}`
+  config.passwordResetUrl = read.url('PASSWORD_RESET_URL', ['http:', 'https:']) ?? ''
+  config.emailVerificationUrl = read.url('EMAIL_VERIFICATION_URL', ['http:', 'https:']) ?? ''
   if (nodeEnv === 'production' && config.smtpUrl && !env.PUBLIC_URL) {
     problems.push(
       'PUBLIC_URL: required with SMTP_URL when NODE_ENV=production (the links in mails start with it).',

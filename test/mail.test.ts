@@ -260,3 +260,36 @@ t.test('mail off (production without SMTP_URL): the routes do not exist', async 
     t.equal(res.statusCode, 404, url)
   }
 })
+
+t.test('the pages the links open: a GET spends nothing, the form sets the password', async (t) => {
+  const inbox = await startInbox(t)
+  const app = await mailApp(t, 'embedded', inbox)
+  const user = await app.createUser({ email: 'pages@example.com' })
+  await reset(app, 'pages@example.com')
+  const { link, token } = linkToken(await inbox.next('pages@example.com'))
+  const path = link.slice(PUBLIC_URL.length)
+  for (let i = 0; i < 2; i++) {
+    const shown = await app.request({ method: 'GET', url: path })
+    t.equal(shown.statusCode, 200, 'a scanner or a second click may open it')
+    t.match(shown.headers['content-type'], /^text\/html/)
+    t.match(shown.headers['referrer-policy'], 'no-referrer', 'the token stays out of Referer headers')
+    t.match(shown.body, `name="token" value="${token}"`)
+  }
+  const hostile = await app.request({ method: 'GET', url: '/password/reset/?token=%22%3E%3Cscript%3Ex%3C/script%3E' })
+  t.notMatch(hostile.body, '<script>', 'the token is escaped')
+  const form = (body: Record<string, string>) =>
+    app.request({
+      method: 'POST',
+      url: '/password/reset/',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(body).toString(),
+    })
+  t.equal((await form({ token, new_password: 'short' })).statusCode, 400)
+  const done = await form({ token, new_password: 'set from the page' })
+  t.equal(done.statusCode, 200)
+  t.match(done.body, 'Your password has been reset')
+  await app.login(user.username, 'set from the page')
+  const again = await form({ token, new_password: 'set from the page 2' })
+  t.equal(again.statusCode, 400)
+  t.match(again.body, 'This link was already used.')
+})

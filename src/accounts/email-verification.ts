@@ -3,7 +3,7 @@ import type { Db } from '../database/database.js'
 import { type MailDeps, queueLinkMail, tokenRefused } from './mail-links.js'
 import type { UserRecord } from './users.js'
 
-/** The page a verification link opens (routes/mail-pages.ts). */
+/** Our page a verification link opens by default (routes/mail-pages.ts); EMAIL_VERIFICATION_URL may name another. */
 export const VERIFY_PAGE = '/email/verify/'
 
 /**
@@ -25,7 +25,12 @@ export class EmailVerification {
     await queueLinkMail(
       this.d,
       tx,
-      { purpose: 'email_verification', template: 'verify-email', path: VERIFY_PAGE, ttlSeconds },
+      {
+        purpose: 'email_verification',
+        template: 'verify-email',
+        page: this.d.config.emailVerificationUrl || `${this.d.config.publicUrl}${VERIFY_PAGE}`,
+        ttlSeconds,
+      },
       user,
     )
   }

@@ -13,9 +13,11 @@ export interface MailDeps {
   mailer: { kick(): void }
 }
 
-/** A link to one of our pages, from PUBLIC_URL: never from a request's Host header. */
-export function linkTo(config: Config, path: string, token: string): string {
-  return `${config.publicUrl}${path}?token=${encodeURIComponent(token)}`
+/** A link from configuration (PUBLIC_URL or the page's own URL), never from a request's Host header. */
+export function linkTo(page: string, token: string): string {
+  const url = new URL(page)
+  url.searchParams.set('token', token)
+  return url.toString()
 }
 
 const failures: Record<SpendFailure, string> = {
@@ -32,7 +34,7 @@ export function tokenRefused(failure: SpendFailure): FieldErrors {
 export async function queueLinkMail(
   d: MailDeps,
   tx: Db,
-  mail: { purpose: TokenPurpose; template: string; path: string; ttlSeconds: number },
+  mail: { purpose: TokenPurpose; template: string; page: string; ttlSeconds: number },
   user: { id: number; username: string; email: string },
 ): Promise<void> {
   const token = await d.repos.oneTimeTokens.issue(
@@ -48,7 +50,7 @@ export async function queueLinkMail(
       data: {
         username: user.username,
         email: user.email,
-        link: linkTo(d.config, mail.path, token),
+        link: linkTo(mail.page, token),
         minutes: String(Math.round(mail.ttlSeconds / 60)),
       },
     },

@@ -4,7 +4,7 @@ import type { RevocationService } from '../revocation/service.js'
 import { type MailDeps, queueLinkMail, tokenRefused } from './mail-links.js'
 import type { PasswordHasher } from './passwords.js'
 
-/** The page a reset link opens (routes/mail-pages.ts); the API behind it is POST .../password/reset/confirm/. */
+/** Our page a reset link opens by default (routes/mail-pages.ts); PASSWORD_RESET_URL may name another. */
 export const RESET_PAGE = '/password/reset/'
 
 /**
@@ -37,7 +37,12 @@ export class PasswordReset {
       queueLinkMail(
         this.d,
         tx,
-        { purpose: 'password_reset', template: 'password-reset', path: RESET_PAGE, ttlSeconds },
+        {
+          purpose: 'password_reset',
+          template: 'password-reset',
+          page: this.d.config.passwordResetUrl || `${this.d.config.publicUrl}${RESET_PAGE}`,
+          ttlSeconds,
+        },
         user,
       ),
     )
