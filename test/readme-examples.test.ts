@@ -9,6 +9,8 @@ import { generatePrivateKey } from '../src/keys/material.js'
 import type { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { makeApp, probeRealServers, REDIS_URL } from './helpers/backends.js'
 import { childEnv, root, startServer } from './helpers/server-process.js'
+import { linkToken, startInbox } from './helpers/smtp.js'
+import { codeAt } from '../src/mfa/totp.js'
 
 t.setTimeout(240_000)
 
@@ -16,7 +18,7 @@ t.setTimeout(240_000)
 async function examples(): Promise<Record<string, string>> {
   const readme = await readFile(join(root, 'README.md'), 'utf8')
   const found: Record<string, string> = {}
-  for (const [, name, code] of readme.matchAll(/<!-- example: (\w+) -->\n```\w+\n([\s\S]*?)```/g)) {
+  for (const [, name, code] of readme.matchAll(/<!-- example: ([\w-]+) -->\n```\w+\n([\s\S]*?)```/g)) {
     found[name as string] = code as string
   }
   return found
@@ -156,3 +158,58 @@ t.test('README: the resource-server kit honours a logout on ours at the next req
   t.equal(refused.status, 401, 'refused there at the next request')
   t.equal((await refused.json()).code, 'token_revoked')
 })
+
+t.test(
+  'README: two-factor enrolment and login, then a password reset, with curl against a live server',
+  async (t) => {
+    const code = await examples()
+    const inbox = await startInbox(t)
+    const dir = await mkdtemp(join(tmpdir(), 'authjwt-readme-mail-'))
+    t.teardown(() => rm(dir, { recursive: true, force: true }))
+    const server = await startServer(t, {
+      DATA_DIR: dir,
+      ADMIN_USERNAME: 'alice',
+      ADMIN_PASSWORD: 'alice-password',
+      ADMIN_EMAIL: 'alice@example.com',
+      SMTP_URL: inbox.url,
+      PUBLIC_URL: 'https://auth.example.com',
+      MAIL_RETRY_SECONDS: '1',
+    })
+    /** A README block as a shell script, against this server, with the variables it names. */
+    const curl = async (name: string, vars: Record<string, string> = {}) => {
+      const script = (code[name] ?? '').replaceAll('http://127.0.0.1:8000', server.base)
+      t.ok(script.includes('curl'), `the README has the ${name} example`)
+      const out = await run('bash', ['-c', `set -e\n${script}`], { cwd: dir, env: childEnv(vars) })
+      t.equal(out.code, 0, `${name} runs ${out.stderr}`)
+      return JSON.parse(out.stdout)
+    }
+    const login = await fetch(`${server.base}/api/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+    }).then((r) => r.json())
+    const ACCESS = login.access as string
+
+    const setup = await curl('mfa-setup', { ACCESS })
+    t.match(setup, { secret: String, otpauth_url: /^otpauth:\/\/totp\//, qr_code: /^data:image\/svg\+xml/ })
+    const confirm = await curl('mfa-confirm', { ACCESS, CODE: codeAt(setup.secret) })
+    t.equal(confirm.recovery_codes.length, 10)
+    const challenge = await curl('mfa-login')
+    t.match(challenge, { code: 'mfa_required', mfa_token: String })
+    const pair = await curl('mfa-complete', {
+      MFA_TOKEN: challenge.mfa_token,
+      CODE: codeAt(setup.secret, Date.now() + 30_000),
+    })
+    t.match(pair, { access: String, refresh: String, username: 'alice' }, 'the usual login answer')
+
+    const asked = await curl('reset')
+    t.match(asked.detail, /If an account uses this address/)
+    const { token } = linkToken(await inbox.next('alice@example.com'))
+    const reset = await curl('reset-confirm', { TOKEN: token })
+    t.match(reset, { revoked_sessions: Number })
+    const old = await fetch(`${server.base}/api/user/`, {
+      headers: { authorization: `Bearer ${pair.access}` },
+    })
+    t.equal(old.status, 401, 'the sessions from before the reset are refused')
+  },
+)
