@@ -1,14 +1,13 @@
 import { type ChildProcess, execFileSync, execSync, spawn } from 'node:child_process'
+import { deletePrefix, freePort } from './infra.js'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type autocannon from 'autocannon'
 import Fastify from 'fastify'
-import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import type { KeyPairAlgorithm } from '../src/config.js'
 import { Keyring } from '../src/keys/keyring.js'
@@ -92,17 +91,6 @@ async function kitApp(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Processes, ports, readiness.
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
 
 interface Child {
   name: string
@@ -632,14 +620,7 @@ async function main(): Promise<void> {
     await stopChildren()
     await admin.unsafe(`drop database if exists ${dbName} with (force)`)
     await admin.end({ timeout: 2 })
-    const redis = new Redis(REDIS_URL)
-    let cursor = '0'
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      if (found.length) await redis.del(...found)
-      cursor = next
-    } while (cursor !== '0')
-    redis.disconnect()
+    await deletePrefix(REDIS_URL, prefix)
     rmSync(tmp, { recursive: true, force: true })
   }
 

@@ -1,12 +1,11 @@
 import { execSync, spawn } from 'node:child_process'
+import { deletePrefix, freePort } from './infra.js'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import { loadConfig } from '../src/config.js'
 import { type Argon2Ceiling, argon2Ceilings, nodeRsCeiling } from './argon2.js'
@@ -49,17 +48,6 @@ const opts = {
   connections: Number(args.connections),
   loginConnections: Number(args['login-connections']),
   workers: Number(args.workers),
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
 }
 
 async function waitReady(base: string, child: { exitCode: number | null }, stderr: () => string) {
@@ -118,14 +106,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
     cleanup = async () => {
       await admin.unsafe(`drop database if exists ${name} with (force)`)
       await admin.end({ timeout: 2 })
-      const redis = new Redis(REDIS_URL)
-      let cursor = '0'
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-        if (found.length) await redis.del(...found)
-        cursor = next
-      } while (cursor !== '0')
-      redis.disconnect()
+      await deletePrefix(REDIS_URL, prefix)
     }
   }
   const config = loadConfig(env)
