@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { VERIFY_PAGE } from '../src/accounts/email-verification.js'
 import { RESET_PAGE } from '../src/accounts/password-reset.js'
 import { FieldErrors } from '../src/http/errors.js'
+import { escapeHtml } from '../src/mail/templates.js'
 
 // No script, no style from elsewhere; the form posts here only. The token is in the URL: keep it
 // out of Referer headers and out of caches.
@@ -13,10 +14,6 @@ const HEADERS = {
   'x-frame-options': 'DENY',
 }
 
-function escape(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-}
-
 function page(reply: FastifyReply, status: number, title: string, body: string) {
   return reply
     .code(status)
@@ -24,8 +21,8 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     .type('text/html; charset=utf-8')
     .send(
       `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-        `<title>${escape(title)}</title><style>body{font:16px system-ui;max-width:28rem;margin:4rem auto;padding:0 1rem}` +
-        `input,button{font:inherit;padding:.4rem;margin:.3rem 0;width:100%}</style><h1>${escape(title)}</h1>${body}</html>`,
+        `<title>${escapeHtml(title)}</title><style>body{font:16px system-ui;max-width:28rem;margin:4rem auto;padding:0 1rem}` +
+        `input,button{font:inherit;padding:.4rem;margin:.3rem 0;width:100%}</style><h1>${escapeHtml(title)}</h1>${body}</html>`,
     )
 }
 
@@ -58,7 +55,7 @@ const mailPages: FastifyPluginAsync = async (app) => {
       reply,
       200,
       'Choose a new password',
-      `<form method="post"><input type="hidden" name="token" value="${escape(token)}">` +
+      `<form method="post"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
         `<label>New password<input type="password" name="new_password" minlength="8" maxlength="4096" autocomplete="new-password" required></label>` +
         '<button>Set the new password</button></form>',
     )
@@ -79,7 +76,7 @@ const mailPages: FastifyPluginAsync = async (app) => {
     } catch (err) {
       const sentence = problem(err)
       if (!sentence) throw err
-      return page(reply, 400, 'This link does not work', `<p>${escape(sentence)}</p>`)
+      return page(reply, 400, 'This link does not work', `<p>${escapeHtml(sentence)}</p>`)
     }
     return page(
       reply,
@@ -94,7 +91,7 @@ const mailPages: FastifyPluginAsync = async (app) => {
       reply,
       200,
       'Confirm your e-mail address',
-      `<form method="post"><input type="hidden" name="token" value="${escape(field(request.query, 'token'))}">` +
+      `<form method="post"><input type="hidden" name="token" value="${escapeHtml(field(request.query, 'token'))}">` +
         '<button>Confirm my address</button></form>',
     ),
   )
@@ -106,12 +103,12 @@ const mailPages: FastifyPluginAsync = async (app) => {
         reply,
         200,
         'Address confirmed',
-        `<p>${escape(email)} is verified. You can close this page.</p>`,
+        `<p>${escapeHtml(email)} is verified. You can close this page.</p>`,
       )
     } catch (err) {
       const sentence = problem(err)
       if (!sentence) throw err
-      return page(reply, 400, 'This link does not work', `<p>${escape(sentence)}</p>`)
+      return page(reply, 400, 'This link does not work', `<p>${escapeHtml(sentence)}</p>`)
     }
   })
 }

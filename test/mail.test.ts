@@ -1,3 +1,5 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import t, { type Test } from 'tap'
 import { mailOutbox, oneTimeTokens } from '../schema/db.js'
@@ -275,7 +277,10 @@ t.test('the pages the links open: a GET spends nothing, the form sets the passwo
     t.match(shown.headers['referrer-policy'], 'no-referrer', 'the token stays out of Referer headers')
     t.match(shown.body, `name="token" value="${token}"`)
   }
-  const hostile = await app.request({ method: 'GET', url: '/password/reset/?token=%22%3E%3Cscript%3Ex%3C/script%3E' })
+  const hostile = await app.request({
+    method: 'GET',
+    url: '/password/reset/?token=%22%3E%3Cscript%3Ex%3C/script%3E',
+  })
   t.notMatch(hostile.body, '<script>', 'the token is escaped')
   const form = (body: Record<string, string>) =>
     app.request({
@@ -292,4 +297,31 @@ t.test('the pages the links open: a GET spends nothing, the form sets the passwo
   const again = await form({ token, new_password: 'set from the page 2' })
   t.equal(again.statusCode, 400)
   t.match(again.body, 'This link was already used.')
+})
+
+t.test('no SMTP_URL outside production: each mail is an .eml file in DATA_DIR/outbox', async (t) => {
+  const dataDir = t.testdir()
+  const app = await makeApp(t, 'embedded', {
+    mailEnabled: true,
+    dataDir,
+    publicUrl: PUBLIC_URL,
+    mailRetrySeconds: 1,
+  })
+  await app.createUser({ email: 'files@example.com' })
+  t.equal((await reset(app, 'files@example.com')).statusCode, 202)
+  const outbox = join(dataDir, 'outbox')
+  let files: string[] = []
+  for (let i = 0; i < 100 && files.length === 0; i++) {
+    await sleep(100)
+    files = await readdir(outbox).catch(() => [])
+  }
+  t.equal(files.length, 1, 'one file')
+  const raw = await readFile(join(outbox, files[0] ?? ''), 'utf8')
+  t.match(raw, /^To: files@example\.com$/m)
+  t.match(raw, /Subject: Reset your password/)
+  t.equal(
+    (await stat(join(outbox, files[0] ?? ''))).mode & 0o777,
+    0o600,
+    'readable by the owner only: it holds a link',
+  )
 })

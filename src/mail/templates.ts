@@ -95,6 +95,7 @@ function fill(template: string, data: Record<string, string>, encode: (value: st
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, key: string) => encode(data[key] ?? ''))
 }
 
-function escapeHtml(value: string): string {
+/** Text as HTML shows it: never markup. */
+export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
