@@ -55,14 +55,14 @@ export default fp(
       (ids, at) => repos.sessions.touch(ids, at),
       (err) => app.log.warn({ err }, 'could not record session activity'),
     )
-    const currentUser = new CurrentUser({ repos })
+    const currentUser = new CurrentUser({ repos, staffNeedMfa: config.mfaRequiredForStaff })
     app.decorate('hasher', hasher)
     app.decorate('throttle', throttle)
     app.decorate('revocations', revocations)
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const twoFactor = new TwoFactor({ config, repos, hasher, throttle, currentUser })
+    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser })
     app.decorate('twoFactor', twoFactor)
     const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor }
     app.decorate('tokens', new TokenFlows(authDeps))

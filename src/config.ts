@@ -102,6 +102,8 @@ export interface Config {
   emailVerificationTtlSeconds: number
   /** Whether a user whose e-mail is not verified is refused at login. */
   requireVerifiedEmail: boolean
+  /** Staff act as staff only with two-factor on (they may still log in, and enrol). */
+  mfaRequiredForStaff: boolean
   mailRateLimit: number
   mailIpRateLimit: number
   /** The first wait before a failed mail is tried again; each further wait doubles, up to an hour. */
@@ -196,6 +198,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     passwordResetTtlSeconds: read.int('PASSWORD_RESET_TTL', 1800, 60, 7 * 86400),
     emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL', 3 * 86400, 60, 30 * 86400),
     requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
+    mfaRequiredForStaff: read.bool('MFA_REQUIRED_FOR_STAFF', false),
     mailRateLimit: read.int('MAIL_RATE_LIMIT', 5, 0, 1_000_000),
     mailIpRateLimit: read.int('MAIL_IP_RATE_LIMIT', 30, 0, 1_000_000),
     mailRetrySeconds: read.int('MAIL_RETRY_SECONDS', 10, 1, 3600),

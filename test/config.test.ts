@@ -190,6 +190,33 @@ t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR
   ])
 })
 
+t.test('mail: on outside production or with SMTP_URL; links need PUBLIC_URL in production', async (t) => {
+  const prod = { NODE_ENV: 'production', SIGNING_KEY: KEY }
+  t.equal(loadConfig({}).mailEnabled, true, 'outside production: on, to files')
+  t.equal(loadConfig(prod).mailEnabled, false, 'production without SMTP_URL: off')
+  t.match(problems({ ...prod, SMTP_URL: 'smtp://mail.example.com:587' }), [
+    /^PUBLIC_URL: required with SMTP_URL/,
+  ])
+  const on = loadConfig({
+    ...prod,
+    SMTP_URL: 'smtps://u:p@mail.example.com',
+    PUBLIC_URL: 'https://auth.example.com/',
+  })
+  t.equal(on.mailEnabled, true)
+  t.equal(on.publicUrl, 'https://auth.example.com', 'no trailing slash, so links join cleanly')
+  t.match(problems({ SMTP_URL: 'http://mail.example.com' }), [
+    /^SMTP_URL: expected a smtp: or smtps:\/\/ URL/,
+  ])
+  t.match(problems({ ...prod, REQUIRE_VERIFIED_EMAIL: 'true' }), [
+    /^REQUIRE_VERIFIED_EMAIL: needs SMTP_URL in production/,
+  ])
+  t.equal(
+    loadConfig({ PUBLIC_URL: 'https://a.example', PASSWORD_RESET_URL: 'https://app.example/reset' })
+      .passwordResetUrl,
+    'https://app.example/reset',
+  )
+})
+
 t.test('error messages never echo secrets', async (t) => {
   const secrets = {
     SIGNING_KEY: 'tiny-secret-key',

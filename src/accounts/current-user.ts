@@ -1,7 +1,8 @@
-import { errors } from '../http/errors.js'
+import { ApiError, errors } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
 import type { Principal } from '../tokens/claims.js'
 import type { Repositories } from '../database/repositories.js'
+import { requireOperator, requireSuperuser } from './scope.js'
 import type { UserRecord } from './users.js'
 
 /** The caller's user row, and usernames for the answers that show nothing else. */
@@ -9,7 +10,30 @@ export class CurrentUser {
   // Usernames never change once created, so this cache is never stale; it is bounded only for memory.
   private readonly usernames = new Map<number, string>()
 
-  constructor(private readonly d: { repos: Pick<Repositories, 'users'> }) {}
+  /** `staffNeedMfa`: MFA_REQUIRED_FOR_STAFF, staff act as staff only with two-factor on. */
+  constructor(private readonly d: { repos: Pick<Repositories, 'users'>; staffNeedMfa?: boolean }) {}
+
+  /** The caller, who must be staff or a superuser: the one check every operator action makes. */
+  async operator(principal: Principal): Promise<UserRecord> {
+    const actor = await this.of(principal)
+    requireOperator(actor)
+    this.requireMfa(actor)
+    return actor
+  }
+
+  async superuser(principal: Principal): Promise<UserRecord> {
+    const actor = await this.of(principal)
+    requireSuperuser(actor)
+    this.requireMfa(actor)
+    return actor
+  }
+
+  /** Staff may still log in and enrol without two-factor; they act as staff once it is on. */
+  private requireMfa(actor: UserRecord): void {
+    if (this.d.staffNeedMfa && !actor.mfaEnabled) {
+      throw new ApiError(403, 'Turn two-factor authentication on to act as staff.', 'mfa_required_for_staff')
+    }
+  }
 
   /**
    * The caller's row, with the checks SimpleJWT's authentication makes on it. Showing the caller

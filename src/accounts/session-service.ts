@@ -1,7 +1,7 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors } from '../http/errors.js'
 import type { Repositories } from '../database/repositories.js'
-import { inScope, requireOperator, requireSuperuser, tenantOf } from './scope.js'
+import { inScope, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -53,14 +53,12 @@ export class SessionService {
   }
 
   async adminList(principal: Principal, filter: AdminSessionFilter) {
-    const actor = await this.d.currentUser.of(principal)
-    requireOperator(actor)
+    const actor = await this.d.currentUser.operator(principal)
     return this.d.repos.sessions.listAdmin({ ...filter, tenantId: tenantOf(actor) })
   }
 
   async adminRevoke(principal: Principal, id: number) {
-    const actor = await this.d.currentUser.of(principal)
-    requireOperator(actor)
+    const actor = await this.d.currentUser.operator(principal)
     const session = await this.d.repos.sessions.findWithUser(id)
     if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
     await this.d.revocations.revokeSession(id, 'admin_revoked')
@@ -69,8 +67,7 @@ export class SessionService {
 
   /** Every token issued until now stops on the next request, on every instance; new logins work. */
   async invalidateAll(principal: Principal) {
-    const actor = await this.d.currentUser.of(principal)
-    requireSuperuser(actor)
+    await this.d.currentUser.superuser(principal)
     const revoked = await this.d.revocations.invalidateAll()
     return { message: 'All user sessions invalidated successfully', revoked_sessions: revoked }
   }

@@ -4,7 +4,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
-import { inScope, requireOperator, tenantOf } from './scope.js'
+import { inScope, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
@@ -51,9 +51,7 @@ export class UserService {
 
   /** The caller, who must be staff (or a superuser). */
   async operator(principal: Principal): Promise<UserRecord> {
-    const actor = await this.d.currentUser.of(principal)
-    requireOperator(actor)
-    return actor
+    return this.d.currentUser.operator(principal)
   }
 
   async list(principal: Principal, query: { search?: string; limit: number; offset: number }) {
@@ -63,10 +61,8 @@ export class UserService {
 
   /** Self, or a user in an operator's scope. A non-operator asking about someone else is refused. */
   async get(principal: Principal, id: number): Promise<UserRecord> {
-    const actor = await this.d.currentUser.of(principal)
-    if (id === actor.id) return actor
-    requireOperator(actor)
-    return this.inScope(actor, id)
+    if (id === principal.user_id) return this.d.currentUser.of(principal)
+    return this.inScope(await this.operator(principal), id)
   }
 
   /** A user the caller may manage: an operator's tenant, and a superuser only for a superuser. */

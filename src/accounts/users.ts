@@ -39,6 +39,8 @@ export interface UserPatch {
   expiryDate?: Date | null
   /** Set by a confirmed verification link; a changed e-mail is unverified unless this says otherwise. */
   emailVerified?: boolean
+  /** Kept by src/mfa/two-factor.ts, in the transaction that turns two-factor on or off. */
+  mfaEnabled?: boolean
 }
 
 const columns = {

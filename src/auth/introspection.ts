@@ -1,4 +1,4 @@
-import { type Actor, inScope, requireOperator } from '../accounts/scope.js'
+import { type Actor, inScope } from '../accounts/scope.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import { isExpired } from '../http/serializers.js'
 import { type Claims, isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
@@ -62,9 +62,7 @@ export class Introspection {
   private async operator(caller: Caller): Promise<Actor> {
     // A configured service (INTROSPECTION_CLIENTS) sees every tenant, as a superuser does.
     if ('client' in caller) return SERVICE
-    const actor = await this.d.currentUser.of(caller)
-    requireOperator(actor)
-    return actor
+    return this.d.currentUser.operator(caller)
   }
 
   /** The token's claims and user name, if it is ours, live, and its user is in the actor's scope. */

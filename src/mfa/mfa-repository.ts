@@ -1,5 +1,5 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm'
-import { mfaChallenges, mfaRecoveryCodes, userMfa, users } from '../../schema/db.js'
+import { mfaChallenges, mfaRecoveryCodes, userMfa } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 
 /** The two-factor tables: secrets, recovery codes, and logins waiting for their code. */
@@ -25,19 +25,16 @@ export class MfaRepository {
     return row
   }
 
-  /** Turns it on with the first accepted step and the recovery codes, once. */
-  async enable(userId: number, step: number, codeHashes: string[]): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const on = await tx
-        .update(userMfa)
-        .set({ enabledAt: new Date(), lastStep: step })
-        .where(and(eq(userMfa.userId, userId), isNull(userMfa.enabledAt)))
-        .returning({ userId: userMfa.userId })
-      if (on.length === 0) return false
-      await tx.update(users).set({ mfaEnabled: true }).where(eq(users.id, userId))
-      await this.replaceCodes(userId, codeHashes, tx)
-      return true
-    })
+  /** Turns it on with the first accepted step and the recovery codes, once; `db`: the caller's transaction. */
+  async enable(userId: number, step: number, codeHashes: string[], db: Db): Promise<boolean> {
+    const on = await db
+      .update(userMfa)
+      .set({ enabledAt: new Date(), lastStep: step })
+      .where(and(eq(userMfa.userId, userId), isNull(userMfa.enabledAt)))
+      .returning({ userId: userMfa.userId })
+    if (on.length === 0) return false
+    await this.replaceCodes(userId, codeHashes, db)
+    return true
   }
 
   /** Accepts a code's step if it is later than every step accepted before: each code works once. */
@@ -78,14 +75,11 @@ export class MfaRepository {
     return row?.n ?? 0
   }
 
-  /** Turns two-factor off: secret, codes and waiting logins go. */
-  async remove(userId: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await tx.delete(userMfa).where(eq(userMfa.userId, userId))
-      await tx.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
-      await tx.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
-      await tx.update(users).set({ mfaEnabled: false }).where(eq(users.id, userId))
-    })
+  /** Turns two-factor off: secret, codes and waiting logins go; `db`: the caller's transaction. */
+  async remove(userId: number, db: Db): Promise<void> {
+    await db.delete(userMfa).where(eq(userMfa.userId, userId))
+    await db.delete(mfaRecoveryCodes).where(eq(mfaRecoveryCodes.userId, userId))
+    await db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
   }
 
   async addChallenge(tokenHash: string, userId: number, login: Record<string, unknown>, expiresAt: Date) {

@@ -4,6 +4,7 @@ import type { PasswordHasher } from '../accounts/passwords.js'
 import type { UserRecord } from '../accounts/users.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import { type Config, keyEncryptionKeyOf } from '../config.js'
+import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { ApiError, FieldErrors } from '../http/errors.js'
 import { seal, unseal } from '../keys/sealed.js'
@@ -18,6 +19,7 @@ const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
 
 export interface TwoFactorDeps {
   config: Config
+  db: Db
   repos: Repositories
   hasher: PasswordHasher
   throttle: Throttle
@@ -79,16 +81,17 @@ export class TwoFactor {
     const step = codeStep(this.secretOf(user.id, row.sealedSecret), code)
     if (step === undefined) throw new FieldErrors({ code: ['The code is not valid.'] })
     const codes = recoveryCodes()
-    if (!(await this.d.repos.mfa.enable(user.id, step, codes.map(digest)))) throw errors.alreadyOn()
-    this.d.repos.users.forget(user.id)
+    await this.d.db.transaction(async (tx) => {
+      if (!(await this.d.repos.mfa.enable(user.id, step, codes.map(digest), tx))) throw errors.alreadyOn()
+      await this.d.repos.users.update(user.id, { mfaEnabled: true }, tx)
+    })
     return { recovery_codes: codes.map(shown) }
   }
 
   /** Off, with the password or a current code. */
   async disable(principal: Principal, proof: Proof, ip: string | undefined): Promise<{ detail: string }> {
     const user = await this.proven(principal, proof, ip)
-    await this.d.repos.mfa.remove(user.id)
-    this.d.repos.users.forget(user.id)
+    await this.turnOff(user.id)
     return { detail: 'Two-factor authentication is off.' }
   }
 
@@ -114,8 +117,14 @@ export class TwoFactor {
 
   /** Staff: turns a user's two-factor off (lost phone); the caller checked the tenant rules. */
   async reset(user: UserRecord): Promise<void> {
-    await this.d.repos.mfa.remove(user.id)
-    this.d.repos.users.forget(user.id)
+    await this.turnOff(user.id)
+  }
+
+  private async turnOff(userId: number): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      await this.d.repos.mfa.remove(userId, tx)
+      await this.d.repos.users.update(userId, { mfaEnabled: false }, tx)
+    })
   }
 
   /** The answer to a right password of a user with two-factor on: a challenge to complete. */
