@@ -216,24 +216,48 @@ t.test(
   },
 )
 
-t.test('MFA_REQUIRED_FOR_STAFF: staff log in and enrol, and act as staff once two-factor is on', async (t) => {
-  const app = await makeApp(t, 'embedded', {
-    keyEncryptionKey: 'mfa-test-key-encryption-key-32-bytes',
-    mfaRequiredForStaff: true,
-  })
-  const staff = await app.createUser({ isStaff: true })
-  const headers = app.bearer((await app.login(staff.username, staff.password)).access)
-  const list = () => app.request({ method: 'GET', url: '/api/v1/auth/users/', headers })
-  const refused = await list()
-  t.equal(refused.statusCode, 403)
-  t.equal(refused.json().code, 'mfa_required_for_staff')
-  const sessions = await app.request({ method: 'GET', url: '/api/v1/auth/admin/sessions/', headers })
-  t.equal(sessions.statusCode, 403, 'every operator action, not only the users list')
-  const me = await app.request({ method: 'GET', url: '/api/v1/auth/users/me/', headers })
-  t.equal(me.statusCode, 200, 'their own account stays theirs')
-  const { secret } = (await app.request({ method: 'POST', url: '/api/v1/auth/mfa/totp/setup/', headers })).json()
-  await app.request({ method: 'POST', url: '/api/v1/auth/mfa/totp/confirm/', headers, payload: { code: codeAt(secret) } })
-  t.equal((await list()).statusCode, 200, 'with two-factor on, they act as staff')
-  const plain = await app.createUser()
-  t.equal((await login(app, plain.username, plain.password)).statusCode, 200, 'other users are not concerned')
+t.test(
+  'MFA_REQUIRED_FOR_STAFF: staff log in and enrol, and act as staff once two-factor is on',
+  async (t) => {
+    const app = await makeApp(t, 'embedded', {
+      keyEncryptionKey: 'mfa-test-key-encryption-key-32-bytes',
+      mfaRequiredForStaff: true,
+    })
+    const staff = await app.createUser({ isStaff: true })
+    const headers = app.bearer((await app.login(staff.username, staff.password)).access)
+    const list = () => app.request({ method: 'GET', url: '/api/v1/auth/users/', headers })
+    const refused = await list()
+    t.equal(refused.statusCode, 403)
+    t.equal(refused.json().code, 'mfa_required_for_staff')
+    const sessions = await app.request({ method: 'GET', url: '/api/v1/auth/admin/sessions/', headers })
+    t.equal(sessions.statusCode, 403, 'every operator action, not only the users list')
+    const me = await app.request({ method: 'GET', url: '/api/v1/auth/users/me/', headers })
+    t.equal(me.statusCode, 200, 'their own account stays theirs')
+    const { secret } = (
+      await app.request({ method: 'POST', url: '/api/v1/auth/mfa/totp/setup/', headers })
+    ).json()
+    await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/mfa/totp/confirm/',
+      headers,
+      payload: { code: codeAt(secret) },
+    })
+    t.equal((await list()).statusCode, 200, 'with two-factor on, they act as staff')
+    const plain = await app.createUser()
+    t.equal(
+      (await login(app, plain.username, plain.password)).statusCode,
+      200,
+      'other users are not concerned',
+    )
+  },
+)
+
+t.test('a KEY_ENCRYPTION_KEY that does not open the secrets answers 503, never 500', async (t) => {
+  const app = await makeApp(t, 'embedded', { keyEncryptionKey: 'mfa-test-key-encryption-key-32-bytes' })
+  const { user, secret } = await enrolled(app)
+  app.config.keyEncryptionKey = 'another-key-encryption-key-of-32-bytes'
+  const token = (await login(app, user.username, user.password)).json().mfa_token
+  const res = await complete(app, token, codeAt(secret))
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'mfa_unavailable')
 })

@@ -48,6 +48,12 @@ const errors = {
       'Two-factor authentication needs KEY_ENCRYPTION_KEY on this server.',
       'mfa_unavailable',
     ),
+  sealedElsewhere: () =>
+    new ApiError(
+      503,
+      'Two-factor secrets cannot be opened: KEY_ENCRYPTION_KEY is not the key that sealed them.',
+      'mfa_unavailable',
+    ),
   alreadyOn: () => new ApiError(400, 'Two-factor authentication is already on.', 'mfa_already_enabled'),
   notOn: () => new ApiError(400, 'Two-factor authentication is not on.', 'mfa_not_enabled'),
 }
@@ -186,7 +192,13 @@ export class TwoFactor {
   }
 
   private secretOf(userId: number, sealed: string): string {
-    return unseal(this.encryptionKey(), sealId(userId), sealed)
+    try {
+      return unseal(this.encryptionKey(), sealId(userId), sealed)
+    } catch (err) {
+      if (err instanceof ApiError) throw err
+      // KEY_ENCRYPTION_KEY changed since the secret was sealed: an operator's matter, never a 500.
+      throw errors.sealedElsewhere()
+    }
   }
 }
 
