@@ -22,7 +22,7 @@ export class OneTimeTokenRepository {
 
   /** A new token for the user; earlier unused ones for the same purpose stop working. */
   async issue(purpose: TokenPurpose, to: IssuedFor, ttlSeconds: number, db = this.db): Promise<string> {
-    const token = randomBytes(32).toString('base64url')
+    const token = newToken()
     const now = new Date()
     await db
       .update(oneTimeTokens)
@@ -75,6 +75,12 @@ export class OneTimeTokenRepository {
   }
 }
 
-function digest(token: string): string {
+/** A token for a link or a login step: 32 random bytes, base64url. */
+export function newToken(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** What is stored of a random token (or recovery code): its SHA-256, base64url. */
+export function digest(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
 }

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomInt } from 'node:crypto'
+import { randomInt } from 'node:crypto'
+import { digest, newToken } from '../accounts/one-time-tokens.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { UserRecord } from '../accounts/users.js'
@@ -135,7 +136,7 @@ export class TwoFactor {
 
   /** The answer to a right password of a user with two-factor on: a challenge to complete. */
   async challenge(user: UserRecord, pending: PendingLogin): Promise<ApiError> {
-    const token = randomBytes(32).toString('base64url')
+    const token = newToken()
     const expires = new Date(Date.now() + CHALLENGE_SECONDS * 1000)
     await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...pending }, expires)
     return errors.mfaRequired(token)
@@ -210,10 +211,6 @@ export interface Proof {
 /** The sealed secret is bound to its user: copied onto another row, it does not open. */
 function sealId(userId: number): string {
   return `mfa:${userId}`
-}
-
-function digest(value: string): string {
-  return createHash('sha256').update(value).digest('base64url')
 }
 
 function shown(code: string): string {
