@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import { type AjvError, fieldErrors, type ObjectSchema } from '../src/http/drf.js'
 import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
 import { isBackendUnavailable } from '../src/http/unavailable.js'
+import { requestMeta } from './audit.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'
 
@@ -12,9 +13,16 @@ const WWW_AUTHENTICATE = 'Bearer realm="api"'
  */
 export default fp(
   async (app) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply))
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      // Every limit hit, whichever route and limit, is one kind of event for operators.
+      if (error instanceof ApiError && error.statusCode === 429) {
+        const details = { route: request.routeOptions.url ?? null }
+        app.audit.record({ type: 'rate_limit.hit', details }, requestMeta(request))
+      }
+      return sendError(error, request, reply)
+    })
   },
-  { name: 'error-handler' },
+  { name: 'error-handler', dependencies: ['audit'] },
 )
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply) {

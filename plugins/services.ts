@@ -7,6 +7,7 @@ import { PasswordHasher } from '../src/accounts/passwords.js'
 import { SessionActivity } from '../src/accounts/session-activity.js'
 import { SessionService } from '../src/accounts/session-service.js'
 import { UserService } from '../src/accounts/user-service.js'
+import { AuditReader } from '../src/audit/audit-reader.js'
 import { Authenticator } from '../src/auth/authenticate.js'
 import { Introspection } from '../src/auth/introspection.js'
 import { Throttle } from '../src/auth/throttle.js'
@@ -31,6 +32,8 @@ declare module 'fastify' {
     passwordReset: PasswordReset
     emailVerification: EmailVerification
     twoFactor: TwoFactor
+    /** Staff reading the audit trail (the writing is app.audit's). */
+    auditReader: AuditReader
   }
 }
 
@@ -56,15 +59,16 @@ export default fp(
       (err) => app.log.warn({ err }, 'could not record session activity'),
     )
     const currentUser = new CurrentUser({ repos, staffNeedMfa: config.mfaRequiredForStaff })
+    const audit = app.audit
     app.decorate('hasher', hasher)
     app.decorate('throttle', throttle)
     app.decorate('revocations', revocations)
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser })
+    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser, audit })
     app.decorate('twoFactor', twoFactor)
-    const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor }
+    const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor, audit }
     app.decorate('tokens', new TokenFlows(authDeps))
     app.decorate('introspection', new Introspection({ ...authDeps, currentUser }))
     const mail = { config, db, repos, mailer: app.mailer }
@@ -72,7 +76,7 @@ export default fp(
     app.decorate('emailVerification', verification)
     app.decorate(
       'passwordReset',
-      new PasswordReset({ ...mail, revocations, hasher, throttle, background: app.background }),
+      new PasswordReset({ ...mail, revocations, hasher, throttle, background: app.background, audit }),
     )
     app.decorate(
       'users',
@@ -83,10 +87,12 @@ export default fp(
         hasher,
         throttle,
         currentUser,
+        audit,
         verification: config.mailEnabled ? verification : undefined,
       }),
     )
-    app.decorate('sessions', new SessionService({ repos, revocations, currentUser }))
+    app.decorate('sessions', new SessionService({ repos, revocations, currentUser, audit }))
+    app.decorate('auditReader', new AuditReader({ repos, currentUser }))
     app.addHook('onClose', () => activity.close())
 
     // The in-process store starts empty, and a Redis may lose its data while we run: the store
@@ -109,5 +115,5 @@ export default fp(
       }),
     )
   },
-  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'keys', 'mail'] },
+  { name: 'services', dependencies: ['config', 'database', 'revocation-store', 'keys', 'mail', 'audit'] },
 )

@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../plugins/authenticate.js'
@@ -29,7 +30,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       handler: async (request) => {
         const refresh = request.body.refresh || request.body.refresh_token
         if (!refresh) throw new FieldErrors({ refresh: ['This field is required.'] })
-        return app.tokens.logout(refresh, request.headers.authorization)
+        return app.tokens.logout(refresh, request.headers.authorization, requestMeta(request))
       },
     })
   }
@@ -42,7 +43,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security,
       response: { 200: LogoutAllResponse, ...protectedResponses },
     },
-    handler: async (request) => app.tokens.logoutAll(principalOf(request)),
+    handler: async (request) => app.tokens.logoutAll(principalOf(request), requestMeta(request)),
   })
 
   for (const url of paths.me) {

@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
@@ -57,7 +58,8 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: RevokeSessionResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.adminRevoke(principalOf(request), request.params.id),
+    handler: async (request) =>
+      sessions.adminRevoke(principalOf(request), request.params.id, requestMeta(request)),
   })
 
   for (const url of [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']) {
@@ -69,7 +71,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         response: { 200: InvalidateAllResponse, ...protectedResponses },
       },
-      handler: async (request) => sessions.invalidateAll(principalOf(request)),
+      handler: async (request) => sessions.invalidateAll(principalOf(request), requestMeta(request)),
     })
   }
 }

@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { VERIFY_PAGE } from '../src/accounts/email-verification.js'
 import { RESET_PAGE } from '../src/accounts/password-reset.js'
@@ -72,7 +73,7 @@ const mailPages: FastifyPluginAsync = async (app) => {
       )
     }
     try {
-      await app.passwordReset.confirm(field(request.body, 'token'), password)
+      await app.passwordReset.confirm(field(request.body, 'token'), password, requestMeta(request))
     } catch (err) {
       const sentence = problem(err)
       if (!sentence) throw err

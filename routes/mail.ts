@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import { errors } from '../src/http/errors.js'
@@ -49,7 +50,8 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: PasswordResetConfirmBody,
       response: { 200: PasswordResetConfirmResponse, ...errorResponses, ...notFound },
     },
-    handler: async (request) => passwordReset.confirm(request.body.token, request.body.new_password),
+    handler: async (request) =>
+      passwordReset.confirm(request.body.token, request.body.new_password, requestMeta(request)),
   })
 
   app.post(`${V1}/email/verify/`, {

@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import {
@@ -29,7 +30,8 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: MfaLoginBody,
       response: { 200: LoginResponse, ...errorResponses },
     },
-    handler: async (request) => tokens.completeMfa(request.body.mfa_token, request.body.code, request.ip),
+    handler: async (request) =>
+      tokens.completeMfa(request.body.mfa_token, request.body.code, requestMeta(request)),
   })
 
   app.get(`${V1}/mfa/`, {
@@ -64,7 +66,8 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: MfaConfirmBody,
       response: { 200: RecoveryCodes, ...protectedResponses },
     },
-    handler: async (request) => twoFactor.confirm(principalOf(request), request.body.code),
+    handler: async (request) =>
+      twoFactor.confirm(principalOf(request), request.body.code, requestMeta(request)),
   })
 
   app.post(`${V1}/mfa/disable/`, {
@@ -76,7 +79,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: MfaProofBody,
       response: { 200: Detail, ...protectedResponses },
     },
-    handler: async (request) => twoFactor.disable(principalOf(request), request.body, request.ip),
+    handler: async (request) => twoFactor.disable(principalOf(request), request.body, requestMeta(request)),
   })
 
   app.post(`${V1}/mfa/recovery-codes/`, {
@@ -101,7 +104,10 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Detail, ...protectedResponses },
     },
     handler: async (request) => {
-      await twoFactor.reset(await users.managed(principalOf(request), request.params.id))
+      await twoFactor.reset(
+        await users.managed(principalOf(request), request.params.id),
+        requestMeta(request),
+      )
       return { detail: 'Two-factor authentication is off for this user.' }
     },
   })

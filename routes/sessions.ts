@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import { sessionBody } from '../src/http/serializers.js'
@@ -45,7 +46,8 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: RevokeAllBody,
       response: { 200: RevokeAllResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.revokeAll(principalOf(request), request.body.keep_current === true),
+    handler: async (request) =>
+      sessions.revokeAll(principalOf(request), request.body.keep_current === true, requestMeta(request)),
   })
 
   app.get(`${V1}/sessions/:id/`, {
@@ -72,7 +74,8 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       response: { 200: RevokeSessionResponse, ...protectedResponses },
     },
-    handler: async (request) => sessions.revokeOwn(principalOf(request), request.params.id),
+    handler: async (request) =>
+      sessions.revokeOwn(principalOf(request), request.params.id, requestMeta(request)),
   })
 }
 

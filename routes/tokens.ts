@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   Empty,
@@ -38,8 +39,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           if (alias !== undefined) body.username = typeof alias === 'string' ? alias.trim() : alias
         }
       },
-      handler: async (request) =>
-        app.tokens.login(request.body, { ip: request.ip, userAgent: request.headers['user-agent'] }),
+      handler: async (request) => app.tokens.login(request.body, requestMeta(request)),
     })
   }
 
@@ -57,7 +57,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         arrivedAt.set(request, Date.now())
       },
       handler: async (request) =>
-        app.tokens.refresh(request.body.refresh, arrivedAt.get(request) ?? Date.now()),
+        app.tokens.refresh(request.body.refresh, arrivedAt.get(request) ?? Date.now(), requestMeta(request)),
     })
   }
 
@@ -81,7 +81,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: RefreshBody,
         response: { 200: Empty, ...errorResponses },
       },
-      handler: async (request) => app.tokens.blacklist(request.body.refresh),
+      handler: async (request) => app.tokens.blacklist(request.body.refresh, requestMeta(request)),
     })
   }
 }

@@ -1,3 +1,4 @@
+import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
@@ -53,7 +54,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: User, ...protectedResponses },
     },
     handler: async (request, reply) => {
-      const user = await users.create(principalOf(request), request.body)
+      const user = await users.create(principalOf(request), request.body, requestMeta(request))
       return reply.code(201).send(userBody(user))
     },
   })
@@ -72,7 +73,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         principalOf(request),
         request.body.old_password,
         request.body.new_password,
-        request.ip,
+        requestMeta(request),
       ),
   })
 
@@ -99,7 +100,9 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: User, ...protectedResponses },
     },
     handler: async (request) =>
-      userBody(await users.update(principalOf(request), request.params.id, request.body)),
+      userBody(
+        await users.update(principalOf(request), request.params.id, request.body, requestMeta(request)),
+      ),
   })
 }
 

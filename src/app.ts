@@ -5,6 +5,7 @@ import authenticate from '../plugins/authenticate.js'
 import configPlugin from '../plugins/config.js'
 import database from '../plugins/database.js'
 import adminConsole from '../plugins/console.js'
+import audit from '../plugins/audit.js'
 import docs from '../plugins/docs.js'
 import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
@@ -17,6 +18,7 @@ import services from '../plugins/services.js'
 import validation from '../plugins/validation.js'
 import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
+import auditRoutes from '../routes/audit.js'
 import introspectionRoutes from '../routes/introspection.js'
 import discoveryRoutes from '../routes/discovery.js'
 import mailRoutes from '../routes/mail.js'
@@ -69,6 +71,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(revocationStore, { store: options.store })
   await app.register(keys)
   await app.register(mail)
+  await app.register(audit)
   await app.register(services)
   await app.register(authenticate)
   await app.register(errorHandler)
@@ -82,6 +85,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes)
   await app.register(sessionRoutes)
   await app.register(adminRoutes)
+  await app.register(auditRoutes)
   await app.register(introspectionRoutes)
   await app.register(discoveryRoutes)
   await app.register(mailRoutes)

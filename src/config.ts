@@ -108,6 +108,26 @@ export interface Config {
   mailIpRateLimit: number
   /** The first wait before a failed mail is tried again; each further wait doubles, up to an hour. */
   mailRetrySeconds: number
+  /** Security events written to audit_events (and sent to webhooks); off: neither. */
+  auditEnabled: boolean
+  /** Longest an event waits in memory before its batch is written: what a crash can lose. */
+  auditFlushMs: number
+  /** `prune-audit` deletes rows older than this; 0 keeps everything. */
+  auditRetentionDays: number
+  /** Failed logins on one account within 15 minutes that raise `suspicious.failed_logins`. */
+  failedLoginAlertThreshold: number
+  /** Mail the user about a login from a new device or network, and refresh-token reuse. */
+  suspiciousActivityMail: boolean
+  /** Webhook targets on loopback, private or link-local addresses are refused unless this is on. */
+  webhooksAllowPrivate: boolean
+  /** The first wait before a failed webhook delivery is tried again; each further wait doubles, up to an hour. */
+  webhookRetrySeconds: number
+  /** Longest wait for a receiver's answer. */
+  webhookTimeoutMs: number
+  /** /metrics on its own port (0: off), or on the service port behind METRICS_TOKEN. */
+  metricsPort: number
+  /** Bearer token that opens /metrics on the service port; undefined: not served there. */
+  metricsToken: string | undefined
 }
 
 export const LEGACY_PASSWORD_HASHES = ['accept', 'refuse'] as const
@@ -202,6 +222,19 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     mailRateLimit: read.int('MAIL_RATE_LIMIT', 5, 0, 1_000_000),
     mailIpRateLimit: read.int('MAIL_IP_RATE_LIMIT', 30, 0, 1_000_000),
     mailRetrySeconds: read.int('MAIL_RETRY_SECONDS', 10, 1, 3600),
+    auditEnabled: read.bool('AUDIT_ENABLED', true),
+    auditFlushMs: read.int('AUDIT_FLUSH_MS', 200, 10, 10_000),
+    auditRetentionDays: read.int('AUDIT_RETENTION_DAYS', 180, 0, 36_500),
+    failedLoginAlertThreshold: read.int('FAILED_LOGIN_ALERT_THRESHOLD', 10, 0, 1_000_000),
+    suspiciousActivityMail: read.bool('SUSPICIOUS_ACTIVITY_MAIL', false),
+    webhooksAllowPrivate: read.bool('WEBHOOKS_ALLOW_PRIVATE', false),
+    webhookRetrySeconds: read.int('WEBHOOK_RETRY_SECONDS', 10, 1, 3600),
+    webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
+    metricsPort: read.int('METRICS_PORT', 0, 0, 65_535),
+    metricsToken: env.METRICS_TOKEN || undefined,
+  }
+  if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters long.')
   }
   config.mailEnabled = Boolean(config.smtpUrl) || nodeEnv !== 'production'
   config.publicUrl =

@@ -1,3 +1,4 @@
+import type { AuditTrail, RequestMeta } from '../audit/events.js'
 import type { Throttle } from '../auth/throttle.js'
 import type { Background } from '../lib/background.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -19,6 +20,7 @@ export class PasswordReset {
       hasher: PasswordHasher
       throttle: Throttle
       background: Background
+      audit: AuditTrail
     },
   ) {}
 
@@ -49,7 +51,11 @@ export class PasswordReset {
     this.d.mailer.kick()
   }
 
-  async confirm(token: string, newPassword: string): Promise<{ detail: string; revoked_sessions: number }> {
+  async confirm(
+    token: string,
+    newPassword: string,
+    meta: RequestMeta,
+  ): Promise<{ detail: string; revoked_sessions: number }> {
     const { repos } = this.d
     const owner = await repos.oneTimeTokens.peek('password_reset', token)
     if (typeof owner === 'string') throw tokenRefused(owner)
@@ -68,6 +74,8 @@ export class PasswordReset {
         }
       },
     })
+    const details = { revoked_sessions: ids.length }
+    this.d.audit.record({ type: 'password.reset', userId: user.id, details }, meta)
     return { detail: 'Your password has been reset. Log in with the new one.', revoked_sessions: ids.length }
   }
 }

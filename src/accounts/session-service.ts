@@ -5,11 +5,13 @@ import { inScope, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import type { RevocationService } from '../revocation/service.js'
+import type { AuditTrail, RequestMeta } from '../audit/events.js'
 
 export interface SessionServiceDeps {
   repos: Repositories
   revocations: RevocationService
   currentUser: CurrentUser
+  audit: AuditTrail
 }
 
 export interface AdminSessionFilter {
@@ -37,18 +39,22 @@ export class SessionService {
   }
 
   /** Revoking a session that is already revoked succeeds again: the caller's goal holds. */
-  async revokeOwn(principal: Principal, id: number) {
+  async revokeOwn(principal: Principal, id: number, meta: RequestMeta) {
     await this.own(principal, id)
     await this.d.revocations.revokeSession(id, 'user_revoked')
+    const details = { reason: 'user_revoked' }
+    this.d.audit.record({ type: 'session.revoked', userId: principal.user_id, sessionId: id, details }, meta)
     return { message: 'Session revoked successfully', session_id: id }
   }
 
-  async revokeAll(principal: Principal, keepCurrent: boolean) {
+  async revokeAll(principal: Principal, keepCurrent: boolean, meta: RequestMeta) {
     const user = await this.d.currentUser.of(principal)
     // Without keep_current every token of the user stops, sessionless ones included. With it,
     // sid 0 (a token without a session) keeps nothing but the caller's own access token.
     const except = keepCurrent ? (principal.sid ?? 0) : undefined
     const ids = await this.d.revocations.revokeUser(user, 'user_revoke_all', { exceptSid: except })
+    const details = { reason: 'user_revoke_all', sessions: ids.length, kept_current: keepCurrent }
+    this.d.audit.record({ type: 'sessions.revoked_all', userId: user.id, details }, meta)
     return { message: `${ids.length} session(s) revoked successfully`, revoked_count: ids.length }
   }
 
@@ -57,18 +63,21 @@ export class SessionService {
     return this.d.repos.sessions.listAdmin({ ...filter, tenantId: tenantOf(actor) })
   }
 
-  async adminRevoke(principal: Principal, id: number) {
+  async adminRevoke(principal: Principal, id: number, meta: RequestMeta) {
     const actor = await this.d.currentUser.operator(principal)
     const session = await this.d.repos.sessions.findWithUser(id)
     if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
     await this.d.revocations.revokeSession(id, 'admin_revoked')
+    const details = { reason: 'admin_revoked' }
+    this.d.audit.record({ type: 'session.revoked', userId: session.userId, sessionId: id, details }, meta)
     return { message: 'Session revoked successfully', session_id: id }
   }
 
   /** Every token issued until now stops on the next request, on every instance; new logins work. */
-  async invalidateAll(principal: Principal) {
+  async invalidateAll(principal: Principal, meta: RequestMeta) {
     await this.d.currentUser.superuser(principal)
     const revoked = await this.d.revocations.invalidateAll()
+    this.d.audit.record({ type: 'tokens.invalidated_all', details: { revoked_sessions: revoked } }, meta)
     return { message: 'All user sessions invalidated successfully', revoked_sessions: revoked }
   }
 }

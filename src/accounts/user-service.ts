@@ -10,6 +10,7 @@ import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { EmailVerification } from './email-verification.js'
+import type { AuditTrail, RequestMeta } from '../audit/events.js'
 
 export interface UserServiceDeps {
   db: Db
@@ -18,6 +19,7 @@ export interface UserServiceDeps {
   hasher: PasswordHasher
   throttle: Throttle
   currentUser: CurrentUser
+  audit: AuditTrail
   /** Sends a verification link when a user is created or an address changes. */
   verification?: EmailVerification
 }
@@ -79,10 +81,10 @@ export class UserService {
     return user
   }
 
-  async create(principal: Principal, input: CreateUserInput): Promise<UserRecord> {
+  async create(principal: Principal, input: CreateUserInput, meta: RequestMeta): Promise<UserRecord> {
     const actor = await this.operator(principal)
     const clientId = await this.tenantForNewUser(actor, input.client_id)
-    return createUser(this.d, {
+    const user = await createUser(this.d, {
       username: input.username,
       email: input.email,
       password: input.password,
@@ -94,6 +96,9 @@ export class UserService {
       clientId,
       expiryDate: input.expiry_date ? new Date(input.expiry_date) : null,
     })
+    const details = { is_staff: user.isStaff, is_active: user.isActive, client_id: user.clientId }
+    this.d.audit.record({ type: 'user.created', userId: user.id, details }, meta)
+    return user
   }
 
   /** Superusers choose any existing tenant; other operators create users in their own. */
@@ -120,7 +125,12 @@ export class UserService {
    * An operator's change to a user in scope. Deactivation stops every token of the user at once;
    * an expiry change reaches the revocation store at once, so a past date stops live tokens.
    */
-  async update(principal: Principal, id: number, input: PatchUserInput): Promise<UserRecord> {
+  async update(
+    principal: Principal,
+    id: number,
+    input: PatchUserInput,
+    meta: RequestMeta,
+  ): Promise<UserRecord> {
     const actor = await this.operator(principal)
     refuseNullCharacters(input)
     const before = await this.inScope(actor, id)
@@ -168,6 +178,12 @@ export class UserService {
       if (err instanceof DuplicateError) throw takenError([err.field])
       throw err
     }
+    // Which fields changed, never their values (an address is personal data).
+    const fields = Object.keys(input).filter((k) => input[k as keyof PatchUserInput] !== undefined)
+    this.d.audit.record(
+      { type: deactivating ? 'user.deactivated' : 'user.updated', userId: id, details: { fields } },
+      meta,
+    )
     const user = await users.findById(id)
     if (!user) throw errors.notFound()
     if (!deactivating && (patch.isActive !== undefined || patch.expiryDate !== undefined)) {
@@ -177,10 +193,10 @@ export class UserService {
   }
 
   /** Checks the old password, stores the new one and revokes every other session of the caller. */
-  async changePassword(principal: Principal, oldPassword: string, newPassword: string, ip?: string) {
+  async changePassword(principal: Principal, oldPassword: string, newPassword: string, meta: RequestMeta) {
     const user = await this.d.currentUser.of(principal)
     // Guessing the old password is a login attempt by other means: the same budget applies.
-    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
+    await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
     if (!(await this.d.hasher.verify(user.passwordHash, oldPassword))) {
       throw new FieldErrors({ old_password: ['Wrong password.'] })
     }
@@ -192,6 +208,11 @@ export class UserService {
       exceptSid: principal.sid ?? 0,
       alongside: (tx) => this.d.repos.users.setPasswordHash(user.id, hash, tx),
     })
+    const details = { revoked_sessions: ids.length }
+    this.d.audit.record(
+      { type: 'password.changed', userId: user.id, sessionId: principal.sid, details },
+      meta,
+    )
     return { message: 'Password changed successfully', revoked_sessions: ids.length }
   }
 }

@@ -1,4 +1,5 @@
 import type { PasswordHasher } from '../accounts/passwords.js'
+import type { AuditTrail } from '../audit/events.js'
 import type { Repositories } from '../database/repositories.js'
 import type { Config } from '../config.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -16,6 +17,8 @@ export interface AuthDeps {
   hasher: PasswordHasher
   codec: TokenCodec
   throttle: Throttle
+  /** Where what happened is recorded (src/audit/). */
+  audit: AuditTrail
   /** Two-factor login, for users who turned it on. */
   twoFactor?: TwoFactor
 }

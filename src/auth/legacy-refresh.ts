@@ -2,6 +2,7 @@ import { errors, messages } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { newJti } from '../tokens/jti.js'
+import type { RequestMeta } from '../audit/events.js'
 import type { AuthDeps } from './deps.js'
 import type { Renewed } from './refresh.js'
 
@@ -13,7 +14,7 @@ import type { Renewed } from './refresh.js'
  * listed and revocable like any login, and gets a pair of our tokens whatever the rotation setting:
  * the old token cannot be used again.
  */
-export async function refreshLegacy(d: AuthDeps, claims: Claims): Promise<Renewed> {
+export async function refreshLegacy(d: AuthDeps, claims: Claims, meta: RequestMeta): Promise<Renewed> {
   const { repos, config } = d
   const user = await repos.users.findById(claims.user_id)
   if (!user) throw errors.userNotFound()
@@ -38,6 +39,8 @@ export async function refreshLegacy(d: AuthDeps, claims: Claims): Promise<Renewe
     ),
   )
   if (!session) throw errors.tokenNotValid(messages.blacklisted)
+  const details = { rotated: true, legacy: true }
+  d.audit.record({ type: 'token.refreshed', userId: user.id, sessionId: session.id, details }, meta)
   const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
   const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
   const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)

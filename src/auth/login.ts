@@ -4,6 +4,7 @@ import { ApiError, errors } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
 import { buildClaims } from '../tokens/claims.js'
 import { newJti } from '../tokens/jti.js'
+import type { RequestMeta } from '../audit/events.js'
 import type { AuthDeps } from './deps.js'
 import { accountKey } from './throttle.js'
 
@@ -16,40 +17,54 @@ export interface LoginInput {
   telegram_username?: string | null
 }
 
-export interface RequestMeta {
-  ip: string | undefined
-  userAgent: string | undefined
-}
+export type { RequestMeta }
 
 /**
  * SimpleJWT's token obtain pair, and a device session: the identifier is a username or an
  * e-mail; the attempt is counted against the account's budget before the password is checked.
  */
 export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
-  const { repos, hasher, config } = d
+  const { repos, hasher, config, audit } = d
   const user = await repos.users.findByLogin(input.username)
   await d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
+  const failed = (reason: string) => {
+    // An unknown identifier is kept (who is being guessed at), a known user by id only.
+    const tried = user ? {} : { identifier: input.username.slice(0, 150) }
+    audit.record({ type: 'login.failed', userId: user?.id, details: { reason, ...tried } }, meta)
+  }
   // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
   const started = performance.now()
   const passwordOk = user
     ? await hasher.verify(user.passwordHash, input.password)
     : await hasher.verifyDummy(input.password)
   if (!user || !passwordOk || !user.isActive) {
+    failed(!user ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'inactive')
     await hasher.failSlowly(started)
     throw errors.badCredentials()
   }
-  if (isExpired(user)) throw errors.accountExpired()
+  if (isExpired(user)) {
+    failed('account_expired')
+    throw errors.accountExpired()
+  }
   // Told only to whoever knows the password: the answer says nothing to a guesser.
-  if (config.requireVerifiedEmail && !user.emailVerified) throw errors.emailNotVerified()
+  if (config.requireVerifiedEmail && !user.emailVerified) {
+    failed('email_not_verified')
+    throw errors.emailNotVerified()
+  }
   // A hash made with older parameters is replaced.
   if (hasher.needsRehash(user.passwordHash)) {
     await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
   }
   if (user.mfaEnabled && d.twoFactor) {
     const { password: _, ...fields } = input
-    throw await d.twoFactor.challenge(user, { input: fields, meta })
+    const challenge = await d.twoFactor.challenge(user, {
+      input: fields,
+      meta: { ip: meta.ip, userAgent: meta.userAgent },
+    })
+    audit.record({ type: 'mfa.challenged', userId: user.id }, meta)
+    throw challenge
   }
-  return startSession(d, user, input, meta)
+  return startSession(d, user, input, meta, 'password')
 }
 
 /** A login that passed every check (password, and the second factor when on): the session and the pair. */
@@ -58,10 +73,11 @@ export async function startSession(
   user: UserRecord,
   input: Omit<LoginInput, 'password'>,
   meta: RequestMeta,
+  method: 'password' | 'mfa',
 ) {
   const { repos, config } = d
   const clientType = input.client_type ?? 'unknown'
-  await applySessionPolicy(d, user, clientType)
+  await applySessionPolicy(d, user, clientType, meta)
 
   const nowMs = Date.now()
   const now = new Date(nowMs)
@@ -84,6 +100,15 @@ export async function startSession(
     }),
     repos.users.setLastLogin(user.id, now),
   ])
+  d.audit.record(
+    {
+      type: 'login.succeeded',
+      userId: user.id,
+      sessionId: session.id,
+      details: { method, client_type: clientType },
+    },
+    meta,
+  )
   const base = { user_id: user.id, sid: session.id, client_id: user.clientId }
   const refresh = buildClaims('refresh', config.refreshTokenLifetime, { ...base, jti: refreshJti }, nowMs)
   const access = buildClaims('access', config.accessTokenLifetime, { ...base, jti: accessJti }, nowMs)
@@ -107,9 +132,16 @@ export async function startSession(
 }
 
 /** SESSION_POLICY: a second login on one client type is allowed, refused, or replaces the first. */
-async function applySessionPolicy(d: AuthDeps, user: UserRecord, clientType: string): Promise<void> {
+async function applySessionPolicy(
+  d: AuthDeps,
+  user: UserRecord,
+  clientType: string,
+  meta: RequestMeta,
+): Promise<void> {
   if (d.config.sessionPolicy === 'reject') {
     if (await d.repos.sessions.hasLiveSession(user.id, clientType, new Date())) {
+      const details = { reason: 'already_logged_in', client_type: clientType }
+      d.audit.record({ type: 'login.failed', userId: user.id, details }, meta)
       throw new ApiError(
         401,
         `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
@@ -117,6 +149,12 @@ async function applySessionPolicy(d: AuthDeps, user: UserRecord, clientType: str
       )
     }
   } else if (d.config.sessionPolicy === 'replace') {
-    await d.revocations.revokeClientType(user.id, clientType, 'replaced')
+    const ids = await d.revocations.revokeClientType(user.id, clientType, 'replaced')
+    for (const id of ids) {
+      d.audit.record(
+        { type: 'session.revoked', userId: user.id, sessionId: id, details: { reason: 'replaced' } },
+        meta,
+      )
+    }
   }
 }

@@ -4,6 +4,7 @@ import { isExpired } from '../http/serializers.js'
 import { StoreUnavailableError } from '../revocation/store.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { jtiIssuedAtMs } from '../tokens/jti.js'
+import type { RequestMeta } from '../audit/events.js'
 import type { AuthDeps } from './deps.js'
 import { refreshLegacy } from './legacy-refresh.js'
 import { readRefreshToken, sessionOf } from './refresh-token.js'
@@ -21,11 +22,18 @@ export interface Renewed {
  * read (refresh keeps working while Redis is down), and a spent token needs no deny entry:
  * verify and blacklist ask the session row about refresh tokens (refreshHold).
  */
-export async function refresh(d: AuthDeps, token: string, requestStartedMs: number): Promise<Renewed> {
+export async function refresh(
+  d: AuthDeps,
+  token: string,
+  requestStartedMs: number,
+  meta: RequestMeta,
+): Promise<Renewed> {
   const { config, repos } = d
   const claims = readRefreshToken(d.codec, token)
   // Ours always name their session; one without was issued by SimpleJWT before the move.
-  if (claims.sid === undefined) return refreshLegacy(d, claims)
+  if (claims.sid === undefined) return refreshLegacy(d, claims, meta)
+  const refreshed = (details: Record<string, unknown>) =>
+    d.audit.record({ type: 'token.refreshed', userId: claims.user_id, sessionId: claims.sid, details }, meta)
 
   const nowMs = Date.now()
   const base = { user_id: claims.user_id, sid: claims.sid, client_id: claims.client_id }
@@ -34,7 +42,8 @@ export async function refresh(d: AuthDeps, token: string, requestStartedMs: numb
   if (!config.rotateRefreshTokens) {
     const at = new Date(nowMs)
     const row = await repos.sessions.recordAccess(claims.sid, claims.user_id, claims.jti, access.jti, at)
-    if (!row) return refused(d, claims, requestStartedMs)
+    if (!row) return refused(d, claims, requestStartedMs, meta)
+    refreshed({ rotated: false })
     return { access: d.codec.sign(access) }
   }
   const renewed = buildClaims('refresh', config.refreshTokenLifetime, base, nowMs)
@@ -47,7 +56,8 @@ export async function refresh(d: AuthDeps, token: string, requestStartedMs: numb
     at: new Date(nowMs),
     expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
   })
-  if (!rotated) return refused(d, claims, requestStartedMs)
+  if (!rotated) return refused(d, claims, requestStartedMs, meta)
+  refreshed({ rotated: true })
   return { access: d.codec.sign(access), refresh: d.codec.sign(renewed) }
 }
 
@@ -58,7 +68,7 @@ export async function refresh(d: AuthDeps, token: string, requestStartedMs: numb
  * grace, one that began before the rotation lost a race: refused, the session lives. Anything
  * else is reuse of a spent token, the mark of a stolen one: the whole session is revoked.
  */
-async function refused(d: AuthDeps, claims: Claims, startedMs: number): Promise<Renewed> {
+async function refused(d: AuthDeps, claims: Claims, startedMs: number, meta: RequestMeta): Promise<Renewed> {
   const { repos, revocations, config } = d
   const user = await repos.users.findById(claims.user_id)
   if (!user) throw errors.userNotFound()
@@ -77,10 +87,15 @@ async function refused(d: AuthDeps, claims: Claims, startedMs: number): Promise<
   const rotatedAt = session.rotatedAt?.getTime()
   const graceMs = config.refreshReuseGraceSeconds * 1000
   if (config.rotateRefreshTokens && session.previousRefreshJti === claims.jti && rotatedAt !== undefined) {
-    if (graceMs > 0 && startedMs <= rotatedAt + graceMs) return successorPair(d, session, claims)
+    if (graceMs > 0 && startedMs <= rotatedAt + graceMs) {
+      const details = { rotated: true, concurrent: true }
+      d.audit.record({ type: 'token.refreshed', userId: user.id, sessionId: session.id, details }, meta)
+      return successorPair(d, session, claims)
+    }
     if (startedMs <= rotatedAt) throw errors.tokenNotValid(messages.blacklisted)
   }
   await revocations.revokeSession(session.id, 'refresh_reuse')
+  d.audit.record({ type: 'token.reuse_detected', userId: user.id, sessionId: session.id }, meta)
   throw errors.tokenNotValid(messages.blacklisted)
 }
 

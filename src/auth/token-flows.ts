@@ -20,15 +20,17 @@ export class TokenFlows {
   }
 
   /** The second step of a login with two-factor on: the code completes the challenge, then the session starts as the login asked. */
-  async completeMfa(mfaToken: string, code: string, ip: string | undefined) {
+  async completeMfa(mfaToken: string, code: string, meta: RequestMeta) {
     if (!this.d.twoFactor) throw errors.notFound()
-    const { user, pending } = await this.d.twoFactor.complete(mfaToken, code, ip)
+    const { user, pending } = await this.d.twoFactor.complete(mfaToken, code, meta)
     if (isExpired(user)) throw errors.accountExpired()
-    return startSession(this.d, user, pending.input as Omit<LoginInput, 'password'>, pending.meta)
+    // The session is the one the login asked for, from where the login came; the event, from here.
+    const input = pending.input as Omit<LoginInput, 'password'>
+    return startSession(this.d, user, input, { ...pending.meta, requestId: meta.requestId }, 'mfa')
   }
 
-  refresh(token: string, requestStartedMs: number) {
-    return refresh(this.d, token, requestStartedMs)
+  refresh(token: string, requestStartedMs: number, meta: RequestMeta) {
+    return refresh(this.d, token, requestStartedMs, meta)
   }
 
   async verify(token: string): Promise<Record<string, never>> {
@@ -45,18 +47,19 @@ export class TokenFlows {
     return {}
   }
 
-  async blacklist(token: string): Promise<Record<string, never>> {
+  async blacklist(token: string, meta: RequestMeta): Promise<Record<string, never>> {
     const claims = readRefreshToken(this.d.codec, token)
     const verdict = await revocationOf(this.d.store, claims)
     if (verdict === 'token_revoked' || (await refreshHold(this.d.repos, claims)) === 'spent') {
       throw errors.tokenNotValid(messages.blacklisted)
     }
     await this.revokeRefresh(claims, 'blacklist')
+    this.d.audit.record({ type: 'token.blacklisted', userId: claims.user_id, sessionId: claims.sid }, meta)
     return {}
   }
 
   /** Revokes the refresh token's session and, when a valid Bearer comes along, that access token. */
-  async logout(refreshToken: string, authorization: string | undefined) {
+  async logout(refreshToken: string, authorization: string | undefined, meta: RequestMeta) {
     const claims = readRefreshToken(this.d.codec, refreshToken, 400)
     const bearer = bearerToken(authorization)
     // Uncached: a token being logged out is not presented again.
@@ -68,13 +71,16 @@ export class TokenFlows {
       this.revokeRefresh(claims, 'logout'),
       otherAccess ? this.d.revocations.denyToken(access.claims.jti, access.claims.exp) : undefined,
     ])
+    this.d.audit.record({ type: 'session.logout', userId: claims.user_id, sessionId: claims.sid }, meta)
     return { message: 'Logout successful', detail: 'Session revoked and tokens blacklisted' }
   }
 
-  async logoutAll(principal: Principal) {
+  async logoutAll(principal: Principal, meta: RequestMeta) {
     const user = await this.d.repos.users.findById(principal.user_id)
     if (!user) throw errors.userNotFound()
     const ids = await this.d.revocations.revokeUser(user, 'logout_all')
+    const details = { reason: 'logout_all', sessions: ids.length }
+    this.d.audit.record({ type: 'sessions.revoked_all', userId: user.id, details }, meta)
     return { message: `Logged out from ${ids.length} device(s)`, revoked_sessions: ids.length }
   }
 

@@ -10,6 +10,7 @@ import type { RevocationStore } from '../revocation/store.js'
 import { hashFormat, LEGACY_FORMATS } from '../django/hashes.js'
 import { type DjangoSource, readDjangoDatabase, readDumpdata, tableName } from '../django/import-source.js'
 import { importDjango } from '../django/import-users.js'
+import type { AuditEvent } from '../audit/events.js'
 
 /**
  * Operator commands. Each runs against a context: the CLI's own connections to the configured
@@ -92,6 +93,11 @@ export const commands: Record<string, Command> = {
           // The operator typed the address: it needs no link to prove it.
           emailVerified: true,
         })
+        await recordCommand(ctx, {
+          type: 'user.created',
+          userId: user.id,
+          details: { is_staff: user.isStaff, is_superuser: user.isSuperuser, by: 'cli' },
+        })
         const roles = [user.isSuperuser && 'superuser', user.isStaff && 'staff'].filter(Boolean)
         ctx.print(
           `Created user "${user.username}" (id ${user.id}${roles.length ? `, ${roles.join(', ')}` : ''}${
@@ -121,6 +127,10 @@ export const commands: Record<string, Command> = {
         )
       }
       const revoked = await ctx.revocations.invalidateAll('invalidate_all_cli')
+      await recordCommand(ctx, {
+        type: 'tokens.invalidated_all',
+        details: { revoked_sessions: revoked, by: 'cli' },
+      })
       ctx.print(`All tokens issued until now are invalid; ${revoked} active session(s) revoked.`)
       if (ctx.inServer) {
         ctx.print('Applied by the running server: it rejects the old tokens from now on.')
@@ -180,11 +190,36 @@ export const commands: Record<string, Command> = {
       })
       await ctx.keyring?.reload()
       const at = new Date(rotation.signsFromMs).toISOString()
+      await recordCommand(ctx, {
+        type: 'key.rotated',
+        details: { kid: rotation.kid, algorithm: rotation.alg, signs_from: at, removed: rotation.removed },
+      })
       ctx.print(`New ${rotation.alg} key ${rotation.kid} (${ctx.where}): published now, signs from ${at}.`)
       ctx.print(
         `The keys before it verify until their last token has expired (${Math.max(config.refreshTokenLifetime, config.accessTokenLifetime)} s after ${at}).`,
       )
       if (rotation.removed.length) ctx.print(`Removed expired key(s): ${rotation.removed.join(', ')}.`)
+    },
+  },
+
+  'prune-audit': {
+    summary: 'delete audit events older than AUDIT_RETENTION_DAYS (or --days)',
+    usage: 'prune-audit [--days N]',
+    options: {
+      days: { type: 'string', help: 'keep this many days instead of AUDIT_RETENTION_DAYS' },
+    },
+    async run(values, ctx) {
+      const days = values.days === undefined ? ctx.config.auditRetentionDays : Number(values.days)
+      if (!Number.isInteger(days) || days < 0 || days > 36_500) {
+        throw new UsageError('--days: expected a whole number of days from 0 to 36500')
+      }
+      if (days === 0) {
+        ctx.print('AUDIT_RETENTION_DAYS is 0: audit events are kept for ever; nothing was deleted.')
+        return
+      }
+      const before = new Date(Date.now() - days * 86_400_000)
+      const deleted = await ctx.repos.audit.prune(before)
+      ctx.print(`Deleted ${deleted} audit event(s) from before ${before.toISOString()} (${ctx.where}).`)
     },
   },
 
@@ -263,4 +298,14 @@ export const commands: Record<string, Command> = {
       ctx.print(`${[...counts.values()].reduce((a, b) => a + b, 0)} users; ${legacy} with a legacy hash.`)
     },
   },
+}
+
+/**
+ * An operator command's event, written at once: a command is not a request (no address, no
+ * request id), and its process may end right after.
+ */
+async function recordCommand(ctx: CommandContext, event: AuditEvent): Promise<void> {
+  await ctx.repos.audit.insert([
+    { ...event, at: new Date(), ip: null, userAgent: 'authjwt cli', requestId: null, actorId: null },
+  ])
 }

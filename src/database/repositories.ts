@@ -9,6 +9,8 @@ import { SigningKeyRepository } from '../keys/key-store.js'
 import { OutboxRepository } from '../mail/outbox.js'
 import { OneTimeTokenRepository } from '../accounts/one-time-tokens.js'
 import { MfaRepository } from '../mfa/mfa-repository.js'
+import { AuditRepository } from '../audit/audit-repository.js'
+import { KnownDeviceRepository } from '../audit/known-devices.js'
 
 export interface Repositories {
   users: UserRepository
@@ -26,6 +28,10 @@ export interface Repositories {
   oneTimeTokens: OneTimeTokenRepository
   /** Two-factor secrets, recovery codes and logins waiting for a code. */
   mfa: MfaRepository
+  /** The audit trail's rows. */
+  audit: AuditRepository
+  /** Where each user has logged in from (suspicious-login alerts). */
+  knownDevices: KnownDeviceRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -41,6 +47,8 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     outbox: new OutboxRepository(db),
     oneTimeTokens: new OneTimeTokenRepository(db),
     mfa: new MfaRepository(db),
+    audit: new AuditRepository(db),
+    knownDevices: new KnownDeviceRepository(db),
   }
 }
 

@@ -45,6 +45,21 @@ If you did not expect this mail, ignore it.
 <p>If you did not expect this mail, ignore it.</p>
 `,
   },
+  'suspicious-activity': {
+    subject: 'Security notice: {{what}}',
+    text: `Hello {{username}},
+
+We noticed {{what}} on your account at {{time}}, from {{ip}} ({{agent}}).
+
+If this was you, there is nothing to do. If not, change your password now and end the sessions
+you do not recognise.
+`,
+    html: `<p>Hello {{username}},</p>
+<p>We noticed {{what}} on your account at {{time}}, from {{ip}} ({{agent}}).</p>
+<p>If this was you, there is nothing to do. If not, change your password now and end the sessions
+you do not recognise.</p>
+`,
+  },
 }
 
 export type TemplateName = keyof typeof BUILT_IN

@@ -3,6 +3,7 @@ import { digest, newToken } from '../accounts/one-time-tokens.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { UserRecord } from '../accounts/users.js'
+import type { AuditTrail, RequestMeta } from '../audit/events.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import { type Config, keyEncryptionKeyOf } from '../config.js'
 import type { Db } from '../database/database.js'
@@ -25,6 +26,7 @@ export interface TwoFactorDeps {
   hasher: PasswordHasher
   throttle: Throttle
   currentUser: CurrentUser
+  audit: AuditTrail
 }
 
 /** What a login keeps while it waits for its code: the request's fields but the password. */
@@ -81,7 +83,11 @@ export class TwoFactor {
     return { secret, ...(await enrolment(secret, issuer, user.username)) }
   }
 
-  async confirm(principal: Principal, code: string): Promise<{ recovery_codes: string[] }> {
+  async confirm(
+    principal: Principal,
+    code: string,
+    meta: RequestMeta,
+  ): Promise<{ recovery_codes: string[] }> {
     const user = await this.d.currentUser.of(principal)
     const row = await this.d.repos.mfa.find(user.id)
     if (!row || row.enabledAt) throw row ? errors.alreadyOn() : errors.notOn()
@@ -92,13 +98,15 @@ export class TwoFactor {
       if (!(await this.d.repos.mfa.enable(user.id, step, codes.map(digest), tx))) throw errors.alreadyOn()
       await this.d.repos.users.update(user.id, { mfaEnabled: true }, tx)
     })
+    this.d.audit.record({ type: 'mfa.enabled', userId: user.id }, meta)
     return { recovery_codes: codes.map(shown) }
   }
 
   /** Off, with the password or a current code. */
-  async disable(principal: Principal, proof: Proof, ip: string | undefined): Promise<{ detail: string }> {
-    const user = await this.proven(principal, proof, ip)
+  async disable(principal: Principal, proof: Proof, meta: RequestMeta): Promise<{ detail: string }> {
+    const user = await this.proven(principal, proof, meta.ip)
     await this.turnOff(user.id)
+    this.d.audit.record({ type: 'mfa.disabled', userId: user.id }, meta)
     return { detail: 'Two-factor authentication is off.' }
   }
 
@@ -123,8 +131,9 @@ export class TwoFactor {
   }
 
   /** Staff: turns a user's two-factor off (lost phone); the caller checked the tenant rules. */
-  async reset(user: UserRecord): Promise<void> {
+  async reset(user: UserRecord, meta: RequestMeta): Promise<void> {
     await this.turnOff(user.id)
+    this.d.audit.record({ type: 'mfa.reset', userId: user.id }, meta)
   }
 
   private async turnOff(userId: number): Promise<void> {
@@ -146,15 +155,16 @@ export class TwoFactor {
   async complete(
     mfaToken: string,
     code: string,
-    ip: string | undefined,
+    meta: RequestMeta,
   ): Promise<{ user: UserRecord; pending: PendingLogin }> {
     const { mfa, users } = this.d.repos
     const challenge = await mfa.attemptChallenge(digest(mfaToken))
     if (!challenge) throw errors.challengeGone()
     const user = await users.findById(challenge.userId)
     if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
-    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
+    await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
     if (!(await this.accepts(user.id, code))) {
+      this.d.audit.record({ type: 'mfa.failed', userId: user.id }, meta)
       if (challenge.attempts >= CHALLENGE_ATTEMPTS) await mfa.spendChallenge(challenge.tokenHash)
       throw errors.wrongCode()
     }

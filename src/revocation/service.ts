@@ -72,9 +72,10 @@ export class RevocationService {
   }
 
   /** Revokes a user's live sessions of one client type (SESSION_POLICY=replace). */
-  async revokeClientType(userId: number, clientType: string, reason: string): Promise<void> {
+  async revokeClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
     const ids = await this.d.repos.sessions.revokeForUserAndClientType(userId, clientType, reason)
     await this.denySessions(ids)
+    return ids
   }
 
   /**

@@ -1,0 +1,48 @@
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { AuditLog } from '../src/audit/audit-log.js'
+import type { RequestMeta } from '../src/audit/events.js'
+import { SuspiciousActivity } from '../src/audit/suspicious.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The audit trail (src/audit/audit-log.ts): services record, a timer writes. */
+    audit: AuditLog
+  }
+}
+
+/**
+ * The audit trail and what watches it. It is written after the services that record into it have
+ * closed (onClose hooks run in reverse order of registration), so a clean shutdown loses nothing.
+ */
+export default fp(
+  async (app) => {
+    const { config, repos } = app
+    const audit = new AuditLog(app.database.db, repos.audit, {
+      flushMs: config.auditFlushMs,
+      enabled: config.auditEnabled,
+      onError: (err, pending) => app.log.error({ err, pending }, 'audit events not written yet; will retry'),
+    })
+    audit.addDetector(
+      new SuspiciousActivity({
+        repos,
+        failedLoginThreshold: config.failedLoginAlertThreshold,
+        mail: config.suspiciousActivityMail && config.mailEnabled,
+      }),
+    )
+    audit.addSink({ write: async () => {}, committed: () => app.mailer.kick() })
+    app.decorate('audit', audit)
+    app.addHook('onClose', () => audit.close())
+  },
+  { name: 'audit', dependencies: ['config', 'database', 'mail'] },
+)
+
+/** Where a request came from, for the events it causes. */
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  return {
+    ip: request.ip,
+    userAgent: request.headers['user-agent'],
+    requestId: request.id,
+    actorId: request.principal?.user_id,
+  }
+}

@@ -1,0 +1,100 @@
+import type { Db } from '../database/database.js'
+
+/**
+ * Every security event the service records. The type names what happened; `details` says how
+ * (a reason class, the fields a staff member changed), never a password, token or code.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'mfa.challenged',
+  'mfa.failed',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'token.refreshed',
+  'token.reuse_detected',
+  'token.blacklisted',
+  'session.logout',
+  'session.revoked',
+  'sessions.revoked_all',
+  'password.changed',
+  'password.reset',
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'tokens.invalidated_all',
+  'rate_limit.hit',
+  'key.rotated',
+  'suspicious.new_device',
+  'suspicious.failed_logins',
+  'suspicious.refresh_reuse',
+] as const
+export type AuditType = (typeof AUDIT_EVENT_TYPES)[number]
+
+export function isAuditType(value: string): value is AuditType {
+  return (AUDIT_EVENT_TYPES as readonly string[]).includes(value)
+}
+
+/** Where a request came from, as every event caused by a request records it. */
+export interface RequestMeta {
+  ip: string | undefined
+  userAgent: string | undefined
+  /** The request's id (x-request-id), to find its log lines. */
+  requestId?: string
+  /** The authenticated caller, when the request carried a token. */
+  actorId?: number
+}
+
+/** What a service says happened. */
+export interface AuditEvent {
+  type: AuditType
+  /** The user the event is about. */
+  userId?: number | null
+  sessionId?: number | null
+  /** Who did it, when not the user themself (staff, a superuser). */
+  actorId?: number | null
+  /** The tenant of the user the event is about; staff of a tenant read only their tenant's rows. */
+  clientId?: number | null
+  details?: Record<string, unknown>
+}
+
+/** An event as written: with its time and where it came from. */
+export interface AuditRecord extends AuditEvent {
+  at: Date
+  ip: string | null
+  userAgent: string | null
+  requestId: string | null
+}
+
+/** A written event, with the id of its audit row. */
+export interface StoredEvent extends AuditRecord {
+  id: number
+}
+
+/** Records events for later: never waits for the database, never throws. */
+export interface AuditTrail {
+  record(event: AuditEvent, meta?: RequestMeta): void
+}
+
+/** A trail that keeps nothing (AUDIT_ENABLED=false, and tools that need none). */
+export const noAudit: AuditTrail = { record() {} }
+
+/**
+ * Looks at a batch of written events, inside the transaction that wrote them, and answers the
+ * events they amount to (a login from a new device, too many failed logins). Those are written
+ * in the same transaction and reach the sinks with the batch.
+ */
+export interface EventDetector {
+  detect(tx: Db, events: StoredEvent[]): Promise<AuditRecord[]>
+}
+
+/**
+ * Runs inside the transaction that writes a batch of audit rows, so what it writes (a webhook
+ * delivery, a mail) exists exactly when the events do.
+ */
+export interface EventSink {
+  write(tx: Db, events: StoredEvent[]): Promise<void>
+  /** After the transaction committed: start sending what was written. */
+  committed?(): void
+}

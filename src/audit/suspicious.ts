@@ -1,0 +1,122 @@
+import { inArray } from 'drizzle-orm'
+import { users } from '../../schema/db.js'
+import type { Db } from '../database/database.js'
+import type { Repositories } from '../database/repositories.js'
+import type { AuditRecord, EventDetector, StoredEvent } from './events.js'
+import { sightingsOf } from './known-devices.js'
+
+export interface SuspiciousActivityDeps {
+  repos: Repositories
+  /** Failed logins on one account within the window that raise an alert; 0: never. */
+  failedLoginThreshold: number
+  /** Mail the user about each alert (through the mail outbox, in the same transaction). */
+  mail: boolean
+}
+
+/** The window failed logins are counted over. */
+export const FAILED_LOGIN_WINDOW_MS = 15 * 60_000
+
+const WHAT: Record<string, string> = {
+  'suspicious.new_device': 'a login from a device or network not seen before',
+  'suspicious.refresh_reuse': 'a stolen refresh token being used (the session was ended)',
+  'suspicious.failed_logins': 'many failed login attempts',
+}
+
+/**
+ * Turns written events into alerts: a login from a device or network the user was never seen
+ * from (not their first login), a refresh token presented again after it was spent, and failed
+ * logins on one account reaching the threshold within 15 minutes (once per crossing, not on
+ * every failure after it). Each alert is an event of its own: an audit row, webhooks, and
+ * optionally a mail to the user.
+ */
+export class SuspiciousActivity implements EventDetector {
+  constructor(private readonly d: SuspiciousActivityDeps) {}
+
+  async detect(tx: Db, events: StoredEvent[]): Promise<AuditRecord[]> {
+    const alerts: AuditRecord[] = []
+    for (const event of events) {
+      if (event.type === 'token.reuse_detected') {
+        alerts.push(alert(event, 'suspicious.refresh_reuse', {}))
+      } else if (event.type === 'login.succeeded' && event.userId != null) {
+        const seen = await this.d.repos.knownDevices.remember(
+          event.userId,
+          sightingsOf(event.ip, event.userAgent),
+          event.at,
+          tx,
+        )
+        if (!seen.firstLogin && seen.unseen.length > 0) {
+          alerts.push(
+            alert(event, 'suspicious.new_device', {
+              new_device: seen.unseen.includes('device'),
+              new_network: seen.unseen.includes('network'),
+            }),
+          )
+        }
+      }
+    }
+    alerts.push(...(await this.failedLogins(tx, events)))
+    if (this.d.mail && alerts.length > 0) await this.mailUsers(tx, alerts)
+    return alerts
+  }
+
+  private async failedLogins(tx: Db, events: StoredEvent[]): Promise<AuditRecord[]> {
+    const threshold = this.d.failedLoginThreshold
+    if (threshold <= 0) return []
+    const lastOf = new Map<number, StoredEvent>()
+    const inBatch = new Map<number, number>()
+    for (const e of events) {
+      if (e.type !== 'login.failed' || e.userId == null) continue
+      lastOf.set(e.userId, e)
+      inBatch.set(e.userId, (inBatch.get(e.userId) ?? 0) + 1)
+    }
+    if (lastOf.size === 0) return []
+    const since = new Date(Date.now() - FAILED_LOGIN_WINDOW_MS)
+    const totals = await this.d.repos.audit.failedLogins([...lastOf.keys()], since, tx)
+    const alerts: AuditRecord[] = []
+    for (const [userId, last] of lastOf) {
+      const total = totals.get(userId) ?? 0
+      const before = total - (inBatch.get(userId) ?? 0)
+      if (before < threshold && total >= threshold) {
+        alerts.push(alert(last, 'suspicious.failed_logins', { failures: total, window_minutes: 15 }))
+      }
+    }
+    return alerts
+  }
+
+  private async mailUsers(tx: Db, alerts: AuditRecord[]): Promise<void> {
+    const ids = [...new Set(alerts.map((a) => a.userId).filter((id): id is number => id != null))]
+    if (ids.length === 0) return
+    const rows = await tx
+      .select({ id: users.id, username: users.username, email: users.email })
+      .from(users)
+      .where(inArray(users.id, ids))
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    for (const a of alerts) {
+      const user = a.userId != null ? byId.get(a.userId) : undefined
+      if (!user?.email) continue
+      const data = {
+        username: user.username,
+        what: WHAT[a.type] ?? a.type,
+        time: a.at.toISOString(),
+        ip: a.ip ?? 'an unknown address',
+        agent: a.userAgent ?? 'an unknown client',
+      }
+      await this.d.repos.outbox.add({ recipient: user.email, template: 'suspicious-activity', data }, tx)
+    }
+  }
+}
+
+function alert(cause: StoredEvent, type: AuditRecord['type'], details: Record<string, unknown>): AuditRecord {
+  return {
+    type,
+    at: cause.at,
+    userId: cause.userId ?? null,
+    sessionId: cause.sessionId ?? null,
+    actorId: null,
+    clientId: cause.clientId ?? null,
+    ip: cause.ip,
+    userAgent: cause.userAgent,
+    requestId: cause.requestId,
+    details: { ...details, cause_event_id: cause.id },
+  }
+}
