@@ -176,12 +176,44 @@ function withDeadline(client: Sql, ms: number): Sql {
     }
   }
   const begin = (...args: unknown[]) =>
-    deadline((client.begin as (...a: unknown[]) => Promise<unknown>)(...args))
+    deadline((client.begin as (...a: unknown[]) => Promise<unknown>)(...withBodyGuarded(args)))
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') return unsafe
       if (property === 'begin') return begin
       return Reflect.get(target, property, receiver)
+    },
+  })
+}
+
+type TransactionBody = (sql: Sql) => unknown
+
+/**
+ * postgres.js answers a transaction body (or savepoint body) that failed with ROLLBACK on the same
+ * connection. When the body failed because that connection died under it, the ROLLBACK is written
+ * to a socket the driver has already dropped, and the driver throws from a timer: the process ends
+ * (porsager/postgres#1208, unfixed in 3.4.9). So a body that fails with its connection lost never
+ * settles: the driver writes nothing more on that connection, and `begin` still rejects, because it
+ * races the body against the connection closing. What is kept is one pending promise per
+ * transaction cut mid-way, which is rare.
+ */
+function withBodyGuarded(args: unknown[]): unknown[] {
+  const last = args.length - 1
+  if (typeof args[last] !== 'function') return args
+  const body = args[last] as TransactionBody
+  const guarded: TransactionBody = (sql) =>
+    Promise.resolve()
+      .then(() => body(withSavepointsGuarded(sql)))
+      .catch((err: unknown) => (isConnectionLost(err) ? new Promise(() => {}) : Promise.reject(err)))
+  return [...args.slice(0, last), guarded]
+}
+
+function withSavepointsGuarded(sql: Sql): Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver)
+      if (property !== 'savepoint' || typeof value !== 'function') return value
+      return (...args: unknown[]) => value.apply(target, withBodyGuarded(args))
     },
   })
 }
