@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
-import { AuditPage, AuditQuery } from '../schema/audit.js'
+import { AUDIT_EVENT_TYPES, AuditEventTypes, AuditPage, AuditQuery } from '../schema/audit.js'
 import { protectedResponses } from '../schema/wire.js'
 import type { AuditRow } from '../src/audit/audit-repository.js'
 import { absoluteUrl } from '../src/http/pagination.js'
@@ -37,6 +37,20 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         next = url.toString()
       }
       return { results: rows.map(entryBody), next, next_cursor: nextCursor }
+    },
+  })
+
+  app.get(`${V1}/admin/audit/event-types/`, {
+    config: { protected: true },
+    schema: {
+      tags: ['admin'],
+      summary: 'Every audit event type (staff): the names the audit filter and webhook subscriptions take',
+      security: [{ bearerAuth: [] }],
+      response: { 200: AuditEventTypes, ...protectedResponses },
+    },
+    handler: async (request) => {
+      await app.currentUser.operator(principalOf(request))
+      return { event_types: [...AUDIT_EVENT_TYPES] }
     },
   })
 }

@@ -1,5 +1,36 @@
 import { Type } from '@sinclair/typebox'
-import { AUDIT_EVENT_TYPES } from '../src/audit/events.js'
+
+/**
+ * Every security event the service records. The type names what happened; `details` says how
+ * (a reason class, the fields a staff member changed), never a password, token or code.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'login.succeeded',
+  'login.failed',
+  'mfa.challenged',
+  'mfa.failed',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.reset',
+  'token.refreshed',
+  'token.reuse_detected',
+  'token.blacklisted',
+  'session.logout',
+  'session.revoked',
+  'sessions.revoked_all',
+  'password.changed',
+  'password.reset',
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'tokens.invalidated_all',
+  'rate_limit.hit',
+  'key.rotated',
+  'suspicious.new_device',
+  'suspicious.failed_logins',
+  'suspicious.refresh_reuse',
+] as const
+export type AuditType = (typeof AUDIT_EVENT_TYPES)[number]
 
 const Id = Type.Integer({ minimum: 1, maximum: 2147483647 })
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) =>
@@ -46,3 +77,5 @@ export const AuditPage = Type.Object({
   next: Type.Union([Type.String(), Type.Null()], { description: 'The next (older) page, or null' }),
   next_cursor: Type.Union([Type.String(), Type.Null()]),
 })
+
+export const AuditEventTypes = Type.Object({ event_types: Type.Array(AuditEventType) })

@@ -1,36 +1,8 @@
 import type { Db } from '../database/database.js'
 
-/**
- * Every security event the service records. The type names what happened; `details` says how
- * (a reason class, the fields a staff member changed), never a password, token or code.
- */
-export const AUDIT_EVENT_TYPES = [
-  'login.succeeded',
-  'login.failed',
-  'mfa.challenged',
-  'mfa.failed',
-  'mfa.enabled',
-  'mfa.disabled',
-  'mfa.reset',
-  'token.refreshed',
-  'token.reuse_detected',
-  'token.blacklisted',
-  'session.logout',
-  'session.revoked',
-  'sessions.revoked_all',
-  'password.changed',
-  'password.reset',
-  'user.created',
-  'user.updated',
-  'user.deactivated',
-  'tokens.invalidated_all',
-  'rate_limit.hit',
-  'key.rotated',
-  'suspicious.new_device',
-  'suspicious.failed_logins',
-  'suspicious.refresh_reuse',
-] as const
-export type AuditType = (typeof AUDIT_EVENT_TYPES)[number]
+import { AUDIT_EVENT_TYPES, type AuditType } from '../../schema/audit.js'
+
+export { AUDIT_EVENT_TYPES, type AuditType }
 
 export function isAuditType(value: string): value is AuditType {
   return (AUDIT_EVENT_TYPES as readonly string[]).includes(value)
