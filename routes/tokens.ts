@@ -53,6 +53,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: RefreshBody,
         response: { 200: RefreshResponse, ...errorResponses },
       },
+      // Its 401 answers count as refused refreshes (plugins/metrics.ts).
+      config: { refreshes: true },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())
       },

@@ -11,6 +11,7 @@ import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
 import keys from '../plugins/keys.js'
 import mail from '../plugins/mail.js'
+import metrics from '../plugins/metrics.js'
 import methodNotAllowed from '../plugins/method-not-allowed.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
@@ -23,6 +24,7 @@ import introspectionRoutes from '../routes/introspection.js'
 import discoveryRoutes from '../routes/discovery.js'
 import mailRoutes from '../routes/mail.js'
 import mfaRoutes from '../routes/mfa.js'
+import metricsRoutes from '../routes/metrics.js'
 import mailPages from '../routes/mail-pages.js'
 import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
@@ -30,6 +32,7 @@ import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
 import type { Config } from './config.js'
 import type { Database } from './database/database.js'
+import { echoRequestId, requestIdGenerator } from './http/request-id.js'
 import { loggerOptions } from './log.js'
 import type { RevocationStore } from './revocation/store.js'
 
@@ -54,6 +57,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.bodyLimit,
     clientErrorHandler,
     trustProxy: config.trustProxy,
+    // x-request-id: the trusted proxy's when safe, else a UUID (src/http/request-id.ts); logged as reqId.
+    requestIdHeader: false,
+    genReqId: requestIdGenerator(config.trustProxy),
     // Per-request lines only when debugging: at thousands of requests a second they cost throughput.
     logController: new LogController({
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
@@ -62,6 +68,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // A first start on PGlite (create the cluster, migrate) can outlast the 10 s default on a slow machine.
     pluginTimeout: 120_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onRequest', echoRequestId)
 
   await app.register(configPlugin, { config })
   await app.register(validation)
@@ -72,6 +79,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(keys)
   await app.register(mail)
   await app.register(audit)
+  // Before services, which take the revocation store it times; before every route it counts.
+  await app.register(metrics)
   await app.register(services)
   await app.register(authenticate)
   await app.register(errorHandler)
@@ -90,6 +99,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(discoveryRoutes)
   await app.register(mailRoutes)
   await app.register(mfaRoutes)
+  await app.register(metricsRoutes)
   await app.register(mailPages)
   await app.register(adminConsole)
   return app

@@ -9,9 +9,18 @@ import { isConnectionLost } from './errors.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
+/** The connection pool, for metrics: its size and, on PostgreSQL, the work holding or waiting for a connection. */
+export interface PoolUsage {
+  size: number
+  /** Statements and transactions in flight (beyond `size`, they wait); undefined: not measured (PGlite). */
+  busy?: number
+}
+
 export interface Database {
   readonly kind: 'postgres' | 'pglite'
   readonly db: Db
+  /** What the pool holds now (metrics). */
+  pool?(): PoolUsage
   migrate(): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
@@ -74,10 +83,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       idle_in_transaction_session_timeout: queryTimeoutMs * 2,
     },
   })
-  const db = drizzle(withDeadline(client, queryTimeoutMs), { schema }) as unknown as Db
+  const usage = { size: options.poolSize ?? 10, busy: 0 }
+  const db = drizzle(withDeadline(client, queryTimeoutMs, usage), { schema }) as unknown as Db
   return {
     kind: 'postgres',
     db,
+    pool: () => ({ ...usage }),
     async migrate() {
       const { migrate } = await import('drizzle-orm/postgres-js/migrator')
       // A dedicated single connection, so the advisory lock and the migration share a session.
@@ -118,6 +129,7 @@ async function openPglite(dir: string | undefined): Promise<Database> {
   return {
     kind: 'pglite',
     db,
+    pool: () => ({ size: 1 }),
     async migrate() {
       const { migrate } = await import('drizzle-orm/pglite/migrator')
       await migrate(drizzle(client), { migrationsFolder: migrationsFolder() })
@@ -140,16 +152,20 @@ type Sql = import('postgres').Sql
  * server stays paused. After the deadline the caller gets DatabaseTimeoutError (503); the
  * statement itself is left to the server's statement_timeout.
  */
-function withDeadline(client: Sql, ms: number): Sql {
+function withDeadline(client: Sql, ms: number, usage: { busy: number }): Sql {
+  // `usage.busy` counts the work until the driver settles it, past a deadline too: it holds its connection.
   const deadline = <T>(work: PromiseLike<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      usage.busy++
       const timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms)
       work.then(
         (value) => {
+          usage.busy--
           clearTimeout(timer)
           resolve(value)
         },
         (err: unknown) => {
+          usage.busy--
           clearTimeout(timer)
           reject(err)
         },
