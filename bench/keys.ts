@@ -1,19 +1,47 @@
-import { type ChildProcess, execFileSync, execSync, spawn } from 'node:child_process'
+import { execFileSync, execSync } from 'node:child_process'
 import { deletePrefix, freePort } from './infra.js'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type autocannon from 'autocannon'
 import Fastify from 'fastify'
-import postgres from 'postgres'
 import type { KeyPairAlgorithm } from '../src/config.js'
 import { Keyring } from '../src/keys/keyring.js'
 import { generatePrivateKey } from '../src/keys/material.js'
 import type { Claims } from '../src/tokens/claims.js'
-import { type LoadResult, type LoadSample, loadSample, processTree, summarizeLoad } from './load.js'
+import {
+  badBanner,
+  badOf,
+  benchEnv,
+  type Child,
+  expectStatus,
+  fmtInt,
+  fmtMs,
+  fmtX,
+  freshDatabase,
+  get,
+  interruptFlag,
+  json,
+  type Machine,
+  type Measured,
+  machineInfo,
+  measureGroup,
+  median,
+  post,
+  REDIS_URL,
+  root,
+  run,
+  serverArgv,
+  sliceArgs,
+  sliceOptions,
+  startChild,
+  stopChildren,
+  waitReady,
+  writeReport,
+} from './compare.js'
 
 /**
  * `npx tsx bench/keys.ts [-- --rounds 3 --seconds 5 --slices 5 --warmup 1.5 --connections 32 --logins 20 --no-build]`
@@ -30,35 +58,20 @@ import { type LoadResult, type LoadSample, loadSample, processTree, summarizeLoa
  *
  * `--kit-app` (internal): runs the kit's app, configured by KIT_* variables.
  */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1.5' },
-    slices: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '32' },
+    ...sliceArgs({ rounds: '3', seconds: '5', warmup: '1.5', slices: '5', connections: '32' }),
     logins: { type: 'string', default: '20' },
-    'no-build': { type: 'boolean', default: false },
     'kit-app': { type: 'boolean', default: false },
   },
 })
 
-const PG_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres'
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ALGORITHMS = ['HS256', 'RS256', 'ES256', 'EdDSA'] as const
 type Algorithm = (typeof ALGORITHMS)[number]
 /** The server whose JWKS the kit reads. */
 const KIT_ALGORITHM: KeyPairAlgorithm = 'ES256'
 
-const opts = {
-  rounds: Number(args.rounds),
-  seconds: Number(args.seconds),
-  warmup: Number(args.warmup),
-  slices: Number(args.slices),
-  connections: Number(args.connections),
-  logins: Number(args.logins),
-}
+const opts = { ...sliceOptions(args), logins: Number(args.logins) }
 
 // ---------------------------------------------------------------------------------------------
 // The resource server: a second app with the kit, in a process of its own.
@@ -90,80 +103,7 @@ async function kitApp(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Processes, ports, readiness.
-
-interface Child {
-  name: string
-  process: ChildProcess
-  base: string
-  stderr: () => string
-}
-
-const children: Child[] = []
-
-function startChild(name: string, argv: string[], env: NodeJS.ProcessEnv, port: number): Child {
-  const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-20_000)
-  })
-  const c = { name, process: child, base: `http://127.0.0.1:${port}`, stderr: () => stderr }
-  children.push(c)
-  return c
-}
-
-async function waitReady(c: Child, path: string): Promise<void> {
-  const until = Date.now() + 60_000
-  while (Date.now() < until) {
-    if (c.process.exitCode !== null) {
-      throw new Error(`${c.name} exited (${c.process.exitCode}):\n${c.stderr()}`)
-    }
-    try {
-      const res = await fetch(`${c.base}${path}`)
-      if (res.status === 200) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`${c.name} not ready after 60 s:\n${c.stderr()}`)
-}
-
-async function stopChildren(): Promise<void> {
-  const stopping = children.splice(0)
-  await Promise.all(
-    stopping.map(async (c) => {
-      if (c.process.exitCode === null && c.process.signalCode === null) {
-        const exited = new Promise((r) => c.process.once('exit', r))
-        c.process.kill('SIGTERM')
-        const timer = setTimeout(() => c.process.kill('SIGKILL'), 10_000)
-        await exited
-        clearTimeout(timer)
-      }
-      const err = c.stderr().trim()
-      if (err) console.log(`${c.name} stderr:\n${err.slice(-3000)}`)
-    }),
-  )
-}
-
-// ---------------------------------------------------------------------------------------------
 // Requests and checks.
-
-const json = { 'content-type': 'application/json' }
-
-async function post(base: string, path: string, body: unknown) {
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers: json, body: JSON.stringify(body) })
-  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null }
-}
-
-async function get(base: string, path: string, authorization?: string) {
-  const res = await fetch(`${base}${path}`, { headers: authorization ? { authorization } : {} })
-  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null }
-}
-
-function expectStatus(what: string, got: number, want: number): void {
-  if (got !== want) throw new Error(`${what}: expected ${want}, got ${got}`)
-}
 
 type RouteName = 'verify' | 'user' | 'live' | 'kit-bare' | 'kit-orders'
 
@@ -203,24 +143,13 @@ function requestsFor(route: RouteName, tokens: string[]): autocannon.Request[] {
   }
 }
 
-interface Measurement extends LoadResult {
+interface Measurement extends Measured {
   round: number
   target: Algorithm | 'kit'
   route: RouteName
-  /** Responses other than 200 and errors during the warm-up (not part of the figures, still a failure). */
-  warmupBad: number
 }
 
-/** Any status but 200, in the measured run or its warm-up, and connection errors or timeouts. */
-function badOf(m: Measurement): number {
-  const non200 = Object.entries(m.statuses).reduce(
-    (n, [status, count]) => n + (status === '200' ? 0 : count),
-    0,
-  )
-  return non200 + m.errors + m.warmupBad
-}
-
-let interrupted = false
+let interrupted = () => false
 
 interface Pair {
   target: Algorithm | 'kit'
@@ -229,48 +158,16 @@ interface Pair {
   tokens: string[]
 }
 
-const nonOk = (statuses: Record<string, number>) =>
-  Object.entries(statuses).reduce((n, [status, count]) => n + (status === '200' ? 0 : count), 0)
-
-/**
- * One round of a group of pairs compared with each other (one route on every server, or the kit's
- * two routes): a warm-up of each, then each pair's measurement time cut into slices, taken in turn
- * (the first pair of each turn rotating), so that the machine's drift falls on all of them alike.
- */
-async function measureGroup(round: number, pairs: Pair[]): Promise<Measurement[]> {
-  const defs = pairs.map((p) => ({
-    url: p.child.base,
+/** One round of a group of pairs compared with each other (bench/compare.ts, interleaved slices). */
+async function measurePairs(round: number, pairs: Pair[]): Promise<Measurement[]> {
+  const contenders = pairs.map((p) => ({
+    name: `${p.target.padEnd(5)} ${ROUTE_LABELS[p.route].padEnd(38)}`,
+    child: p.child,
+    requests: () => requestsFor(p.route, p.tokens),
     connections: opts.connections,
-    requests: requestsFor(p.route, p.tokens),
-    pids: () => processTree(p.child.process.pid!),
   }))
-  const warmupBad: number[] = []
-  for (const def of defs) {
-    if (interrupted) throw new Error('interrupted')
-    const warm = await loadSample({ ...def, seconds: opts.warmup })
-    warmupBad.push(nonOk(warm.statuses) + warm.errors)
-  }
-  const samples: LoadSample[][] = pairs.map(() => [])
-  for (let slice = 0; slice < opts.slices; slice++) {
-    for (let k = 0; k < pairs.length; k++) {
-      if (interrupted) throw new Error('interrupted')
-      const j = (k + slice + round) % pairs.length
-      samples[j]!.push(await loadSample({ ...defs[j]!, seconds: opts.seconds / opts.slices }))
-    }
-  }
-  return pairs.map((p, j) => {
-    const r = summarizeLoad(samples[j]!)
-    const m: Measurement = { ...r, round, target: p.target, route: p.route, warmupBad: warmupBad[j]! }
-    const bad = badOf(m)
-    console.log(
-      `  ${p.target.padEnd(5)} ${ROUTE_LABELS[p.route].padEnd(38)} ${Math.round(r.rps).toString().padStart(6)} req/s` +
-        `  p99 ${r.p99.toFixed(2).padStart(6)} ms  ${Math.round(r.cpuUsPerRequest).toString().padStart(4)} µs CPU/req` +
-        (bad
-          ? `  !!! ${bad} BAD: statuses ${JSON.stringify(r.statuses)}, errors ${r.errors}, warm-up ${warmupBad[j]}`
-          : ''),
-    )
-    return m
-  })
+  const measured = await measureGroup(round, contenders, { ...opts, interrupted })
+  return measured.map((m, j) => ({ ...m, round, target: pairs[j]!.target, route: pairs[j]!.route }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,38 +212,6 @@ function cryptoCost(alg: Algorithm, secret: { signingKey: string; privateKey?: s
 // ---------------------------------------------------------------------------------------------
 // Summary.
 
-const median = (xs: number[]) => {
-  if (xs.length === 0) return Number.NaN
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-const fmtInt = (x: number) => Math.round(x).toLocaleString('en-US')
-const fmtX = (x: number) => `${x.toFixed(2)}x`
-const fmtMs = (x: number) => x.toFixed(2)
-
-interface Machine {
-  nproc: string
-  cpuModel: string
-  node: string
-  date: string
-  loadBefore: string
-}
-
-function machineInfo(): Machine {
-  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8')
-  return {
-    nproc: execSync('nproc').toString().trim(),
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
-    node: process.version,
-    date: new Date().toISOString(),
-    loadBefore: os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(', '),
-  }
-}
-
 function render(all: Measurement[], costs: CryptoCost[], machine: Machine, runtimeS: number): string {
   const find = (round: number, target: Algorithm | 'kit', route: RouteName) =>
     all.find((m) => m.round === round && m.target === target && m.route === route)!
@@ -362,12 +227,7 @@ function render(all: Measurement[], costs: CryptoCost[], machine: Machine, runti
 
   const lines: string[] = []
   lines.push('# Signing algorithms and the resource-server kit (bench/keys.ts)', '')
-  if (totalBad > 0) {
-    lines.push(
-      `> **THIS RUN HAD ${totalBad} BAD RESPONSES (non-200 statuses or errors): its figures are not valid.** See the "bad" column.`,
-      '',
-    )
-  }
+  lines.push(...badBanner(totalBad))
   lines.push(
     `Machine: nproc ${machine.nproc}, ${machine.cpuModel}, node ${machine.node}, ${machine.date}; load average before the run ${machine.loadBefore}.`,
     `Run: ${opts.rounds} rounds; in each, every (server, route) pair measured for ${opts.seconds} s after a ${opts.warmup} s warm-up, ` +
@@ -446,39 +306,22 @@ function render(all: Measurement[], costs: CryptoCost[], machine: Machine, runti
 
 async function main(): Promise<void> {
   const started = Date.now()
-  process.once('SIGINT', () => {
-    interrupted = true
-    console.log('interrupted: stopping after the current measurement')
-  })
+  interrupted = interruptFlag()
   if (!args['no-build']) execSync('npm run build --silent', { cwd: root, stdio: 'inherit' })
   const machine = machineInfo()
 
   const id = randomBytes(4).toString('hex')
-  const dbName = `authjwt_bench_keys_${id}`
+  const database = await freshDatabase(`authjwt_bench_keys_${id}`)
   const prefix = `bench:keys:${id}:`
   const tmp = mkdtempSync(join(os.tmpdir(), 'authjwt-bench-keys-'))
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`create database ${dbName}`)
-  const dbUrl = new URL(PG_ADMIN_URL)
-  dbUrl.pathname = `/${dbName}`
   const password = randomBytes(18).toString('base64url')
   const signingKey = randomBytes(36).toString('base64url') // 48 characters
 
-  const common: NodeJS.ProcessEnv = { ...process.env }
-  for (const name of ['SIGNING_KEY', 'JWT_PRIVATE_KEY', 'JWT_PRIVATE_KEY_FILE', 'KEY_ENCRYPTION_KEY']) {
-    delete common[name]
-  }
-  Object.assign(common, {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    WORKERS: '1',
+  const common = benchEnv({
     DATA_DIR: join(tmp, 'data'),
-    DATABASE_URL: dbUrl.toString(),
+    DATABASE_URL: database.url,
     REDIS_URL,
     REDIS_PREFIX: prefix,
-    LOGIN_RATE_LIMIT: '1000000',
-    LOGIN_ACCOUNT_RATE_LIMIT: '1000000',
     // Login speed is not measured here: cheap hashes make the setup logins quick.
     ARGON2_MEMORY_KIB: '1024',
     ARGON2_TIME_COST: '1',
@@ -487,7 +330,7 @@ async function main(): Promise<void> {
   const measurements: Measurement[] = []
   const costs: CryptoCost[] = []
   try {
-    console.log(`database ${dbName}, Redis prefix ${prefix}`)
+    console.log(`database ${database.name}, Redis prefix ${prefix}`)
     execFileSync(
       'npm',
       [
@@ -506,10 +349,6 @@ async function main(): Promise<void> {
       { cwd: root, env: { ...common, JWT_ALGORITHM: 'HS256', SIGNING_KEY: signingKey }, stdio: 'inherit' },
     )
 
-    // The servers run with the node flags of `npm start`, so the bench measures what ships.
-    const startFlags = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start as string)
-      .split(/\s+/)
-      .filter((a) => a.startsWith('--'))
     const servers = new Map<
       Algorithm,
       { child: Child; tokens: string[]; secret: { signingKey: string; privateKey?: string } }
@@ -530,7 +369,7 @@ async function main(): Promise<void> {
       }
       const child = startChild(
         `server ${alg}`,
-        [...startFlags, join(root, 'dist', 'src', 'server.js')],
+        serverArgv(), // the node flags of `npm start`: the bench measures what ships
         env,
         port,
       )
@@ -606,7 +445,7 @@ async function main(): Promise<void> {
       console.log(`round ${round + 1}/${opts.rounds}`)
       for (const route of ['verify', 'user', 'live'] as const) {
         const pairs = ALGORITHMS.map((alg) => ({ target: alg, route, ...servers.get(alg)! }))
-        measurements.push(...(await measureGroup(round, pairs)))
+        measurements.push(...(await measurePairs(round, pairs)))
       }
       const kitPairs = (['kit-bare', 'kit-orders'] as const).map((route) => ({
         target: 'kit' as const,
@@ -614,33 +453,23 @@ async function main(): Promise<void> {
         child: kit,
         tokens: kitServer.tokens,
       }))
-      measurements.push(...(await measureGroup(round, kitPairs)))
+      measurements.push(...(await measurePairs(round, kitPairs)))
     }
   } finally {
     await stopChildren()
-    await admin.unsafe(`drop database if exists ${dbName} with (force)`)
-    await admin.end({ timeout: 2 })
+    await database.drop()
     await deletePrefix(REDIS_URL, prefix)
     rmSync(tmp, { recursive: true, force: true })
   }
 
   const runtimeS = (Date.now() - started) / 1000
   const md = render(measurements, costs, machine, runtimeS)
-  console.log(`\n${md}`)
-  const outDir = join(root, 'bench', 'results')
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'keys.md'), md)
-  console.log(`written bench/results/keys.md (${Math.round(runtimeS)} s)`)
-  const bad = measurements.reduce((n, m) => n + badOf(m), 0)
-  if (bad > 0) {
-    console.error(`\n!!! ${bad} BAD RESPONSES (non-200 or errors): this run's figures are not valid !!!\n`)
-    process.exitCode = 1
-  }
+  writeReport(
+    'keys.md',
+    md,
+    runtimeS,
+    measurements.reduce((n, m) => n + badOf(m), 0),
+  )
 }
 
-const entry = args['kit-app'] ? kitApp : main
-entry().catch(async (err) => {
-  console.error(err)
-  await stopChildren().catch(() => {})
-  process.exit(1)
-})
+run(args['kit-app'] ? kitApp : main)
