@@ -281,7 +281,13 @@ t.test(
         202,
       )
       await app.app.background.settle()
-      const { token } = linkToken(await inbox.next(`${other.username}@example.com`))
+      // Two mails reach this user, in either order: the alert about the new device, and the link.
+      const to = `${other.username}@example.com`
+      const mails = [await inbox.next(to), await inbox.next(to)]
+      const resetMail = mails.find((m) => /password/i.test(m.subject ?? ''))
+      const mail = mails.find((m) => /Security notice/.test(m.subject ?? ''))
+      t.ok(resetMail && mail, 'the reset link and the alert')
+      const { token } = linkToken(resetMail!)
       const confirmed = await post(app, `${V1}/password/reset/confirm/`, {
         token,
         new_password: 'Reset-password-77',
@@ -297,10 +303,8 @@ t.test(
       t.equal(alert.user_agent, 'Other/2.0')
       one(t, rows, 'password.reset', { user_id: other.id })
 
-      const mail = await inbox.next(`${other.username}@example.com`)
-      t.match(mail.subject, /Security notice/)
-      t.match(mail.text, /device or network not seen before/)
-      t.match(mail.text, /Other\/2\.0/)
+      t.match(mail?.text, /device or network not seen before/)
+      t.match(mail?.text, /Other\/2\.0/)
       const warned = await inbox.next(`${user.username}@example.com`)
       t.match(warned.text, /many failed login attempts/)
     })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { isIPv4, isIPv6 } from 'node:net'
-import { eq, sql } from 'drizzle-orm'
+import { inArray, sql } from 'drizzle-orm'
 import { knownDevices } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 
@@ -46,30 +46,44 @@ export class KnownDeviceRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Records a login's sightings; answers which of them the user had never been seen from, and
-   * whether the user had been seen at all before (a first login is new everywhere, and no alarm).
+   * Records the sightings of a batch of logins, in order, with two statements whatever the batch
+   * size. Answers, per login, which sightings the user had never been seen from before it (a
+   * login earlier in the batch counts), and whether the user had been seen at all before it (a
+   * first login is new everywhere, and no alarm).
    */
-  async remember(
-    userId: number,
-    sightings: Sighting[],
-    at: Date,
+  async rememberAll(
+    logins: { userId: number; sightings: Sighting[]; at: Date }[],
     db: Db = this.db,
-  ): Promise<{ firstLogin: boolean; unseen: Sighting['kind'][] }> {
+  ): Promise<{ firstLogin: boolean; unseen: Sighting['kind'][] }[]> {
+    if (logins.length === 0) return []
+    const userIds = [...new Set(logins.map((l) => l.userId))]
     const known = await db
-      .select({ kind: knownDevices.kind, value: knownDevices.value })
+      .select({ userId: knownDevices.userId, kind: knownDevices.kind, value: knownDevices.value })
       .from(knownDevices)
-      .where(eq(knownDevices.userId, userId))
-    const has = new Set(known.map((k) => `${k.kind}:${k.value}`))
+      .where(inArray(knownDevices.userId, userIds))
+    const seen = new Set(known.map((k) => `${k.userId}:${k.kind}:${k.value}`))
+    const users = new Set(known.map((k) => k.userId))
+    const latest = new Map<string, { userId: number; kind: string; value: string; at: Date }>()
+    const answers = logins.map(({ userId, sightings, at }) => {
+      const firstLogin = !users.has(userId)
+      const unseen = sightings.filter((s) => !seen.has(`${userId}:${s.kind}:${s.value}`)).map((s) => s.kind)
+      users.add(userId)
+      for (const s of sightings) {
+        const key = `${userId}:${s.kind}:${s.value}`
+        seen.add(key)
+        latest.set(key, { userId, kind: s.kind, value: s.value, at })
+      }
+      return { firstLogin, unseen }
+    })
+    // One row per sighting (ON CONFLICT may not touch a row twice in one statement).
+    const rows = [...latest.values()].map((r) => ({ ...r, firstSeen: r.at, lastSeen: r.at }))
     await db
       .insert(knownDevices)
-      .values(sightings.map((s) => ({ userId, kind: s.kind, value: s.value, firstSeen: at, lastSeen: at })))
+      .values(rows)
       .onConflictDoUpdate({
         target: [knownDevices.userId, knownDevices.kind, knownDevices.value],
         set: { lastSeen: sql`excluded.last_seen` },
       })
-    return {
-      firstLogin: known.length === 0,
-      unseen: sightings.filter((s) => !has.has(`${s.kind}:${s.value}`)).map((s) => s.kind),
-    }
+    return answers
   }
 }

@@ -35,25 +35,18 @@ export class SuspiciousActivity implements EventDetector {
   async detect(tx: Db, events: StoredEvent[]): Promise<AuditRecord[]> {
     const alerts: AuditRecord[] = []
     for (const event of events) {
-      if (event.type === 'token.reuse_detected') {
-        alerts.push(alert(event, 'suspicious.refresh_reuse', {}))
-      } else if (event.type === 'login.succeeded' && event.userId != null) {
-        const seen = await this.d.repos.knownDevices.remember(
-          event.userId,
-          sightingsOf(event.ip, event.userAgent),
-          event.at,
-          tx,
-        )
-        if (!seen.firstLogin && seen.unseen.length > 0) {
-          alerts.push(
-            alert(event, 'suspicious.new_device', {
-              new_device: seen.unseen.includes('device'),
-              new_network: seen.unseen.includes('network'),
-            }),
-          )
-        }
-      }
+      if (event.type === 'token.reuse_detected') alerts.push(alert(event, 'suspicious.refresh_reuse', {}))
     }
+    const logins = events.filter((e) => e.type === 'login.succeeded' && e.userId != null)
+    const seen = await this.d.repos.knownDevices.rememberAll(
+      logins.map((e) => ({ userId: e.userId!, sightings: sightingsOf(e.ip, e.userAgent), at: e.at })),
+      tx,
+    )
+    seen.forEach((s, i) => {
+      if (s.firstLogin || s.unseen.length === 0) return
+      const details = { new_device: s.unseen.includes('device'), new_network: s.unseen.includes('network') }
+      alerts.push(alert(logins[i]!, 'suspicious.new_device', details))
+    })
     alerts.push(...(await this.failedLogins(tx, events)))
     if (this.d.mail && alerts.length > 0) await this.mailUsers(tx, alerts)
     return alerts
