@@ -17,6 +17,7 @@ import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
 import services from '../plugins/services.js'
 import validation from '../plugins/validation.js'
+import webhooks from '../plugins/webhooks.js'
 import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
 import auditRoutes from '../routes/audit.js'
@@ -30,6 +31,7 @@ import healthRoutes from '../routes/health.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
+import webhookRoutes from '../routes/webhooks.js'
 import type { Config } from './config.js'
 import type { Database } from './database/database.js'
 import { echoRequestId, requestIdGenerator } from './http/request-id.js'
@@ -82,6 +84,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Before services, which take the revocation store it times; before every route it counts.
   await app.register(metrics)
   await app.register(services)
+  await app.register(webhooks)
   await app.register(authenticate)
   await app.register(errorHandler)
   await app.register(methodNotAllowed)
@@ -94,6 +97,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(userRoutes)
   await app.register(sessionRoutes)
   await app.register(adminRoutes)
+  await app.register(webhookRoutes)
   await app.register(auditRoutes)
   await app.register(introspectionRoutes)
   await app.register(discoveryRoutes)

@@ -1,3 +1,5 @@
+import { backoffMs } from '../lib/backoff.js'
+import { Rounds } from '../lib/rounds.js'
 import type { ClaimedMail, OutboxRepository } from './outbox.js'
 import type { MailTemplates } from './templates.js'
 import type { MailTransport } from './transport.js'
@@ -16,11 +18,6 @@ export interface MailerOptions {
 const LEASE_MS = 120_000
 const BATCH = 20
 
-/** Wait before attempt n+1: first, twice that, four times ... at most an hour. */
-export function backoffMs(attempts: number, firstMs = 10_000): number {
-  return Math.min(3_600_000, firstMs * 2 ** Math.max(0, attempts - 1))
-}
-
 /**
  * Sends what the outbox holds, after the transaction that queued it has committed: `kick()` after
  * a commit sends at once; a timer picks up retries and mail queued by other instances. A mail is
@@ -29,10 +26,7 @@ export function backoffMs(attempts: number, firstMs = 10_000): number {
  * server accepted a mail and before our update; that copy carries the same Message-ID.
  */
 export class Mailer {
-  private draining: Promise<void> | undefined
-  private again = false
-  private timer: NodeJS.Timeout | undefined
-  private stopped = false
+  private readonly rounds = new Rounds(() => this.drain())
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -46,36 +40,21 @@ export class Mailer {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 5000)
-    this.timer.unref()
-    this.kick()
+    this.rounds.start(this.options.pollMs ?? 5000)
   }
 
   /** Sends what is due now; calls while a round runs start one more round after it. */
   kick(): void {
-    if (this.stopped) return
-    if (this.draining) {
-      this.again = true
-      return
-    }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined
-      if (this.again) {
-        this.again = false
-        this.kick()
-      }
-    })
+    this.rounds.kick()
   }
 
   /** Resolves once nothing is being sent (for tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.draining) await this.draining
+    await this.rounds.idle()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    clearInterval(this.timer)
-    await this.idle()
+    await this.rounds.stop()
     this.transport.close()
   }
 
@@ -89,7 +68,7 @@ export class Mailer {
       }
       if (batch.length === 0) return
       for (const mail of batch) await this.deliver(mail)
-      if (this.stopped) return
+      if (this.rounds.stopped) return
     }
   }
 
