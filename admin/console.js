@@ -60,10 +60,10 @@ function notice(message, kind = 'ok') {
   if (kind === 'ok') noticeTimer = setTimeout(() => show(box, false), 6000)
 }
 
-/** `2024-01-15T12:30:00Z` -> `2024-01-15 12:30`; the full value stays in the title. */
-function timeCell(iso) {
+/** `2024-01-15T12:30:00Z` -> `2024-01-15 12:30` (`:00` kept with `seconds`); the full value stays in the title. */
+function timeCell(iso, seconds = false) {
   if (!iso) return el('td', { className: 'muted' }, '—')
-  const text = iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, '')
+  const text = iso.replace('T', ' ').replace(seconds ? /(\.\d+)?Z$/ : /:\d\d(\.\d+)?Z$/, '')
   return el('td', { className: 'nowrap' }, el('time', { datetime: iso, title: iso }, text))
 }
 
@@ -241,6 +241,8 @@ async function logout() {
 // ---- shell / routing ----------------------------------------------------------------------------
 
 function currentView() {
+  if (location.hash === '#webhooks' && state.me?.is_superuser) return 'webhooks'
+  if (location.hash === '#audit') return 'audit'
   return location.hash === '#users' ? 'users' : 'sessions'
 }
 
@@ -252,20 +254,25 @@ function renderShell() {
   if (!me) {
     show($('sessions-view'), false)
     show($('users-view'), false)
+    show($('audit-view'), false)
+    show($('webhooks-view'), false)
     $('login-username').focus()
     return
   }
   const role = me.is_superuser ? 'superuser' : 'staff'
   $('whoami').replaceChildren(el('span', { className: 'user' }, me.username), ' ', badge(role, 'role'))
   show($('invalidate-open'), Boolean(me.is_superuser))
+  show($('tab-webhooks'), Boolean(me.is_superuser))
   const view = currentView()
-  for (const name of ['sessions', 'users']) {
+  for (const name of ['sessions', 'users', 'audit', 'webhooks']) {
     show($(`${name}-view`), view === name)
     const tab = $(`tab-${name}`)
     if (view === name) tab.setAttribute('aria-current', 'page')
     else tab.removeAttribute('aria-current')
   }
   if (view === 'users') loadUsers()
+  else if (view === 'audit') loadAudit()
+  else if (view === 'webhooks') loadWebhooks()
   else loadSessions()
 }
 
@@ -526,6 +533,389 @@ function confirmAction({ title, text, action, typed }) {
   })
 }
 
+// ---- webhooks (superusers) ---------------------------------------------------------------------
+
+const HOOKS = `${API}/admin/webhooks`
+const DELIVERY_BADGES = { delivered: 'ok', pending: 'warn', failed: 'off' }
+
+/** The endpoint whose deliveries are shown, and the page of them. */
+const hooks = { endpoint: null, page: 1 }
+
+async function loadWebhooks() {
+  const body = $('webhooks-body')
+  body.setAttribute('aria-busy', 'true')
+  await guard($('webhooks-error'), async () => {
+    const [data] = await Promise.all([
+      api('GET', `${HOOKS}/?page_size=100`),
+      fillEventTypes($('webhook-types')),
+    ])
+    body.replaceChildren(...data.results.map(webhookRow))
+    if (!data.results.length) body.append(emptyRow(7, 'No endpoints yet. Register one above.'))
+    // The shown endpoint may have been deleted meanwhile.
+    const still = hooks.endpoint && data.results.find((e) => e.id === hooks.endpoint.id)
+    if (still) await showDeliveries(still, hooks.page)
+    else closeDeliveries()
+  })
+  body.removeAttribute('aria-busy')
+}
+
+function webhookRow(e) {
+  const events = e.event_types.length
+    ? el('td', { className: 'events' }, ...e.event_types.map((type) => badge(type, 'info')))
+    : el('td', { className: 'muted' }, 'All events')
+  const small = (label, text, onclick, danger) =>
+    el(
+      'button',
+      {
+        type: 'button',
+        className: danger ? 'btn btn-small btn-danger-outline' : 'btn btn-small',
+        'aria-label': `${label} endpoint ${e.id}`,
+        onclick,
+      },
+      text,
+    )
+  return el(
+    'tr',
+    { 'data-webhook-id': e.id, className: e.is_active ? '' : 'inactive' },
+    el('td', { className: 'mono' }, e.id),
+    el('td', { className: 'mono webhook-url', title: e.url }, e.url),
+    el('td', {}, e.description || '—'),
+    events,
+    el('td', {}, e.is_active ? badge('Active', 'ok') : badge('Disabled', 'off')),
+    timeCell(e.created_at),
+    el(
+      'td',
+      { className: 'actions' },
+      small('Show deliveries of', 'Deliveries', () => showDeliveries(e, 1)),
+      e.is_active
+        ? small('Disable', 'Disable', () => setWebhookActive(e, false))
+        : small('Enable', 'Enable', () => setWebhookActive(e, true)),
+      small('Delete', 'Delete', () => deleteWebhook(e), true),
+    ),
+  )
+}
+
+async function registerWebhook(event) {
+  event.preventDefault()
+  const url = $('webhook-url').value.trim()
+  if (!url) return setError($('webhooks-error'), 'Enter the URL of the endpoint.')
+  const event_types = [...$('webhook-types').selectedOptions].map((o) => o.value)
+  const description = $('webhook-description').value.trim()
+  $('webhook-submit').disabled = true
+  await guard($('webhooks-error'), async () => {
+    const created = await api('POST', `${HOOKS}/`, { url, event_types, description })
+    // The secret is in this answer only: shown once, never stored by the console.
+    $('webhook-secret-url').textContent = created.url
+    $('webhook-secret-value').textContent = created.secret
+    show($('webhook-secret'), true)
+    $('webhook-form').reset()
+    notice(`Endpoint ${created.id} registered.`)
+    await loadWebhooks()
+  })
+  $('webhook-submit').disabled = false
+}
+
+function hideSecret() {
+  $('webhook-secret-value').textContent = ''
+  show($('webhook-secret'), false)
+}
+
+async function setWebhookActive(e, active) {
+  await guard($('webhooks-error'), async () => {
+    await api('PATCH', `${HOOKS}/${encodeURIComponent(e.id)}/`, { is_active: active })
+    notice(
+      `Endpoint ${e.id} ${active ? 'enabled: waiting deliveries are sent' : 'disabled: deliveries wait'}.`,
+    )
+    await loadWebhooks()
+  })
+}
+
+async function deleteWebhook(e) {
+  const ok = await confirmAction({
+    title: 'Delete endpoint',
+    text: `${e.url} will receive nothing more; its deliveries and their history are deleted.`,
+    action: 'Delete endpoint',
+  })
+  if (!ok) return
+  await guard($('webhooks-error'), async () => {
+    await api('DELETE', `${HOOKS}/${encodeURIComponent(e.id)}/`)
+    if (hooks.endpoint?.id === e.id) closeDeliveries()
+    notice(`Endpoint ${e.id} deleted.`)
+    await loadWebhooks()
+  })
+}
+
+function closeDeliveries() {
+  hooks.endpoint = null
+  show($('deliveries-panel'), false)
+}
+
+async function showDeliveries(e, page) {
+  hooks.endpoint = e
+  hooks.page = page
+  $('deliveries-title').textContent = `Deliveries to ${e.url}`
+  show($('deliveries-panel'), true)
+  const body = $('deliveries-body')
+  body.setAttribute('aria-busy', 'true')
+  await guard($('webhooks-error'), async () => {
+    const q = query({ page, page_size: PAGE_SIZE })
+    const data = await api('GET', `${HOOKS}/${encodeURIComponent(e.id)}/deliveries/?${q}`)
+    body.replaceChildren(...data.results.map(deliveryRow))
+    if (!data.results.length) body.append(emptyRow(8, 'Nothing sent to this endpoint yet.'))
+    pager('deliveries', data, page)
+  })
+  body.removeAttribute('aria-busy')
+}
+
+function deliveryRow(d) {
+  const toggle = el(
+    'button',
+    {
+      type: 'button',
+      className: 'btn btn-small',
+      'aria-expanded': 'false',
+      'aria-label': `Attempts of delivery ${d.id}`,
+      onclick: () => toggleAttempts(d, row, toggle),
+    },
+    'Attempts',
+  )
+  const replay = el(
+    'button',
+    {
+      type: 'button',
+      className: 'btn btn-small',
+      'aria-label': `Replay delivery ${d.id}`,
+      onclick: () => replayDelivery(d),
+    },
+    'Replay',
+  )
+  const row = el(
+    'tr',
+    { 'data-delivery-id': d.id },
+    el('td', { className: 'mono' }, d.id),
+    el('td', {}, d.event_type),
+    el('td', { className: 'mono', title: 'webhook-id' }, d.message_id),
+    el('td', {}, badge(d.status, DELIVERY_BADGES[d.status] ?? 'info')),
+    el('td', {}, d.attempts),
+    el('td', { className: 'mono' }, d.last_status ?? '—'),
+    timeCell(d.created_at),
+    el('td', { className: 'actions' }, toggle, replay),
+  )
+  return row
+}
+
+/** Opens (or closes) a row under the delivery with each attempt at it. */
+async function toggleAttempts(d, row, toggle) {
+  const open = row.nextElementSibling?.dataset.attemptsOf === String(d.id)
+  if (open) {
+    row.nextElementSibling.remove()
+    toggle.setAttribute('aria-expanded', 'false')
+    return
+  }
+  await guard($('webhooks-error'), async () => {
+    const data = await api('GET', `${HOOKS}/deliveries/${encodeURIComponent(d.id)}/attempts/`)
+    const lines = data.results.map((a) =>
+      el(
+        'tr',
+        {},
+        timeCell(a.attempted_at),
+        el('td', { className: 'mono' }, a.status_code ?? '—'),
+        el('td', { className: 'mono' }, `${a.latency_ms} ms`),
+        el('td', {}, a.error ?? 'delivered'),
+        el('td', { className: 'mono excerpt' }, a.response_excerpt ?? '—'),
+      ),
+    )
+    const table = el(
+      'table',
+      { className: 'grid attempts' },
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...['Attempted (UTC)', 'Status', 'Latency', 'Outcome', 'Response excerpt'].map((h) =>
+            el('th', { scope: 'col' }, h),
+          ),
+        ),
+      ),
+      el('tbody', {}, ...(lines.length ? lines : [emptyRow(5, 'Not tried yet.')])),
+    )
+    row.after(
+      el('tr', { className: 'attempts-row', 'data-attempts-of': d.id }, el('td', { colspan: 8 }, table)),
+    )
+    toggle.setAttribute('aria-expanded', 'true')
+  })
+}
+
+async function replayDelivery(d) {
+  await guard($('webhooks-error'), async () => {
+    const copy = await api('POST', `${HOOKS}/deliveries/${encodeURIComponent(d.id)}/replay/`)
+    notice(`Delivery ${d.id} replayed as delivery ${copy.id} (same webhook-id).`)
+    if (hooks.endpoint) await showDeliveries(hooks.endpoint, 1)
+  })
+}
+
+function wireWebhooks() {
+  $('webhook-form').addEventListener('submit', registerWebhook)
+  $('webhook-secret-done').addEventListener('click', hideSecret)
+  $('deliveries-refresh').addEventListener(
+    'click',
+    () => hooks.endpoint && showDeliveries(hooks.endpoint, hooks.page),
+  )
+  $('deliveries-prev').addEventListener('click', () =>
+    showDeliveries(hooks.endpoint, Math.max(1, hooks.page - 1)),
+  )
+  $('deliveries-next').addEventListener('click', () => showDeliveries(hooks.endpoint, hooks.page + 1))
+}
+
+// ---- event types (shared by Audit and Webhooks) --------------------------------------------------
+
+// The service owns the list (schema/audit.ts): fetched once per page load, on first need.
+let eventTypesRequest = null
+function eventTypes() {
+  eventTypesRequest ??= api('GET', `${API}/admin/audit/event-types/`).then(
+    (data) => data.event_types,
+    (err) => {
+      eventTypesRequest = null // tried again on the next need
+      throw err
+    },
+  )
+  return eventTypesRequest
+}
+
+/** Appends an option per event type to `select`, once, after the options it already has. */
+async function fillEventTypes(select) {
+  if (select.dataset.filled) return
+  select.dataset.filled = 'pending'
+  try {
+    const types = await eventTypes()
+    select.append(...types.map((type) => el('option', { value: type }, type)))
+    select.dataset.filled = 'done'
+  } catch (err) {
+    delete select.dataset.filled
+    throw err
+  }
+}
+
+// ---- audit (all staff; the server keeps tenant staff to their tenant) ---------------------------
+
+const AUDIT = `${API}/admin/audit`
+/** The filters as sent, the cursor of each page seen ('' = newest; the last is shown), the next one. */
+const audit = { filters: null, cursors: [''], next: null, seq: 0, owner: null }
+
+/** A datetime-local value, read as UTC like the table, as ISO 8601; `end` includes its whole minute. */
+function utcIso(value, end) {
+  if (!value) return ''
+  const date = new Date(`${value}${value.length > 16 ? '' : end ? ':59.999' : ':00'}Z`)
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString()
+}
+
+function readAuditFilters() {
+  return {
+    user_id: $('audit-user').value.trim(),
+    type: $('audit-type').value,
+    ip: $('audit-ip').value.trim(),
+    since: utcIso($('audit-since').value, false),
+    until: utcIso($('audit-until').value, true),
+    page_size: Number($('audit-size').value),
+  }
+}
+
+/** Alerts stand out in red, refusals and failures in amber. */
+function eventKind(type) {
+  if (type.startsWith('suspicious.') || type === 'token.reuse_detected') return 'alert'
+  if (type.endsWith('.failed') || type === 'rate_limit.hit') return 'warn'
+  return 'event'
+}
+
+/** `{reason: 'wrong_password', fields: ['email']}` -> `reason=wrong_password fields=["email"]`. */
+function detailsText(details) {
+  return Object.entries(details ?? {})
+    .map(([key, value]) => {
+      const plain = typeof value === 'string' && !/[\s="]/.test(value)
+      return `${key}=${plain ? value : JSON.stringify(value)}`
+    })
+    .join(' ')
+}
+
+async function loadAudit() {
+  audit.filters ??= readAuditFilters()
+  // Another operator signed in on this tab: start again from the newest page.
+  if (audit.owner !== state.me?.id) Object.assign(audit, { owner: state.me?.id, cursors: [''] })
+  const seq = ++audit.seq
+  const body = $('audit-body')
+  body.setAttribute('aria-busy', 'true')
+  for (const id of ['audit-newest', 'audit-newer', 'audit-older']) $(id).disabled = true
+  await guard($('audit-error'), async () => {
+    const page = audit.cursors.length
+    const [data] = await Promise.all([
+      api('GET', `${AUDIT}/?${query({ ...audit.filters, cursor: audit.cursors[page - 1] })}`),
+      fillEventTypes($('audit-type')),
+    ])
+    if (seq !== audit.seq) return // a newer load is under way
+    body.replaceChildren(...data.results.map(auditRow))
+    if (!data.results.length)
+      body.append(emptyRow(9, page > 1 ? 'No older events.' : 'No events match these filters.'))
+    audit.next = data.next_cursor
+    const first = (page - 1) * audit.filters.page_size + 1
+    $('audit-count').textContent = data.results.length
+      ? `Events ${first}–${first + data.results.length - 1}, newest first`
+      : ''
+    $('audit-page').textContent = `Page ${page}`
+    $('audit-newest').disabled = page === 1
+    $('audit-newer').disabled = page === 1
+    $('audit-older').disabled = !data.next_cursor
+  })
+  if (seq === audit.seq) body.removeAttribute('aria-busy')
+}
+
+function auditRow(e) {
+  const id = (value) =>
+    value === null || value === undefined
+      ? el('td', { className: 'muted' }, '—')
+      : el('td', { className: 'mono' }, value)
+  // Client-supplied values (user agent, details) go in as text: markup in them stays text.
+  return el(
+    'tr',
+    { 'data-audit-id': e.id, 'data-type': e.type },
+    timeCell(e.at, true),
+    el('td', {}, badge(e.type, eventKind(e.type))),
+    id(e.user_id),
+    id(e.actor_id),
+    id(e.session_id),
+    el('td', { className: 'mono nowrap' }, e.ip ?? '—'),
+    el('td', { className: 'user-agent', title: e.user_agent }, e.user_agent ?? '—'),
+    el('td', { className: 'mono request-id', title: e.request_id }, e.request_id ?? '—'),
+    el('td', { className: 'mono details' }, detailsText(e.details) || '—'),
+  )
+}
+
+function wireAudit() {
+  $('audit-filters').addEventListener('submit', (event) => {
+    event.preventDefault()
+    audit.filters = readAuditFilters()
+    audit.cursors = ['']
+    loadAudit()
+  })
+  for (const id of ['audit-type', 'audit-size']) {
+    $(id).addEventListener('change', () => $('audit-filters').requestSubmit())
+  }
+  $('audit-older').addEventListener('click', () => {
+    if (!audit.next) return
+    audit.cursors.push(audit.next)
+    loadAudit()
+  })
+  $('audit-newer').addEventListener('click', () => {
+    if (audit.cursors.length > 1) audit.cursors.pop()
+    loadAudit()
+  })
+  $('audit-newest').addEventListener('click', () => {
+    audit.cursors = ['']
+    loadAudit()
+  })
+}
+
 // ---- wiring -------------------------------------------------------------------------------------
 
 function wire() {
@@ -570,6 +960,8 @@ function wire() {
     state.users.page += 1
     loadUsers()
   })
+  wireAudit()
+  wireWebhooks()
 }
 
 /** A reload keeps the tab's sign-in: the stored token is checked (and refreshed) before use. */
