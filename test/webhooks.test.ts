@@ -595,3 +595,25 @@ t.test('410 Gone disables the endpoint; bad input is 400; only superusers', asyn
     )
   })
 })
+
+t.test('a steady stream of events from many users, in many batches, is all delivered', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const h = await makeApp(t, backend, LOCAL)
+    const receiver = await startReceiver(t)
+    const auth = await superuser(h)
+    await register(h, auth, { url: receiver.url, event_types: [] })
+    const total = 3000
+    // 30 batches of 100 events over 200 users, while earlier batches are being delivered.
+    for (let batch = 0; batch < 30; batch++) {
+      for (let i = 0; i < 100; i++) await revoked(h, 1 + ((batch * 100 + i) % 200), batch * 100 + i)
+      await new Promise((r) => setTimeout(r, 30))
+    }
+    await h.app.audit.flush()
+    await waitFor(
+      'every event delivered',
+      () => new Set(receiver.accepted().map((r) => r.headers['webhook-id'])).size >= total || undefined,
+      60_000,
+    )
+    t.equal(new Set(receiver.accepted().map((r) => r.headers['webhook-id'])).size, total, 'each event once')
+  })
+})

@@ -79,18 +79,21 @@ const ENQUEUE: Query = dialect.sqlToQuery(sql`with v as (
 const CLAIM: Query = dialect.sqlToQuery(sql`with held as (
     select * from json_to_recordset(${ph('held')}::json) as h(endpoint_id int, n int)
   ), heads as (
-    -- The oldest pending delivery of each endpoint and user (hashed: no sort of every pending row).
-    select min(id) as id from webhook_deliveries where status = 'pending'
-    group by endpoint_id, ordering_key
+    -- The oldest pending delivery of each endpoint and user, in one pass over the pending rows
+    -- (no self-join: its cost would hang on a plan made while the table was small).
+    select id, endpoint_id from (
+      select id, endpoint_id, next_attempt_at, locked_until,
+        row_number() over (partition by endpoint_id, ordering_key order by id) as nth
+      from webhook_deliveries where status = 'pending'
+    ) pending
+    where nth = 1 and next_attempt_at <= ${ph('now')}::timestamptz
+      and (locked_until is null or locked_until <= ${ph('now')}::timestamptz)
   ), ranked as (
-    select d.id, row_number() over (partition by d.endpoint_id order by d.id) + coalesce(held.n, 0) as place
-    from heads
-    join webhook_deliveries d on d.id = heads.id and d.status = 'pending'
+    select h.id, row_number() over (partition by h.endpoint_id order by h.id) + coalesce(held.n, 0) as place
+    from heads h
     -- A disabled endpoint's deliveries wait: enabling it again sends them, in order.
-    join webhook_endpoints e on e.id = d.endpoint_id and e.is_active
-    left join held on held.endpoint_id = d.endpoint_id
-    where d.next_attempt_at <= ${ph('now')}::timestamptz
-      and (d.locked_until is null or d.locked_until <= ${ph('now')}::timestamptz)
+    join webhook_endpoints e on e.id = h.endpoint_id and e.is_active
+    left join held on held.endpoint_id = h.endpoint_id
   ), picked as (
     select d.id from webhook_deliveries d
     join (
