@@ -247,6 +247,36 @@ t.test('the SSRF guard refuses internal addresses in every spelling', async (t) 
   t.equal(receiver.requests.length, 1)
 })
 
+t.test('an attempt ends at its timeout, or at once on shutdown; the next one delivers', async (t) => {
+  const receiver = await startReceiver(t)
+  receiver.answer(() => new Promise<number>(() => {})) // never answers
+  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent() }
+  t.teardown(() => agents.http.destroy())
+  const send = (timeoutMs: number, stop: AbortSignal) =>
+    postWebhook(receiver.url, {}, '{}', {
+      timeoutMs,
+      allowPrivate: true,
+      lookup: guardedLookup(true),
+      agents,
+      stop,
+    })
+  const started = Date.now()
+  const slow = await send(300, new AbortController().signal)
+  t.equal(slow.error, 'timeout', 'a receiver that never answers is a timeout')
+  t.equal(slow.statusCode, null)
+  t.ok(Date.now() - started >= 290, 'not before the timeout')
+  const stopping = new AbortController()
+  const pending = send(60_000, stopping.signal)
+  await waitFor('the second request arrives', () => receiver.requests.length === 2 || undefined)
+  stopping.abort()
+  t.equal((await pending).error, 'shutdown', 'shutdown ends the attempt at once')
+  const stopped = await send(60_000, stopping.signal)
+  t.equal(stopped.error, 'shutdown', 'after shutdown nothing is sent')
+  t.equal(receiver.requests.length, 2)
+  receiver.answer(() => 200)
+  t.equal((await send(2000, new AbortController().signal)).statusCode, 200, 'a fresh socket delivers')
+})
+
 t.test('registration: loopback refused by default, at registration and at connect time', async (t) => {
   await eachBackend(t, async (t, backend) => {
     const h = await makeApp(t, backend, { webhookRetrySeconds: 1, auditFlushMs: 20, keyEncryptionKey: KEK })
