@@ -202,6 +202,21 @@ t.test(
     })
     t.match(pair, { access: String, refresh: String, username: 'alice' }, 'the usual login answer')
 
+    // The audit trail has both logins within a flush period or two.
+    let logins: { type: string; user_id: number; details: { method: string } }[] = []
+    for (let i = 0; i < 50 && logins.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      logins = (await curl('audit', { STAFF_ACCESS: ACCESS })).results
+    }
+    t.same(
+      logins.map((e) => [e.type, e.user_id, e.details.method]),
+      [
+        ['login.succeeded', pair.user_id, 'mfa'],
+        ['login.succeeded', pair.user_id, 'password'],
+      ],
+      'the audit example lists the two logins, newest first',
+    )
+
     const asked = await curl('reset')
     t.match(asked.detail, /If an account uses this address/)
     const { token } = linkToken(await inbox.next('alice@example.com'))
