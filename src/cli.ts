@@ -10,6 +10,7 @@ import { PasswordHasher } from './accounts/passwords.js'
 import { createRepositories } from './database/repositories.js'
 import { RevocationService } from './revocation/service.js'
 import { openStore } from './revocation/open-store.js'
+import { describeRedis, usesRedis } from './revocation/redis-target.js'
 import type { RevocationStore } from './revocation/store.js'
 
 /**
@@ -117,7 +118,7 @@ export async function main(argv: string[]): Promise<number> {
  */
 async function execute(name: string, values: Values, config: Config): Promise<number> {
   const out = { print: (line: string) => console.log(line), error: (line: string) => console.error(line) }
-  if (!config.databaseUrl || !config.redisUrl) {
+  if (!config.databaseUrl || !usesRedis(config)) {
     const exit = await sendCommand(controlSocketPath(config.dataDir), name, values, out).catch(
       (err: Error) => {
         out.error(`${name}: the running server stopped answering (${err.message}); check its log.`)
@@ -173,7 +174,9 @@ async function openLocal(config: Config) {
   } catch (err) {
     await database.close()
     const cause = (err as Error).cause as Error | undefined
-    throw new CommandError(`Cannot reach Redis (REDIS_URL): ${cause?.message ?? (err as Error).message}`)
+    throw new CommandError(
+      `Cannot reach Redis (${describeRedis(config)}): ${cause?.message ?? (err as Error).message}`,
+    )
   }
   const repos = createRepositories(database.db)
   return {

@@ -3,6 +3,7 @@ import { generatePrivateKey } from './keys/material.js'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
+import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
@@ -36,6 +37,10 @@ export interface Config {
   dbConnectTimeoutMs: number
   userCacheMs: number
   redisUrl: string | undefined
+  /** REDIS_SENTINELS: find the master through these Sentinels (src/revocation/redis-target.ts). */
+  redisSentinels: SentinelAddress[] | undefined
+  redisSentinelMaster: string | undefined
+  redisSentinelPassword: string | undefined
   /** Key prefix in Redis, so several services (or test runs) can share one server. */
   redisPrefix: string
   /** Longest wait for a Redis command; a stalled Redis then answers 503 instead of holding requests. */
@@ -172,6 +177,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     userCacheMs: read.int('USER_CACHE_MS', 1000, 0, 60_000),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    redisSentinels: read.hostPorts('REDIS_SENTINELS', 26379),
+    redisSentinelMaster: env.REDIS_SENTINEL_MASTER || undefined,
+    redisSentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
     redisPrefix: env.REDIS_PREFIX || 'authjwt:',
     redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 500, 10, 60_000),
     dataDir,
@@ -253,7 +261,13 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (config.adminUsername && !config.adminPassword) {
     problems.push('ADMIN_PASSWORD: required when ADMIN_USERNAME is set.')
   }
-  if (config.workers > 1 && (!config.databaseUrl || !config.redisUrl)) {
+  if (config.redisSentinels && !config.redisSentinelMaster) {
+    problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the Sentinels monitor).')
+  }
+  if (config.redisSentinelMaster && !config.redisSentinels) {
+    problems.push('REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER.')
+  }
+  if (config.workers > 1 && (!config.databaseUrl || !usesRedis(config))) {
     // PGlite is one process's file, and the in-process store would keep each worker's
     // revocations to itself: a logout on one worker would not hold on the others.
     problems.push('WORKERS: more than one worker needs DATABASE_URL and REDIS_URL, shared by all.')
@@ -424,6 +438,23 @@ class Reader {
     if ((allowed as readonly string[]).includes(raw)) return raw as T
     this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${raw}".`)
     return fallback
+  }
+
+  /** `host:port,host:port` (the port may be left out); undefined when unset. */
+  hostPorts(name: string, defaultPort: number): SentinelAddress[] | undefined {
+    const raw = this.env[name]
+    if (raw === undefined || raw.trim() === '') return undefined
+    const list: SentinelAddress[] = []
+    for (const item of raw.split(',').map((x) => x.trim())) {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?$/.exec(item)
+      const port = m?.[2] === undefined ? defaultPort : Number(m[2])
+      if (!m || port < 1 || port > 65535) {
+        this.problems.push(`${name}: expected host:port,host:port, got an item "${item.slice(0, 64)}".`)
+        return undefined
+      }
+      list.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port })
+    }
+    return list
   }
 
   url(name: string, protocols: string[]): string | undefined {

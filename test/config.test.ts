@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
+import { redisConnection, usesRedis } from '../src/revocation/redis-target.js'
 
 const KEY = 'k'.repeat(32)
 
@@ -236,4 +237,41 @@ t.test('error messages never echo secrets', async (t) => {
   for (const secret of ['tiny-secret-key', 'pg-pass-9f3', 'redis-pass-77', 'admin:']) {
     t.notMatch(message, secret, `the message does not contain ${secret}`)
   }
+})
+
+t.test('Redis Sentinel: REDIS_SENTINELS and REDIS_SENTINEL_MASTER', async (t) => {
+  const config = loadConfig({
+    SIGNING_KEY: KEY,
+    REDIS_SENTINELS: 's1.internal:26380, s2.internal,[::1]:26381',
+    REDIS_SENTINEL_MASTER: 'auth',
+    REDIS_URL: 'rediss://user:p%40ss@ignored.host:6379/2',
+  })
+  t.same(config.redisSentinels, [
+    { host: 's1.internal', port: 26380 },
+    { host: 's2.internal', port: 26379 },
+    { host: '::1', port: 26381 },
+  ])
+  const target = redisConnection(config) as Record<string, unknown>
+  t.match(target, { name: 'auth', username: 'user', password: 'p@ss', db: 2, enableTLSForSentinelMode: true })
+  t.notOk('host' in target, 'the host of REDIS_URL is not used')
+  t.ok(usesRedis(config))
+  t.notOk(usesRedis(loadConfig({ SIGNING_KEY: KEY })), 'no Redis: the in-process store')
+  t.match(problems({ REDIS_SENTINELS: 's1:26379' }), [
+    /^REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS/,
+  ])
+  t.match(problems({ REDIS_SENTINEL_MASTER: 'auth' }), [/^REDIS_SENTINELS: required with/])
+  t.match(problems({ REDIS_SENTINELS: 's1:99999', REDIS_SENTINEL_MASTER: 'a' }), [
+    /^REDIS_SENTINELS: expected host:port/,
+  ])
+  t.match(problems({ REDIS_SENTINELS: 'http://s1', REDIS_SENTINEL_MASTER: 'a' }), [/^REDIS_SENTINELS: /])
+  t.same(
+    problems({
+      WORKERS: '2',
+      DATABASE_URL: 'postgres://h/db',
+      REDIS_SENTINELS: 's1',
+      REDIS_SENTINEL_MASTER: 'a',
+    }),
+    [],
+    'WORKERS > 1 accepts Sentinel as the shared Redis',
+  )
 })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { defineScripts, scripts } from './redis-scripts.js'
 import { Batcher } from '../lib/batcher.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
@@ -44,9 +44,10 @@ export class RedisRevocationStore implements RevocationStore {
     maxBatch: 256,
   })
 
-  constructor(url: string, options: RedisStoreOptions = {}) {
+  /** `target`: a redis:// URL, or ioredis options naming the server (Sentinel: redis-target.ts). */
+  constructor(target: string | RedisOptions, options: RedisStoreOptions = {}) {
     this.prefix = options.prefix ?? 'authjwt:'
-    this.client = new Redis(url, {
+    const common: RedisOptions = {
       // Concurrent requests share one write to the socket.
       enableAutoPipelining: true,
       // Fail closed at once while disconnected, instead of queueing requests until Redis returns.
@@ -56,7 +57,11 @@ export class RedisRevocationStore implements RevocationStore {
       commandTimeout: options.commandTimeoutMs ?? 500,
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 200, 2000),
-    })
+      // A master demoted by a failover keeps our connection and refuses writes: reconnect, to the
+      // new master (Sentinel names it); the reconnection restores the deny-list before use.
+      reconnectOnError: (err) => err.message.startsWith('READONLY'),
+    }
+    this.client = typeof target === 'string' ? new Redis(target, common) : new Redis({ ...target, ...common })
     defineScripts(this.client)
     // Connection errors surface per command as 503; the client keeps reconnecting on its own.
     this.client.on('error', () => {})

@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+import { freePort } from './private-servers.js'
+
+/**
+ * A Redis master, one replica and three Sentinels (quorum 2) of a test's own, each a redis-server
+ * on a free port keeping nothing on disk, stopped by its pid when the test ends. The Sentinels
+ * judge a master down after 1 s, so a failover takes a few seconds.
+ */
+export interface PrivateSentinels {
+  master: string
+  sentinels: { host: string; port: number }[]
+  /** The service's environment for this set. */
+  env: Record<string, string>
+  /** The port of the master the Sentinels name now. */
+  masterPort(): Promise<number>
+  /** SIGKILLs the current master; answers its port. */
+  killMaster(): Promise<number>
+  /** Waits until the Sentinels name a master other than `oldPort`; answers the new port. */
+  failedOver(oldPort: number, ms?: number): Promise<number>
+}
+
+const MASTER = 'authjwt-test'
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await probe().catch(() => undefined)
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`)
+    await sleep(100)
+  }
+}
+
+/** One short-lived connection for one command, never retrying. */
+async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
+  const r = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  r.on('error', () => {})
+  try {
+    await r.connect()
+    return await fn(r)
+  } finally {
+    r.disconnect()
+  }
+}
+
+export async function privateSentinels(t: Test): Promise<PrivateSentinels> {
+  const dir = mkdtempSync(join(tmpdir(), 'authjwt-sentinel-'))
+  const children = new Map<number, ChildProcess>()
+  t.teardown(async () => {
+    for (const child of children.values()) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await once(child, 'exit')
+      }
+    }
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const start = async (port: number, args: string[]) => {
+    const child = spawn('redis-server', args, { stdio: 'ignore' })
+    children.set(port, child)
+    await until(`redis-server on ${port}`, async () =>
+      (await ask(port, (r) => r.ping())) === 'PONG' ? true : undefined,
+    )
+  }
+  const plain = (port: number) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]
+
+  const masterPort = await freePort()
+  await start(masterPort, plain(masterPort))
+  const replicaPort = await freePort()
+  await start(replicaPort, [...plain(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)])
+  await until('the replica in sync', async () =>
+    (await ask(replicaPort, (r) => r.info('replication'))).includes('master_link_status:up')
+      ? true
+      : undefined,
+  )
+  const sentinels: { host: string; port: number }[] = []
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort()
+    const conf = join(dir, `sentinel-${port}.conf`)
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${MASTER} 127.0.0.1 ${masterPort} 2`,
+        `sentinel down-after-milliseconds ${MASTER} 1000`,
+        `sentinel failover-timeout ${MASTER} 10000`,
+        `sentinel parallel-syncs ${MASTER} 1`,
+        '',
+      ].join('\n'),
+    )
+    await start(port, [conf, '--sentinel'])
+    sentinels.push({ host: '127.0.0.1', port })
+  }
+  // A failover needs each Sentinel to know the replica and the two other Sentinels.
+  for (const s of sentinels) {
+    await until('the Sentinels to know each other and the replica', async () => {
+      const peers = (await ask(s.port, (r) => r.call('SENTINEL', 'SENTINELS', MASTER))) as unknown[]
+      const replicas = (await ask(s.port, (r) => r.call('SENTINEL', 'REPLICAS', MASTER))) as unknown[]
+      return peers.length >= 2 && replicas.length >= 1 ? true : undefined
+    })
+  }
+
+  const current = async () => {
+    const [, port] = (await ask(sentinels[0]!.port, (r) =>
+      r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER),
+    )) as [string, string]
+    return Number(port)
+  }
+  return {
+    master: MASTER,
+    sentinels,
+    env: {
+      REDIS_SENTINELS: sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+      REDIS_SENTINEL_MASTER: MASTER,
+    },
+    masterPort: current,
+    async killMaster() {
+      const port = await current()
+      const child = children.get(port)!
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+      return port
+    },
+    failedOver: (oldPort, ms = 30_000) =>
+      until(
+        'a failover',
+        async () => {
+          const port = await current()
+          return port !== oldPort ? port : undefined
+        },
+        ms,
+      ),
+  }
+}

@@ -1,0 +1,102 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Test } from 'tap'
+import { decodeUserState, type UserRevocationState } from '../../src/revocation/verdict.js'
+import type { RevocationStore } from '../../src/revocation/store.js'
+import { newJti } from '../../src/tokens/jti.js'
+
+/** The contract every revocation store keeps; `ttlOf` reads a key's remaining TTL where the store can tell. */
+export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: string) => Promise<number>) {
+  const jti = newJti()
+  const userId = 1000 + Math.floor(Math.random() * 1000)
+
+  t.test('an empty store denies nothing', async (t) => {
+    t.same(await store.lookup(newJti(), 1, userId), {
+      jtiDenied: false,
+      sessionDenied: false,
+      user: null,
+      globalValidAfter: null,
+    })
+  })
+
+  t.test('denyToken denies that jti only', async (t) => {
+    await store.denyToken(jti, 60)
+    t.equal((await store.lookup(jti, undefined, userId)).jtiDenied, true)
+    t.equal((await store.lookup(newJti(), undefined, userId)).jtiDenied, false)
+  })
+
+  t.test('denySessions denies each listed session', async (t) => {
+    await store.denySessions([11, 12], 60)
+    await store.denySessions([], 60)
+    t.equal((await store.lookup(newJti(), 11, userId)).sessionDenied, true)
+    t.equal((await store.lookup(newJti(), 12, userId)).sessionDenied, true)
+    t.equal((await store.lookup(newJti(), 13, userId)).sessionDenied, false)
+    t.equal((await store.lookup(newJti(), undefined, userId)).sessionDenied, false, 'no sid, nothing denied')
+  })
+
+  t.test('setUserState is read back for that user only', async (t) => {
+    const state: UserRevocationState = { validAfterMs: Date.now(), status: 'inactive', expiresAtMs: 0 }
+    await store.setUserState(userId, state, 60)
+    t.same(decodeUserState((await store.lookup(newJti(), undefined, userId)).user), state)
+    t.equal((await store.lookup(newJti(), undefined, userId + 1)).user, null)
+    const cleared: UserRevocationState = { validAfterMs: 0, status: '', expiresAtMs: 0 }
+    await store.setUserState(userId, cleared, 60)
+    t.same(decodeUserState((await store.lookup(newJti(), undefined, userId)).user), cleared, 'overwritten')
+  })
+
+  t.test('setGlobalValidAfter applies to every user', async (t) => {
+    const ms = Date.now()
+    await store.setGlobalValidAfter(ms, 60)
+    t.equal((await store.lookup(newJti(), 5, userId)).globalValidAfter, String(ms))
+    t.equal((await store.lookup(newJti(), undefined, userId + 7)).globalValidAfter, String(ms))
+  })
+
+  t.test('lookups made together each get their own answer', async (t) => {
+    const deniedJti = newJti()
+    await store.denyToken(deniedJti, 60)
+    await store.denySessions([21], 60)
+    await store.setUserState(userId + 3, { validAfterMs: 5, status: '', expiresAtMs: 0 }, 60)
+    // One loop turn: the Redis store answers these with a single MGET.
+    const [a, b, c, d] = await Promise.all([
+      store.lookup(deniedJti, 20, userId + 2),
+      store.lookup(newJti(), 21, userId + 2),
+      store.lookup(newJti(), 22, userId + 3),
+      store.lookup(newJti(), undefined, userId + 2),
+    ])
+    t.same([a!.jtiDenied, a!.sessionDenied, a!.user], [true, false, null], 'denied jti only')
+    t.same([b!.jtiDenied, b!.sessionDenied, b!.user], [false, true, null], 'denied session only')
+    t.same([c!.jtiDenied, c!.sessionDenied], [false, false])
+    t.same(decodeUserState(c!.user), { validAfterMs: 5, status: '', expiresAtMs: 0 }, 'that user state only')
+    t.same([d!.jtiDenied, d!.sessionDenied, d!.user], [false, false, null], 'nothing')
+    t.equal(a!.globalValidAfter, d!.globalValidAfter, 'one global mark for all')
+  })
+
+  if (ttlOf) {
+    t.test('every write carries a TTL', async (t) => {
+      for (const key of [`j:${jti}`, 's:11', 's:12', `u:${userId}`, 'all']) {
+        const left = await ttlOf(key)
+        t.ok(left > 0 && left <= 60, `${key} expires in ${left}s`)
+      }
+    })
+  }
+
+  t.test('entries expire after their TTL; a TTL below 1s still writes', async (t) => {
+    const short = newJti()
+    await store.denyToken(short, 0.2)
+    await store.denySessions([21], 1)
+    await store.setUserState(userId + 2, { validAfterMs: 1, status: '', expiresAtMs: 0 }, 1)
+    await store.setGlobalValidAfter(42, 1)
+    const now = await store.lookup(short, 21, userId + 2)
+    t.same(now, { jtiDenied: true, sessionDenied: true, user: '1||0', globalValidAfter: '42' })
+    await sleep(1200)
+    t.same(await store.lookup(short, 21, userId + 2), {
+      jtiDenied: false,
+      sessionDenied: false,
+      user: null,
+      globalValidAfter: null,
+    })
+  })
+
+  t.test('ping answers', async (t) => {
+    await t.resolves(store.ping())
+  })
+}

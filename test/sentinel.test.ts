@@ -1,0 +1,122 @@
+import t from 'tap'
+import { RedisRevocationStore } from '../src/revocation/redis-store.js'
+import { redisConnection } from '../src/revocation/redis-target.js'
+import { freshPostgres } from './helpers/backends.js'
+import { privateSentinels } from './helpers/redis-sentinels.js'
+import { http, type ServerProcess, startServer } from './helpers/server-process.js'
+import { contract } from './helpers/store-contract.js'
+
+/**
+ * Redis behind Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER): the store keeps its contract on
+ * the master the Sentinels name, and a failover under traffic costs some seconds of 503 on
+ * protected routes, never a 200 for a revoked token, and no restart. Servers of the test's own.
+ */
+t.setTimeout(240_000)
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const ADMIN = { username: 'sentineladmin', password: 'sentinel-admin-password' }
+
+interface Tokens {
+  access: string
+  refresh: string
+}
+
+async function login(server: ServerProcess): Promise<Tokens> {
+  const res = await http(server.base, 'POST', '/api/v1/auth/token/', { body: ADMIN })
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`)
+  return res.body as unknown as Tokens
+}
+
+const testAuth = async (server: ServerProcess, access: string) =>
+  (await http(server.base, 'GET', '/api/test-auth/', { headers: { authorization: `Bearer ${access}` } }))
+    .status
+
+const logout = async (server: ServerProcess, tokens: Tokens) =>
+  (await http(server.base, 'POST', '/api/v1/auth/logout/', { body: { refresh: tokens.refresh } })).status
+
+t.test('the store contract, on the master the Sentinels name', async (t) => {
+  const set = await privateSentinels(t)
+  const target = redisConnection({
+    redisUrl: undefined,
+    redisSentinels: set.sentinels,
+    redisSentinelMaster: set.master,
+    redisSentinelPassword: undefined,
+  })
+  const store = new RedisRevocationStore(target!, { prefix: 'c:' })
+  t.teardown(() => store.close())
+  await store.connect()
+  await store.keepRestored(async () => {})
+  const port = /tcp_port:(\d+)/.exec(await store.client.info('server'))?.[1]
+  t.equal(Number(port), await set.masterPort(), 'connected to the master the Sentinels name')
+  await contract(t, store, (key) => store.client.ttl(`c:${key}`))
+})
+
+t.test('a failover under traffic: some seconds of 503, never a revoked token, no restart', async (t) => {
+  const set = await privateSentinels(t)
+  const { url } = await freshPostgres(t)
+  const server = await startServer(t, {
+    DATABASE_URL: url,
+    ...set.env,
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+    SIGNING_KEY: 'sentinel-test-signing-key-0123456789abcdef',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOGIN_RATE_LIMIT: '0',
+    LOGIN_ACCOUNT_RATE_LIMIT: '0',
+  })
+  const live = await login(server)
+  const gone = await login(server)
+  t.equal(await logout(server, gone), 200)
+  t.equal(await testAuth(server, gone.access), 401, 'a logged-out session is refused before the failover')
+  t.equal(await testAuth(server, live.access), 200)
+
+  // Traffic on both tokens, every answer kept with its time.
+  const answers: { at: number; revoked: number; live: number }[] = []
+  let running = true
+  const traffic = (async () => {
+    while (running) {
+      const [revoked, ok] = await Promise.all([testAuth(server, gone.access), testAuth(server, live.access)])
+      answers.push({ at: Date.now(), revoked, live: ok })
+      await sleep(20)
+    }
+  })()
+  await sleep(300)
+  const oldPort = await set.killMaster()
+  const killedAt = Date.now()
+  const newPort = await set.failedOver(oldPort)
+  t.not(newPort, oldPort, 'the Sentinels promoted the replica')
+  // Until the live token works again, then a little longer.
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const last = answers.at(-1)
+    if (last && last.at > killedAt && last.live === 200) break
+    await sleep(50)
+  }
+  await sleep(500)
+  running = false
+  await traffic
+
+  const after = answers.filter((a) => a.at > killedAt)
+  t.ok(after.length > 0, 'answers during the failover')
+  t.same(
+    [...new Set(answers.map((a) => a.revoked))].filter((s) => s !== 401 && s !== 503),
+    [],
+    'the revoked token: only 401 or 503, never 200',
+  )
+  const refused = after.filter((a) => a.live !== 200)
+  t.same(
+    [...new Set(refused.map((a) => a.live))].filter((s) => s !== 503),
+    [],
+    'the live token: 503 meanwhile',
+  )
+  t.equal(after.at(-1)?.live, 200, 'the live token works again')
+  t.equal(after.at(-1)?.revoked, 401, 'the revoked token is refused again')
+  const outage = refused.length ? refused.at(-1)!.at - killedAt : 0
+  t.comment(`503 for ${outage} ms after the master was killed (${refused.length} of ${after.length} answers)`)
+  t.ok(outage < 20_000, `service resumed within 20 s of the kill (${outage} ms)`)
+
+  t.ok(server.alive(), 'the same process serves: no restart')
+  const later = await login(server)
+  t.equal(await logout(server, later), 200, 'a logout on the new master')
+  t.equal(await testAuth(server, later.access), 401, 'holds at once')
+})
