@@ -39,9 +39,14 @@ export interface ServerProcess {
  * launcher) as the child, so that signals and WORKERS reach the server process. Killed when the
  * test ends.
  */
-export async function startServer(t: Test, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
+export async function startServer(
+  t: Test,
+  env: Record<string, string>,
+  /** Another build to start (test/dockerfile.test.ts): its folder and node's arguments. */
+  build?: { cwd: string; argv: string[] },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, build?.argv ?? ['--import', 'tsx', 'src/server.ts'], {
+    cwd: build?.cwd ?? root,
     env: childEnv({ PORT: '0', LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
