@@ -75,15 +75,10 @@ export async function privateSentinels(t: Test): Promise<PrivateSentinels> {
       (await ask(port, (r) => r.ping())) === 'PONG' ? true : undefined,
     )
   }
+  // --dir: a replica writes the master's snapshot to its folder on a full sync.
   const plain = (port: number) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
+    ...['--port', String(port), '--bind', '127.0.0.1'],
+    ...['--save', '', '--appendonly', 'no', '--dir', dir],
   ]
 
   const masterPort = await freePort()
