@@ -1,7 +1,8 @@
-import { and, count, desc, eq, gt, ilike, inArray, lte, ne, or, type SQL, sql } from 'drizzle-orm'
+import { and, count, desc, eq, gt, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm'
 import { type SessionRow, sessions, users } from '../../schema/db.js'
 import { type Rotation, SessionBatches, userMayRefresh } from './session-batches.js'
 import type { Db } from '../database/database.js'
+import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 import { isRowId } from '../tokens/claims.js'
 import { escapeLike, inTenant } from './sql-helpers.js'
 
@@ -224,12 +225,9 @@ export class SessionRepository {
   }
 
   /** Deletes sessions past their lifetime; their tokens are dead by their own exp. */
-  async deleteExpired(now: Date): Promise<number> {
-    const rows = await this.db
-      .delete(sessions)
-      .where(lte(sessions.expiresAt, now))
-      .returning({ id: sessions.id })
-    return rows.length
+  /** Deletes sessions past their expiry, in short slices (src/database/purge.ts). */
+  deleteExpired(now: Date, options?: PurgeOptions): Promise<number> {
+    return purgeExpired(this.db, sessions, sessions.id, sessions.expiresAt, now, options)
   }
 
   /** Revoked sessions whose tokens could still be alive: for rebuilding the revocation store. */

@@ -1,6 +1,7 @@
-import { gt, lte, sql } from 'drizzle-orm'
+import { gt, sql } from 'drizzle-orm'
 import { deniedTokens } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 
 /** Tokens denied by jti: the durable half of `RevocationService.denyToken`. */
 export class DeniedTokenRepository {
@@ -34,11 +35,8 @@ export class DeniedTokenRepository {
       .where(gt(deniedTokens.expiresAt, now))
   }
 
-  async deleteExpired(now: Date): Promise<number> {
-    const rows = await this.db
-      .delete(deniedTokens)
-      .where(lte(deniedTokens.expiresAt, now))
-      .returning({ jti: deniedTokens.jti })
-    return rows.length
+  /** Deletes denials past their expiry, in short slices (src/database/purge.ts). */
+  deleteExpired(now: Date, options?: PurgeOptions): Promise<number> {
+    return purgeExpired(this.db, deniedTokens, deniedTokens.jti, deniedTokens.expiresAt, now, options)
   }
 }
