@@ -11,7 +11,8 @@ import { http, root, startServer } from './helpers/server-process.js'
  * them: each stage in a folder of its own standing for its /app, COPY from a clean checkout of
  * the committed tree (the build context), RUN with the stage's ENV. Then the runtime stage's CMD
  * starts and serves. What is not reproduced: the base image (this machine's node stands in for it)
- * and the `chown` to the image's `node` user, which does not exist here.
+ * the `chown` to the image's `node` user, which does not exist here, and `npm cache clean`, which
+ * here would empty the machine's shared npm cache under any other install running meanwhile.
  */
 t.setTimeout(600_000)
 
@@ -62,12 +63,22 @@ t.test('the Dockerfile builds and its runtime stage serves', async (t) => {
       }
     } else if (op === 'RUN') {
       // /app is the stage's folder; the image's user does not exist on this machine.
-      const command = args.replaceAll('/app', stage.dir).replace(/&& chown node:node \S+/, '')
-      execSync(command, {
-        cwd: stage.dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...stage.env },
-        stdio: 'ignore',
-      })
+      const command = args
+        .replaceAll('/app', stage.dir)
+        .replace(/&& chown node:node \S+/, '')
+        .replace(/&& npm cache clean --force/, '')
+      try {
+        execSync(command, {
+          cwd: stage.dir,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, ...stage.env },
+          stdio: 'pipe',
+        })
+      } catch (err) {
+        const e = err as { status?: number; stdout?: Buffer; stderr?: Buffer }
+        throw new Error(
+          `${stage.name}: RUN ${args} exited ${e.status}:\n${e.stdout?.toString().slice(-2000)}\n${e.stderr?.toString().slice(-2000)}`,
+        )
+      }
       t.pass(`${stage.name}: RUN ${args.slice(0, 60)}`)
     } else if (op === 'CMD') cmd = JSON.parse(args)
   }
