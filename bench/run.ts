@@ -33,6 +33,11 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string' },
     only: { type: 'string' },
+    // `--scale` runs bench/scale.ts instead (its own options follow it).
+    scale: { type: 'boolean', default: false },
+    rows: { type: 'string' },
+    rounds: { type: 'string' },
+    slices: { type: 'string' },
   },
 })
 
@@ -166,6 +171,10 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
 }
 
 async function main() {
+  if (args.scale) {
+    await import('./scale.js')
+    return
+  }
   if (!args['no-build']) execSync('npm run build --silent', { cwd: root, stdio: 'inherit' })
   const config = loadConfig({ SIGNING_KEY })
   const runs: RunResult[] = []
