@@ -270,7 +270,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (config.workers > 1 && (!config.databaseUrl || !usesRedis(config))) {
     // PGlite is one process's file, and the in-process store would keep each worker's
     // revocations to itself: a logout on one worker would not hold on the others.
-    problems.push('WORKERS: more than one worker needs DATABASE_URL and REDIS_URL, shared by all.')
+    problems.push(
+      'WORKERS: more than one worker needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS), shared by all.',
+    )
   }
   if (config.refreshTokenLifetime < config.accessTokenLifetime) {
     problems.push('REFRESH_TOKEN_LIFETIME: must not be shorter than ACCESS_TOKEN_LIFETIME.')

@@ -224,8 +224,7 @@ export class SessionRepository {
     return { count: Number(total?.n ?? 0), rows: rows.map((r) => ({ ...r.session, username: r.username })) }
   }
 
-  /** Deletes sessions past their lifetime; their tokens are dead by their own exp. */
-  /** Deletes sessions past their expiry, in short slices (src/database/purge.ts). */
+  /** Deletes sessions past their lifetime (their tokens are dead by their own exp), in short slices (src/database/purge.ts). */
   deleteExpired(now: Date, options?: PurgeOptions): Promise<number> {
     return purgeExpired(this.db, sessions, sessions.id, sessions.expiresAt, now, options)
   }
