@@ -57,6 +57,7 @@ export function postWebhook(
     // A timer and one listener, not AbortSignal.any(AbortSignal.timeout(...)): those cost a weak
     // reference and a finalizer per attempt, a measurable share of an attempt's CPU.
     let settled = false
+    let timer: NodeJS.Timeout | undefined
     const resolve = (result: AttemptOutcome) => {
       if (settled) return
       settled = true
@@ -65,8 +66,6 @@ export function postWebhook(
       done(result)
     }
     const onStop = () => request.destroy(new Error('shutdown'))
-    const timer = setTimeout(() => request.destroy(new AttemptTimeout()), options.timeoutMs)
-    options.stop.addEventListener('abort', onStop, { once: true })
     const request = client.request(
       target,
       {
@@ -104,6 +103,9 @@ export function postWebhook(
       },
     )
     request.on('error', (err) => resolve(outcome(null, errorClass(err, options.stop), null)))
+    // Armed once the request exists: a request() that throws leaves no timer behind to fire.
+    timer = setTimeout(() => request.destroy(new AttemptTimeout()), options.timeoutMs)
+    options.stop.addEventListener('abort', onStop, { once: true })
     if (options.stop.aborted) onStop()
     request.end(body)
   })
