@@ -99,10 +99,10 @@ export default fp(
     // is filled from the database at start and again whenever it may have lost entries.
     let rebuilds = 0
     app.addHook('onReady', () =>
-      store.keepRestored(async () => {
+      store.keepRestored(async (scope) => {
         const first = rebuilds++ === 0
         try {
-          const restored = await revocations.rebuild()
+          const restored = await revocations.rebuild(scope)
           if (first) app.log.debug(restored, 'revocation store filled from the database')
           else app.log.warn(restored, 'revocation store may have lost entries: rebuilt from the database')
         } catch (err) {

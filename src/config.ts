@@ -41,6 +41,8 @@ export interface Config {
   redisSentinels: SentinelAddress[] | undefined
   redisSentinelMaster: string | undefined
   redisSentinelPassword: string | undefined
+  /** REDIS_CLUSTER_NODES: a Redis Cluster, reached through any of these nodes (cluster-store.ts). */
+  redisClusterNodes: SentinelAddress[] | undefined
   /** Key prefix in Redis, so several services (or test runs) can share one server. */
   redisPrefix: string
   /** Longest wait for a Redis command; a stalled Redis then answers 503 instead of holding requests. */
@@ -180,6 +182,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     redisSentinels: read.hostPorts('REDIS_SENTINELS', 26379),
     redisSentinelMaster: env.REDIS_SENTINEL_MASTER || undefined,
     redisSentinelPassword: env.REDIS_SENTINEL_PASSWORD || undefined,
+    redisClusterNodes: read.hostPorts('REDIS_CLUSTER_NODES', 6379),
     redisPrefix: env.REDIS_PREFIX || 'authjwt:',
     redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 500, 10, 60_000),
     dataDir,
@@ -267,11 +270,16 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (config.redisSentinelMaster && !config.redisSentinels) {
     problems.push('REDIS_SENTINELS: required with REDIS_SENTINEL_MASTER.')
   }
+  if (config.redisClusterNodes && config.redisSentinels) {
+    problems.push(
+      'REDIS_CLUSTER_NODES: set it or REDIS_SENTINELS, not both (a cluster fails over by itself).',
+    )
+  }
   if (config.workers > 1 && (!config.databaseUrl || !usesRedis(config))) {
     // PGlite is one process's file, and the in-process store would keep each worker's
     // revocations to itself: a logout on one worker would not hold on the others.
     problems.push(
-      'WORKERS: more than one worker needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS), shared by all.',
+      'WORKERS: more than one worker needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS, REDIS_CLUSTER_NODES), shared by all.',
     )
   }
   if (config.refreshTokenLifetime < config.accessTokenLifetime) {

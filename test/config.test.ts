@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
-import { redisConnection, usesRedis } from '../src/revocation/redis-target.js'
+import {
+  clusterConnection,
+  describeRedis,
+  redisConnection,
+  usesRedis,
+} from '../src/revocation/redis-target.js'
 
 const KEY = 'k'.repeat(32)
 
@@ -273,5 +278,33 @@ t.test('Redis Sentinel: REDIS_SENTINELS and REDIS_SENTINEL_MASTER', async (t) =>
     }),
     [],
     'WORKERS > 1 accepts Sentinel as the shared Redis',
+  )
+})
+
+t.test('Redis Cluster: REDIS_CLUSTER_NODES', async (t) => {
+  const config = loadConfig({
+    SIGNING_KEY: KEY,
+    REDIS_CLUSTER_NODES: 'r1.internal:7000,r2.internal',
+    REDIS_URL: 'rediss://user:p%40ss@ignored.host:6379',
+  })
+  const cluster = clusterConnection(config)!
+  t.same(cluster.nodes, [
+    { host: 'r1.internal', port: 7000 },
+    { host: 'r2.internal', port: 6379 },
+  ])
+  t.match(cluster.redisOptions, { username: 'user', password: 'p@ss', tls: {} })
+  t.notOk('db' in cluster.redisOptions, 'no database number: a cluster has one')
+  t.notOk('host' in cluster.redisOptions, 'the host of REDIS_URL is not used')
+  t.ok(usesRedis(config))
+  t.equal(describeRedis(config), 'cluster nodes r1.internal:7000,r2.internal:6379')
+  t.equal(clusterConnection(loadConfig({ SIGNING_KEY: KEY })), undefined, 'no cluster unless named')
+  t.match(problems({ REDIS_CLUSTER_NODES: 'r1:0' }), [/^REDIS_CLUSTER_NODES: expected host:port/])
+  t.match(problems({ REDIS_CLUSTER_NODES: 'r1', REDIS_SENTINELS: 's1', REDIS_SENTINEL_MASTER: 'a' }), [
+    /^REDIS_CLUSTER_NODES: set it or REDIS_SENTINELS, not both/,
+  ])
+  t.same(
+    problems({ WORKERS: '2', DATABASE_URL: 'postgres://h/db', REDIS_CLUSTER_NODES: 'r1:7000' }),
+    [],
+    'WORKERS > 1 accepts a cluster as the shared Redis',
   )
 })

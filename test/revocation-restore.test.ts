@@ -3,6 +3,7 @@ import { buildApp } from '../src/app.js'
 import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
 import type { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { revokeThreeWays } from './helpers/revocations.js'
 
 /**
  * Every revocation answered 2xx is in PostgreSQL, so a revocation store that lost its entries is
@@ -11,41 +12,6 @@ import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 
 const testAuth = (h: TestApp, access: string) =>
   h.request({ method: 'GET', url: '/api/test-auth/', headers: h.bearer(access) })
-
-/** Three tokens revoked three ways, and one that stays live. */
-async function revokeThreeWays(h: TestApp) {
-  const staff = await h.createUser({ isStaff: true, isSuperuser: true })
-  const staffLogin = await h.login(staff.username, staff.password)
-  const user = await h.createUser()
-  const loggedOut = await h.login(user.username, user.password)
-  await h.request({ method: 'POST', url: '/api/logout/', payload: { refresh: loggedOut.refresh } })
-  // A logout that presents another session's access token denies that token by its jti alone.
-  const a = await h.login(user.username, user.password)
-  const b = await h.login(user.username, user.password)
-  const byJti = await h.request({
-    method: 'POST',
-    url: '/api/logout/',
-    headers: h.bearer(b.access),
-    payload: { refresh: a.refresh },
-  })
-  if (byJti.statusCode !== 200) throw new Error(byJti.body)
-  const leaver = await h.createUser()
-  const leaverLogin = await h.login(leaver.username, leaver.password)
-  await h.request({
-    method: 'PATCH',
-    url: `/api/v1/auth/users/${leaver.id}/`,
-    headers: h.bearer(staffLogin.access),
-    payload: { is_active: false },
-  })
-  return {
-    revoked: {
-      'logged-out session': loggedOut.access,
-      'jti denied': b.access,
-      deactivated: leaverLogin.access,
-    },
-    live: staffLogin.access,
-  }
-}
 
 t.test('a token denied by its jti alone is in the database', async (t) => {
   await eachBackend(t, async (t, backend) => {

@@ -3,7 +3,8 @@ import { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { redisConnection } from '../src/revocation/redis-target.js'
 import { freshPostgres } from './helpers/backends.js'
 import { privateSentinels } from './helpers/redis-sentinels.js'
-import { http, type ServerProcess, startServer } from './helpers/server-process.js'
+import { login, logout, testAuth } from './helpers/failover.js'
+import { startServer } from './helpers/server-process.js'
 import { contract } from './helpers/store-contract.js'
 
 /**
@@ -16,24 +17,6 @@ t.setTimeout(240_000)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ADMIN = { username: 'sentineladmin', password: 'sentinel-admin-password' }
 
-interface Tokens {
-  access: string
-  refresh: string
-}
-
-async function login(server: ServerProcess): Promise<Tokens> {
-  const res = await http(server.base, 'POST', '/api/v1/auth/token/', { body: ADMIN })
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`)
-  return res.body as unknown as Tokens
-}
-
-const testAuth = async (server: ServerProcess, access: string) =>
-  (await http(server.base, 'GET', '/api/test-auth/', { headers: { authorization: `Bearer ${access}` } }))
-    .status
-
-const logout = async (server: ServerProcess, tokens: Tokens) =>
-  (await http(server.base, 'POST', '/api/v1/auth/logout/', { body: { refresh: tokens.refresh } })).status
-
 t.test('the store contract, on the master the Sentinels name', async (t) => {
   const set = await privateSentinels(t)
   const target = redisConnection({
@@ -41,6 +24,7 @@ t.test('the store contract, on the master the Sentinels name', async (t) => {
     redisSentinels: set.sentinels,
     redisSentinelMaster: set.master,
     redisSentinelPassword: undefined,
+    redisClusterNodes: undefined,
   })
   const store = new RedisRevocationStore(target!, { prefix: 'c:' })
   t.teardown(() => store.close())
@@ -64,8 +48,8 @@ t.test('a failover under traffic: some seconds of 503, never a revoked token, no
     LOGIN_RATE_LIMIT: '0',
     LOGIN_ACCOUNT_RATE_LIMIT: '0',
   })
-  const live = await login(server)
-  const gone = await login(server)
+  const live = await login(server, ADMIN)
+  const gone = await login(server, ADMIN)
   t.equal(await logout(server, gone), 200)
   t.equal(await testAuth(server, gone.access), 401, 'a logged-out session is refused before the failover')
   t.equal(await testAuth(server, live.access), 200)
@@ -116,7 +100,7 @@ t.test('a failover under traffic: some seconds of 503, never a revoked token, no
   t.ok(outage < 20_000, `service resumed within 20 s of the kill (${outage} ms)`)
 
   t.ok(server.alive(), 'the same process serves: no restart')
-  const later = await login(server)
+  const later = await login(server, ADMIN)
   t.equal(await logout(server, later), 200, 'a logout on the new master')
   t.equal(await testAuth(server, later.access), 401, 'holds at once')
 })

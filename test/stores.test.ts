@@ -17,7 +17,10 @@ t.test('MemoryRevocationStore', async (t) => {
   t.test('expired entries are swept', async (t) => {
     const swept = new MemoryRevocationStore('', 50)
     t.teardown(() => swept.close())
-    await swept.denySessions([1, 2, 3], 1)
+    await swept.denySessions(
+      [1, 2, 3].map((id) => ({ id, userId: 1 })),
+      1,
+    )
     t.equal(swept.size(), 3)
     await sleep(1200)
     t.equal(swept.size(), 0)
@@ -54,7 +57,7 @@ t.test('RedisRevocationStore fails closed, quickly, when Redis is down', async (
   const started = Date.now()
   await t.rejects(store.lookup(newJti(), 1, 1), StoreUnavailableError, 'lookup rejects')
   await t.rejects(store.denyToken(newJti(), 60), StoreUnavailableError, 'writes reject')
-  await t.rejects(store.denySessions([1], 60), StoreUnavailableError)
+  await t.rejects(store.denySessions([{ id: 1, userId: 1 }], 60), StoreUnavailableError)
   await t.rejects(store.setGlobalValidAfter(1, 60), StoreUnavailableError)
   await t.rejects(store.ping(), StoreUnavailableError)
   t.ok(Date.now() - started < 1000, `no hang (${Date.now() - started} ms)`)

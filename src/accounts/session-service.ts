@@ -40,8 +40,7 @@ export class SessionService {
 
   /** Revoking a session that is already revoked succeeds again: the caller's goal holds. */
   async revokeOwn(principal: Principal, id: number, meta: RequestMeta) {
-    await this.own(principal, id)
-    await this.d.revocations.revokeSession(id, 'user_revoked')
+    await this.d.revocations.revokeSession(await this.own(principal, id), 'user_revoked')
     const details = { reason: 'user_revoked' }
     this.d.audit.record({ type: 'session.revoked', userId: principal.user_id, sessionId: id, details }, meta)
     return { message: 'Session revoked successfully', session_id: id }
@@ -67,7 +66,7 @@ export class SessionService {
     const actor = await this.d.currentUser.operator(principal)
     const session = await this.d.repos.sessions.findWithUser(id)
     if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
-    await this.d.revocations.revokeSession(id, 'admin_revoked')
+    await this.d.revocations.revokeSession(session, 'admin_revoked')
     const details = { reason: 'admin_revoked' }
     this.d.audit.record({ type: 'session.revoked', userId: session.userId, sessionId: id, details }, meta)
     return { message: 'Session revoked successfully', session_id: id }

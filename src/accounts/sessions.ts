@@ -230,9 +230,9 @@ export class SessionRepository {
   }
 
   /** Revoked sessions whose tokens could still be alive: for rebuilding the revocation store. */
-  async revokedUnexpired(now: Date): Promise<Pick<SessionRow, 'id' | 'expiresAt'>[]> {
+  async revokedUnexpired(now: Date): Promise<Pick<SessionRow, 'id' | 'userId' | 'expiresAt'>[]> {
     return this.db
-      .select({ id: sessions.id, expiresAt: sessions.expiresAt })
+      .select({ id: sessions.id, userId: sessions.userId, expiresAt: sessions.expiresAt })
       .from(sessions)
       .where(and(eq(sessions.isActive, false), gt(sessions.expiresAt, now)))
   }

@@ -52,7 +52,7 @@ export class Introspection {
     if (!claims) return {}
     const { revocations } = this.d
     if (claims.token_type === 'refresh' && claims.sid !== undefined) {
-      await revocations.revokeSession(claims.sid, 'revoked')
+      await revocations.revokeSession({ id: claims.sid, userId: claims.user_id }, 'revoked')
     } else {
       await revocations.denyToken(claims.jti, claims.exp)
     }

@@ -79,7 +79,7 @@ async function refused(d: AuthDeps, claims: Claims, startedMs: number, meta: Req
   if (!session.isActive) {
     // Repairs a store that lost the entry; the answer does not depend on it, so a store that is
     // down does not turn this refusal into a 503.
-    await revocations.denySessions([session.id]).catch((err: unknown) => {
+    await revocations.denySessions([session]).catch((err: unknown) => {
       if (!(err instanceof StoreUnavailableError)) throw err
     })
     throw errors.tokenNotValid(messages.blacklisted)
@@ -94,7 +94,7 @@ async function refused(d: AuthDeps, claims: Claims, startedMs: number, meta: Req
     }
     if (startedMs <= rotatedAt) throw errors.tokenNotValid(messages.blacklisted)
   }
-  await revocations.revokeSession(session.id, 'refresh_reuse')
+  await revocations.revokeSession(session, 'refresh_reuse')
   d.audit.record({ type: 'token.reuse_detected', userId: user.id, sessionId: session.id }, meta)
   throw errors.tokenNotValid(messages.blacklisted)
 }

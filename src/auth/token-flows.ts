@@ -90,6 +90,6 @@ export class TokenFlows {
    */
   private async revokeRefresh(claims: UntypedClaims, reason: string): Promise<void> {
     if (claims.sid === undefined) return this.d.revocations.denyToken(claims.jti, claims.exp)
-    await this.d.revocations.revokeSession(claims.sid, reason)
+    await this.d.revocations.revokeSession({ id: claims.sid, userId: Number(claims.user_id) }, reason)
   }
 }

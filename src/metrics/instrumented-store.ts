@@ -1,4 +1,4 @@
-import type { RevocationStore } from '../revocation/store.js'
+import type { RestoreScope, RevocationStore, SessionRef } from '../revocation/store.js'
 import type { HistogramCell } from './histogram.js'
 
 export const STORE_OPERATIONS = [
@@ -74,8 +74,8 @@ export class InstrumentedStore implements RevocationStore {
     return this.run('deny_token', () => this.inner.denyToken(jti, ttlSeconds))
   }
 
-  denySessions(sids: number[], ttlSeconds: number) {
-    return this.run('deny_sessions', () => this.inner.denySessions(sids, ttlSeconds))
+  denySessions(sessions: SessionRef[], ttlSeconds: number) {
+    return this.run('deny_sessions', () => this.inner.denySessions(sessions, ttlSeconds))
   }
 
   setUserState(...args: Parameters<RevocationStore['setUserState']>) {
@@ -94,11 +94,11 @@ export class InstrumentedStore implements RevocationStore {
     return this.run('ping', () => this.inner.ping())
   }
 
-  keepRestored(rebuild: () => Promise<unknown>): Promise<void> {
-    return this.inner.keepRestored(async () => {
+  keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void> {
+    return this.inner.keepRestored(async (scope) => {
       const started = performance.now()
       try {
-        const result = await rebuild()
+        const result = await rebuild(scope)
         this.m.rebuilt((performance.now() - started) / 1000, true)
         return result
       } catch (err) {

@@ -1,6 +1,14 @@
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
-import { type CounterState, keys, type RevocationStore, ttl } from './store.js'
+import {
+  type CounterState,
+  EVERYTHING,
+  keys,
+  type RestoreScope,
+  type RevocationStore,
+  type SessionRef,
+  ttl,
+} from './store.js'
 
 /** In-process deny-list with TTLs: the embedded default, correct for a single process only. */
 export class MemoryRevocationStore implements RevocationStore {
@@ -45,8 +53,8 @@ export class MemoryRevocationStore implements RevocationStore {
     this.set(keys.jti(this.prefix, jti), '1', seconds)
   }
 
-  async denySessions(sids: number[], seconds: number): Promise<void> {
-    for (const sid of sids) this.set(keys.session(this.prefix, sid), '1', seconds)
+  async denySessions(sessions: SessionRef[], seconds: number): Promise<void> {
+    for (const { id } of sessions) this.set(keys.session(this.prefix, id), '1', seconds)
   }
 
   async setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
@@ -72,8 +80,8 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   /** The map starts empty with the process and loses nothing while it runs: one rebuild, at start. */
-  async keepRestored(rebuild: () => Promise<unknown>): Promise<void> {
-    await rebuild()
+  async keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void> {
+    await rebuild(EVERYTHING)
   }
 
   async ping(): Promise<void> {}

@@ -1,11 +1,12 @@
 import type { Config } from '../config.js'
 import { MemoryRevocationStore } from './memory-store.js'
 import { RedisRevocationStore } from './redis-store.js'
-import { redisConnection } from './redis-target.js'
+import { ClusterRevocationStore } from './cluster-store.js'
+import { clusterConnection, redisConnection } from './redis-target.js'
 import type { RevocationStore } from './store.js'
 
 /**
- * The configured revocation store, connected: Redis when REDIS_URL or REDIS_SENTINELS is set (shared by every
+ * The configured revocation store, connected: Redis when REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set (shared by every
  * instance), else the in-process map. The server and the CLI open it the same way. Rejects with
  * StoreUnavailableError when Redis cannot be reached within a few seconds.
  */
@@ -16,16 +17,18 @@ export async function openStore(
     | 'redisSentinels'
     | 'redisSentinelMaster'
     | 'redisSentinelPassword'
+    | 'redisClusterNodes'
     | 'redisPrefix'
     | 'redisCommandTimeoutMs'
   >,
 ): Promise<RevocationStore> {
+  const options = { prefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs }
+  const cluster = clusterConnection(config)
   const target = redisConnection(config)
-  if (!target) return new MemoryRevocationStore()
-  const store = new RedisRevocationStore(target, {
-    prefix: config.redisPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  })
+  if (!cluster && !target) return new MemoryRevocationStore()
+  const store = cluster
+    ? new ClusterRevocationStore(cluster.nodes, { ...options, redisOptions: cluster.redisOptions })
+    : new RedisRevocationStore(target!, options)
   try {
     await store.connect()
   } catch (err) {

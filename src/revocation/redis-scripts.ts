@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { type CounterState, keys } from './store.js'
 
 // Sets the completeness mark only while this restore's own sentinel survives: a FLUSHALL or a
 // restart during the restore removes the sentinel, and with it whatever the restore had written.
@@ -22,12 +23,27 @@ interface Scripts {
 }
 
 /** Defines the scripts on a client, once, before it is used. */
-export function defineScripts(client: Redis): void {
+export function defineScripts(client: Redis | Cluster): void {
   client.defineCommand('finishRestore', { numberOfKeys: 2, lua: FINISH_RESTORE })
   client.defineCommand('hitCounter', { numberOfKeys: 1, lua: HIT })
 }
 
 /** The client, with the scripts defineScripts gave it. */
-export function scripts(client: Redis): Scripts {
+export function scripts(client: Redis | Cluster): Scripts {
   return client as unknown as Scripts
+}
+
+/** One hit on each counter (one script call per key, so each goes to its own slot on a cluster). */
+export function hitCounters(
+  client: Redis | Cluster,
+  prefix: string,
+  counters: string[],
+  windowMs: number,
+): Promise<CounterState[]> {
+  return Promise.all(
+    counters.map(async (name) => {
+      const [count, left] = await scripts(client).hitCounter(keys.counter(prefix, name), windowMs)
+      return { count, resetInMs: left > 0 ? left : windowMs }
+    }),
+  )
 }

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
-import { defineScripts, scripts } from './redis-scripts.js'
+import { defineScripts, hitCounters, scripts } from './redis-scripts.js'
 import { Batcher } from '../lib/batcher.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
-import { type CounterState, keys, type RevocationStore, StoreUnavailableError, ttl } from './store.js'
+import {
+  type CounterState,
+  EVERYTHING,
+  keys,
+  type RestoreScope,
+  type RevocationStore,
+  type SessionRef,
+  StoreUnavailableError,
+  ttl,
+} from './store.js'
 
 interface LookupInput {
   jti: string
@@ -33,11 +42,13 @@ export class RedisRevocationStore implements RevocationStore {
   readonly client: Redis
   /** The prefix every key of this store starts with. */
   readonly prefix: string
-  private rebuild: (() => Promise<unknown>) | undefined
+  private rebuild: ((scope: RestoreScope) => Promise<unknown>) | undefined
   /** Connections made so far: an answer read across a reconnection is not trusted. */
   private connections = 0
   /** True while a restore is due or running: lookups fail closed. */
   private restoring = false
+  /** Writes that failed so far: a restore that overlapped one may lack that revocation. */
+  private failedWrites = 0
   private closed = false
   private readonly lookups = new Batcher((batch: LookupInput[]) => this.lookupMany(batch), {
     maxInFlight: 8,
@@ -96,7 +107,7 @@ export class RedisRevocationStore implements RevocationStore {
    * down (refresh needs only the database), with protected routes answering 503 until a later
    * attempt succeeds.
    */
-  keepRestored(rebuild: () => Promise<unknown>): Promise<void> {
+  keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void> {
     this.rebuild = rebuild
     return this.restore()
   }
@@ -111,13 +122,14 @@ export class RedisRevocationStore implements RevocationStore {
     if (!rebuild) return
     if (this.client.status !== 'ready') throw new StoreUnavailableError(new Error('Redis is not connected'))
     const connection = this.connections
+    const failedWrites = this.failedWrites
     const sentinel = keys.restoring(this.prefix, randomBytes(8).toString('hex'))
     await this.run(() => this.client.set(sentinel, '1', 'EX', 3600))
-    await rebuild()
+    await rebuild(EVERYTHING)
     const finished = await this.run(() =>
       scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix), String(Date.now())),
     )
-    if (finished !== 1 || connection !== this.connections) {
+    if (finished !== 1 || connection !== this.connections || failedWrites !== this.failedWrites) {
       throw new StoreUnavailableError(new Error('Redis lost data while the deny-list was restored'))
     }
   }
@@ -159,6 +171,7 @@ export class RedisRevocationStore implements RevocationStore {
     try {
       await op()
     } catch (err) {
+      this.failedWrites += 1
       this.restore()
       throw new StoreUnavailableError(err)
     }
@@ -208,13 +221,15 @@ export class RedisRevocationStore implements RevocationStore {
     return this.write(() => this.client.set(keys.jti(this.prefix, jti), '1', 'EX', ttl(seconds)))
   }
 
-  denySessions(sids: number[], seconds: number): Promise<void> {
-    if (sids.length === 0) return Promise.resolve()
+  denySessions(sessions: SessionRef[], seconds: number): Promise<void> {
+    if (sessions.length === 0) return Promise.resolve()
     const expire = ttl(seconds)
     // Separate commands, not a pipeline(): auto-pipelining sends the commands of every request in
     // this turn of the loop in one socket write, while each pipeline().exec() writes on its own.
     return this.write(() =>
-      Promise.all(sids.map((sid) => this.client.set(keys.session(this.prefix, sid), '1', 'EX', expire))),
+      Promise.all(
+        sessions.map(({ id }) => this.client.set(keys.session(this.prefix, id), '1', 'EX', expire)),
+      ),
     )
   }
 
@@ -229,15 +244,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   hit(counters: string[], windowMs: number): Promise<CounterState[]> {
-    const client = scripts(this.client)
-    return this.run(() =>
-      Promise.all(
-        counters.map(async (name) => {
-          const [count, left] = await client.hitCounter(keys.counter(this.prefix, name), windowMs)
-          return { count, resetInMs: left > 0 ? left : windowMs }
-        }),
-      ),
-    )
+    return this.run(() => hitCounters(this.client, this.prefix, counters, windowMs))
   }
 
   /** Answers only when lookups would: connected, and not restoring. */

@@ -11,11 +11,36 @@ export interface RedisTargetConfig {
   redisSentinels: SentinelAddress[] | undefined
   redisSentinelMaster: string | undefined
   redisSentinelPassword: string | undefined
+  redisClusterNodes: SentinelAddress[] | undefined
 }
 
-/** Whether a Redis is configured (one server, or a master found through Sentinel). */
+/** Whether a Redis is configured (one server, a master found through Sentinel, or a cluster). */
 export function usesRedis(config: RedisTargetConfig): boolean {
-  return Boolean(config.redisUrl || config.redisSentinels?.length)
+  return Boolean(config.redisUrl || config.redisSentinels?.length || config.redisClusterNodes?.length)
+}
+
+/** What REDIS_URL says beside a Sentinel set or a cluster: credentials, database and TLS; not where. */
+function credentials(redisUrl: string | undefined): RedisOptions {
+  const url = redisUrl ? new URL(redisUrl) : undefined
+  return {
+    username: url?.username ? decodeURIComponent(url.username) : undefined,
+    password: url?.password ? decodeURIComponent(url.password) : undefined,
+    db: url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
+    tls: url?.protocol === 'rediss:' ? {} : undefined,
+  }
+}
+
+/**
+ * The nodes of the configured Redis Cluster (REDIS_CLUSTER_NODES), and the options each node
+ * connection takes; undefined without a cluster.
+ */
+export function clusterConnection(
+  config: RedisTargetConfig,
+): { nodes: SentinelAddress[]; redisOptions: RedisOptions } | undefined {
+  if (!config.redisClusterNodes?.length) return undefined
+  // A cluster has one database: SELECT is refused there.
+  const { db: _db, ...redisOptions } = credentials(config.redisUrl)
+  return { nodes: config.redisClusterNodes, redisOptions }
 }
 
 /**
@@ -25,17 +50,13 @@ export function usesRedis(config: RedisTargetConfig): boolean {
  */
 export function redisConnection(config: RedisTargetConfig): string | RedisOptions | undefined {
   if (!config.redisSentinels?.length) return config.redisUrl
-  const url = config.redisUrl ? new URL(config.redisUrl) : undefined
-  const tls = url?.protocol === 'rediss:'
+  const master = credentials(config.redisUrl)
   return {
     sentinels: config.redisSentinels,
     name: config.redisSentinelMaster,
     sentinelPassword: config.redisSentinelPassword,
-    username: url?.username ? decodeURIComponent(url.username) : undefined,
-    password: url?.password ? decodeURIComponent(url.password) : undefined,
-    db: url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0,
-    tls: tls ? {} : undefined,
-    enableTLSForSentinelMode: tls,
+    ...master,
+    enableTLSForSentinelMode: master.tls !== undefined,
     // Sentinels announce a failover on +switch-master: reconnect to the new master at once
     // instead of when the old connection times out.
     failoverDetector: true,
@@ -44,6 +65,9 @@ export function redisConnection(config: RedisTargetConfig): string | RedisOption
 
 /** Where the configured Redis is, for messages: never a password. */
 export function describeRedis(config: RedisTargetConfig): string {
+  if (config.redisClusterNodes?.length) {
+    return `cluster nodes ${config.redisClusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}`
+  }
   if (config.redisSentinels?.length) {
     const list = config.redisSentinels.map((s) => `${s.host}:${s.port}`).join(',')
     return `master "${config.redisSentinelMaster}" of Sentinels ${list}`

@@ -3,7 +3,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { UserRevocationState } from './verdict.js'
-import type { RevocationStore } from './store.js'
+import { EVERYTHING, type RestoreScope, type RevocationStore, type SessionRef } from './store.js'
 
 export interface RevocationDeps {
   db: Db
@@ -55,26 +55,26 @@ export class RevocationService {
   }
 
   /** Marks sessions revoked in the store; their durable state was already written by the caller. */
-  denySessions(ids: number[]): Promise<void> {
+  denySessions(sessions: SessionRef[]): Promise<void> {
     // A rotation slides a session's expiry, so the newest token of a session lives at most one
     // refresh lifetime from now.
-    return this.d.store.denySessions(ids, this.maxTokenLifetime + 1)
+    return this.d.store.denySessions(sessions, this.maxTokenLifetime + 1)
   }
 
   /**
    * Revokes one session; true if it was active until now. Denied in the store even when it was
    * revoked already: the caller's goal holds either way, and the store may have lost the entry.
    */
-  async revokeSession(id: number, reason: string): Promise<boolean> {
-    const wasActive = await this.d.repos.sessions.revoke(id, reason)
-    await this.denySessions([id])
+  async revokeSession(session: SessionRef, reason: string): Promise<boolean> {
+    const wasActive = await this.d.repos.sessions.revoke(session.id, reason)
+    await this.denySessions([session])
     return wasActive
   }
 
   /** Revokes a user's live sessions of one client type (SESSION_POLICY=replace). */
   async revokeClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
     const ids = await this.d.repos.sessions.revokeForUserAndClientType(userId, clientType, reason)
-    await this.denySessions(ids)
+    await this.denySessions(ids.map((id) => ({ id, userId })))
     return ids
   }
 
@@ -99,7 +99,7 @@ export class RevocationService {
       return revoked
     })
     if (everything) await this.writeUserState({ ...user, tokensValidAfter: now })
-    await this.denySessions(ids)
+    await this.denySessions(ids.map((id) => ({ id, userId: user.id })))
     return ids
   }
 
@@ -133,9 +133,12 @@ export class RevocationService {
 
   /**
    * Rewrites the store from the database: at every start of the in-process store, which begins
-   * empty, and whenever Redis may have lost entries (RevocationStore.keepRestored).
+   * empty, and whenever Redis may have lost entries (RevocationStore.keepRestored); `scope` keeps
+   * to the entries a store lost (one Redis Cluster shard's). The global mark is written always.
    */
-  async rebuild(): Promise<{ sessions: number; users: number; tokens: number }> {
+  async rebuild(
+    scope: RestoreScope = EVERYTHING,
+  ): Promise<{ sessions: number; users: number; tokens: number }> {
     const { repos, store } = this.d
     const now = new Date()
     const since = new Date(now.getTime() - this.maxTokenLifetime * 1000)
@@ -143,11 +146,11 @@ export class RevocationService {
     if (global !== undefined && global > since.getTime()) {
       await store.setGlobalValidAfter(global, (global - since.getTime()) / 1000 + 1)
     }
-    const revoked = await repos.sessions.revokedUnexpired(now)
-    for (const part of chunks(revoked)) await this.denySessions(part.map((s) => s.id))
-    const users = await repos.users.revocationMarks(since)
+    const revoked = (await repos.sessions.revokedUnexpired(now)).filter((s) => scope.user(s.userId))
+    for (const part of chunks(revoked)) await this.denySessions(part)
+    const users = (await repos.users.revocationMarks(since)).filter((u) => scope.user(u.id))
     for (const part of chunks(users)) await Promise.all(part.map((user) => this.writeUserState(user)))
-    const tokens = await repos.deniedTokens.unexpired(now)
+    const tokens = (await repos.deniedTokens.unexpired(now)).filter((t) => scope.token(t.jti))
     for (const part of chunks(tokens)) {
       await Promise.all(
         part.map((t) => store.denyToken(t.jti, (t.expiresAt.getTime() - now.getTime()) / 1000 + 1)),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 
 /**
@@ -10,10 +10,11 @@ export interface RevocationStore {
   /** Whether every instance of the service sees the same entries (false: this process only). */
   readonly shared: boolean
   /** The Redis client behind the store, which the login rate-limit counters share; none in memory. */
-  readonly client?: Redis
+  readonly client?: Redis | Cluster
   lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup>
   denyToken(jti: string, ttlSeconds: number): Promise<void>
-  denySessions(sids: number[], ttlSeconds: number): Promise<void>
+  /** The user of each session places its entry beside the user's (a Redis Cluster's hash tag). */
+  denySessions(sessions: SessionRef[], ttlSeconds: number): Promise<void>
   setUserState(userId: number, state: UserRevocationState, ttlSeconds: number): Promise<void>
   setGlobalValidAfter(ms: number, ttlSeconds: number): Promise<void>
   /**
@@ -23,12 +24,26 @@ export interface RevocationStore {
   hit(counters: string[], windowMs: number): Promise<CounterState[]>
   /**
    * Fills the store from the durable record with `rebuild` now, and again whenever the store may
-   * have lost entries; lookups fail closed until each such rebuild has finished.
+   * have lost entries; lookups fail closed until each such rebuild has finished. The scope says
+   * which entries the rebuild must write: everything, or the part a Redis Cluster shard lost.
    */
-  keepRestored(rebuild: () => Promise<unknown>): Promise<void>
+  keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void>
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+export interface SessionRef {
+  id: number
+  userId: number
+}
+
+/** Which entries a rebuild writes: those of the users and tokens a predicate accepts. */
+export interface RestoreScope {
+  user(userId: number): boolean
+  token(jti: string): boolean
+}
+
+export const EVERYTHING: RestoreScope = { user: () => true, token: () => true }
 
 export interface CounterState {
   count: number

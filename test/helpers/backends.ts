@@ -115,11 +115,12 @@ export async function freshRedisStore(t: Test, prefix = `t:${randomBytes(6).toSt
 export async function openBackend(
   t: Test,
   backend: BackendName,
+  realStore?: RevocationStore,
 ): Promise<{ database: Database; store: RevocationStore; databaseUrl?: string }> {
   if (backend === 'real') {
     const { url, database } = await freshPostgres(t)
     await database.migrate()
-    return { database, store: await freshRedisStore(t), databaseUrl: url }
+    return { database, store: realStore ?? (await freshRedisStore(t)), databaseUrl: url }
   }
   const database = await openDatabase({})
   await database.migrate()
@@ -179,13 +180,14 @@ export interface CreateUserInput {
 
 let counter = 0
 
-/** An app on the given backend, closed when the test ends. */
+/** An app on the given backend (on `real`: with `store` in place of Redis), closed when the test ends. */
 export async function makeApp(
   t: Test,
   backend: BackendName,
   overrides: Partial<Config> = {},
+  realStore?: RevocationStore,
 ): Promise<TestApp> {
-  const { database, store } = await openBackend(t, backend)
+  const { database, store } = await openBackend(t, backend, realStore)
   const config = testConfig(overrides)
   const app = await buildApp(config, { database, store, logger: false })
   await app.ready()

@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { freePort } from './private-servers.js'
+import { ask, redisProcesses, until } from './redis-probe.js'
 
 /**
  * A Redis master, one replica and three Sentinels (quorum 2) of a test's own, each a redis-server
@@ -26,55 +24,8 @@ export interface PrivateSentinels {
 }
 
 const MASTER = 'authjwt-test'
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`)
-    await sleep(100)
-  }
-}
-
-/** One short-lived connection for one command, never retrying. */
-async function ask<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  })
-  r.on('error', () => {})
-  try {
-    await r.connect()
-    return await fn(r)
-  } finally {
-    r.disconnect()
-  }
-}
-
 export async function privateSentinels(t: Test): Promise<PrivateSentinels> {
-  const dir = mkdtempSync(join(tmpdir(), 'authjwt-sentinel-'))
-  const children = new Map<number, ChildProcess>()
-  t.teardown(async () => {
-    for (const child of children.values()) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL')
-        await once(child, 'exit')
-      }
-    }
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const start = async (port: number, args: string[]) => {
-    const child = spawn('redis-server', args, { stdio: 'ignore' })
-    children.set(port, child)
-    await until(`redis-server on ${port}`, async () =>
-      (await ask(port, (r) => r.ping())) === 'PONG' ? true : undefined,
-    )
-  }
+  const { dir, children, start } = redisProcesses(t, 'sentinel')
   // --dir: a replica writes the master's snapshot to its folder on a full sync.
   const plain = (port: number) => [
     ...['--port', String(port), '--bind', '127.0.0.1'],

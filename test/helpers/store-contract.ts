@@ -4,8 +4,15 @@ import { decodeUserState, type UserRevocationState } from '../../src/revocation/
 import type { RevocationStore } from '../../src/revocation/store.js'
 import { newJti } from '../../src/tokens/jti.js'
 
-/** The contract every revocation store keeps; `ttlOf` reads a key's remaining TTL where the store can tell. */
-export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: string) => Promise<number>) {
+/**
+ * The contract every revocation store keeps; `ttlOf` reads a key's remaining TTL where the store can
+ * tell (`key` as the single-Redis layout names it; `userId`: whose entry it is).
+ */
+export async function contract(
+  t: Test,
+  store: RevocationStore,
+  ttlOf?: (key: string, userId: number) => Promise<number>,
+) {
   const jti = newJti()
   const userId = 1000 + Math.floor(Math.random() * 1000)
 
@@ -25,7 +32,10 @@ export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: st
   })
 
   t.test('denySessions denies each listed session', async (t) => {
-    await store.denySessions([11, 12], 60)
+    await store.denySessions(
+      [11, 12].map((id) => ({ id, userId })),
+      60,
+    )
     await store.denySessions([], 60)
     t.equal((await store.lookup(newJti(), 11, userId)).sessionDenied, true)
     t.equal((await store.lookup(newJti(), 12, userId)).sessionDenied, true)
@@ -53,7 +63,7 @@ export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: st
   t.test('lookups made together each get their own answer', async (t) => {
     const deniedJti = newJti()
     await store.denyToken(deniedJti, 60)
-    await store.denySessions([21], 60)
+    await store.denySessions([{ id: 21, userId: userId + 2 }], 60)
     await store.setUserState(userId + 3, { validAfterMs: 5, status: '', expiresAtMs: 0 }, 60)
     // One loop turn: the Redis store answers these with a single MGET.
     const [a, b, c, d] = await Promise.all([
@@ -73,7 +83,7 @@ export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: st
   if (ttlOf) {
     t.test('every write carries a TTL', async (t) => {
       for (const key of [`j:${jti}`, 's:11', 's:12', `u:${userId}`, 'all']) {
-        const left = await ttlOf(key)
+        const left = await ttlOf(key, userId)
         t.ok(left > 0 && left <= 60, `${key} expires in ${left}s`)
       }
     })
@@ -82,7 +92,7 @@ export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: st
   t.test('entries expire after their TTL; a TTL below 1s still writes', async (t) => {
     const short = newJti()
     await store.denyToken(short, 0.2)
-    await store.denySessions([21], 1)
+    await store.denySessions([{ id: 21, userId: userId + 2 }], 1)
     await store.setUserState(userId + 2, { validAfterMs: 1, status: '', expiresAtMs: 0 }, 1)
     await store.setGlobalValidAfter(42, 1)
     const now = await store.lookup(short, 21, userId + 2)
@@ -94,6 +104,31 @@ export async function contract(t: Test, store: RevocationStore, ttlOf?: (key: st
       user: null,
       globalValidAfter: null,
     })
+  })
+
+  t.test('hit counts each counter within its window, then starts again', async (t) => {
+    const names = [`ip:${newJti()}`, `user:${newJti()}`, `user:${newJti()}`]
+    t.same(
+      (await store.hit(names, 800)).map((c) => c.count),
+      [1, 1, 1],
+      'each counter starts at 1',
+    )
+    const second = await store.hit(names.slice(0, 2), 800)
+    t.same(
+      second.map((c) => c.count),
+      [2, 2],
+      'counted again',
+    )
+    t.ok(
+      second.every((c) => c.resetInMs > 0 && c.resetInMs <= 800),
+      'the window left',
+    )
+    await sleep(900)
+    t.same(
+      (await store.hit(names, 800)).map((c) => c.count),
+      [1, 1, 1],
+      'a new window',
+    )
   })
 
   t.test('ping answers', async (t) => {

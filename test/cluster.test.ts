@@ -1,0 +1,216 @@
+import t, { type Test } from 'tap'
+import { keySlot } from '../src/revocation/cluster-layout.js'
+import { ClusterRevocationStore } from '../src/revocation/cluster-store.js'
+import { clusterConnection } from '../src/revocation/redis-target.js'
+import { freshPostgres, makeApp, type TestApp } from './helpers/backends.js'
+import { type PrivateCluster, privateCluster } from './helpers/redis-cluster.js'
+import { revokeThreeWays } from './helpers/revocations.js'
+import { login, logout, testAuth } from './helpers/failover.js'
+import { http, startServer } from './helpers/server-process.js'
+import { contract } from './helpers/store-contract.js'
+
+/**
+ * Redis Cluster (REDIS_CLUSTER_NODES): six redis-servers of the test's own, three masters and
+ * three replicas. The store keeps its contract there, revocations hold, a shard that loses its
+ * data is restored alone, and a master killed under traffic costs some seconds of 503 on the
+ * requests it serves, never a 200 for a revoked token, and no restart.
+ */
+t.setTimeout(300_000)
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function openStore(t: Test, cluster: PrivateCluster, prefix: string) {
+  const { nodes, redisOptions } = clusterConnection({
+    redisUrl: undefined,
+    redisSentinels: undefined,
+    redisSentinelMaster: undefined,
+    redisSentinelPassword: undefined,
+    redisClusterNodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+  })!
+  const store = new ClusterRevocationStore(nodes, { prefix, redisOptions })
+  t.teardown(() => store.close())
+  await store.connect()
+  return store
+}
+
+/** The payload of a JWT, unverified: which user and jti a token names. */
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { user_id: number; jti: string }
+
+t.test('a cluster of three masters and three replicas', async (t) => {
+  const cluster = await privateCluster(t)
+
+  t.test('the layout: slots as Redis computes them, buckets on every master', async (t) => {
+    const store = await openStore(t, cluster, 'l:')
+    const { layout } = store
+    const fromRedis = await Promise.all(
+      layout.tags.map((tag) => store.client.call('CLUSTER', 'KEYSLOT', `${tag}complete`) as Promise<number>),
+    )
+    t.same(layout.slots, fromRedis, 'every bucket slot agrees with CLUSTER KEYSLOT')
+    t.equal(keySlot('{user1000}.following'), 3443, "Redis' own example of a hash tag")
+    const masters = new Set(layout.userBuckets().map((b) => store.client.slots[layout.slots[b]!]?.[0]))
+    t.equal(masters.size, 3, 'user buckets spread over the three masters')
+  })
+
+  t.test('the store contract', async (t) => {
+    const store = await openStore(t, cluster, 'c:')
+    await store.keepRestored(async () => {})
+    const { layout } = store
+    await contract(t, store, (key, userId) => {
+      const bucket = key.startsWith('j:') ? layout.tokenBucket(key.slice(2)) : layout.userBucket(userId)
+      return store.client.ttl(`${layout.tags[bucket]}${key}`)
+    })
+  })
+
+  t.test('revocations hold; a shard that loses its data is restored alone', async (t) => {
+    const store = await openStore(t, cluster, `r${Date.now()}:`)
+    const h: TestApp = await makeApp(t, 'real', {}, store)
+    const { revoked, live } = await revokeThreeWays(h)
+    const testAuth = (access: string) =>
+      h
+        .request({ method: 'GET', url: '/api/test-auth/', headers: h.bearer(access) })
+        .then((r) => r.statusCode)
+    for (const [how, access] of Object.entries(revoked)) t.equal(await testAuth(access), 401, `${how}: 401`)
+    t.equal(await testAuth(live), 200, 'a live token: 200')
+
+    // Empty the one master that serves neither of the live token's buckets.
+    const { layout } = store
+    const masterOf = (bucket: number) => store.client.slots[layout.slots[bucket]!]![0]!
+    const { user_id, jti } = claimsOf(live)
+    const used = new Set([masterOf(layout.userBucket(user_id)), masterOf(layout.tokenBucket(jti))])
+    const victim = (await cluster.masters()).map((p) => `127.0.0.1:${p}`).find((m) => !used.has(m))!
+    const node = store.client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === victim)!
+    await node.flushall()
+
+    const seen = new Map<string, Set<number>>()
+    const deadline = Date.now() + 15_000
+    let settled = false
+    while (!settled && Date.now() < deadline) {
+      const answers = await Promise.all(
+        [...Object.entries(revoked), ['live', live] as const].map(async ([how, access]) => {
+          const status = await testAuth(access)
+          seen.set(how, (seen.get(how) ?? new Set()).add(status))
+          return how === 'live' ? status === 200 : status === 401
+        }),
+      )
+      settled = answers.every(Boolean)
+      await sleep(20)
+    }
+    t.ok(settled, 'every revoked token is refused again')
+    for (const how of Object.keys(revoked)) {
+      t.notOk(seen.get(how)!.has(200), `${how}: never 200 (${[...seen.get(how)!].join(', ')})`)
+    }
+    t.same([...seen.get('live')!], [200], 'the live token, on the other shards, never saw a 503')
+    const marks = await Promise.all(
+      Array.from({ length: layout.count }, (_, b) => store.client.exists(layout.complete(b))),
+    )
+    t.ok(
+      marks.every((m) => m === 1),
+      'every bucket is marked complete again',
+    )
+    await t.resolves(store.ping(), 'ready again')
+  })
+})
+
+const ADMIN = { username: 'clusteradmin', password: 'cluster-admin-password' }
+
+t.test('a master killed under traffic: some seconds of 503, never a revoked token, no restart', async (t) => {
+  const cluster = await privateCluster(t)
+  const { url } = await freshPostgres(t)
+  const server = await startServer(t, {
+    DATABASE_URL: url,
+    ...cluster.env,
+    REDIS_COMMAND_TIMEOUT_MS: '300',
+    SIGNING_KEY: 'cluster-test-signing-key-0123456789abcdef',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOGIN_RATE_LIMIT: '4',
+    LOGIN_ACCOUNT_RATE_LIMIT: '0',
+  })
+  const live = await login(server, ADMIN)
+  const gone = await login(server, ADMIN)
+  t.equal(await logout(server, gone), 200)
+  t.equal(await testAuth(server, gone.access), 401, 'a logged-out session is refused before the kill')
+  t.equal(await testAuth(server, live.access), 200)
+  const guesses: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const res = await http(server.base, 'POST', '/api/v1/auth/token/', {
+      body: { username: 'somebody-else', password: 'a-guess' },
+    })
+    guesses.push(res.status)
+  }
+  t.same(
+    guesses,
+    [401, 401, 401, 401, 429],
+    'the login rate-limit counters count on the cluster: 4 attempts a minute',
+  )
+
+  const answers: { at: number; revoked: number; live: number; lost: number }[] = []
+  let unreplicatedAccess: string | undefined
+  let running = true
+  const traffic = (async () => {
+    while (running) {
+      const [revoked, ok, lost] = await Promise.all([
+        testAuth(server, gone.access),
+        testAuth(server, live.access),
+        unreplicatedAccess ? testAuth(server, unreplicatedAccess) : 401,
+      ])
+      answers.push({ at: Date.now(), revoked, live: ok, lost })
+      await sleep(20)
+    }
+  })()
+  await sleep(300)
+  // The master holding this user's sessions: the logged-out one is among the writes it had.
+  const { user_id } = claimsOf(live.access)
+  const slot = keySlot(`authjwt:{u${user_id % 256}}`)
+  // A logout the master acknowledges but never passes on: its replica is paused. The promoted
+  // replica lacks it, and the store must restore it from PostgreSQL before trusting that shard.
+  const resume = await cluster.pauseReplicaOf(slot)
+  const unreplicated = await login(server, ADMIN)
+  t.equal(await logout(server, unreplicated), 200, 'a logout while the replica hears nothing')
+  unreplicatedAccess = unreplicated.access
+  const oldPort = await cluster.killMasterOf(slot)
+  const killedAt = Date.now()
+  resume()
+  const newPort = await cluster.failedOver(slot, oldPort)
+  t.not(newPort, oldPort, 'the cluster promoted the replica')
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    const last = answers.at(-1)
+    if (last && last.at > killedAt && last.live === 200) break
+    await sleep(50)
+  }
+  await sleep(500)
+  running = false
+  await traffic
+
+  const after = answers.filter((a) => a.at > killedAt)
+  t.ok(after.length > 0, 'answers during the failover')
+  t.same(
+    [...new Set(answers.map((a) => a.revoked))].filter((s) => s !== 401 && s !== 503),
+    [],
+    'the revoked token: only 401 or 503, never 200',
+  )
+  t.same(
+    [...new Set(answers.map((a) => a.lost))].filter((s) => s !== 401 && s !== 503),
+    [],
+    'the token whose logout the new master never heard: only 401 or 503, never 200',
+  )
+  const refused = after.filter((a) => a.live !== 200)
+  t.same(
+    [...new Set(refused.map((a) => a.live))].filter((s) => s !== 503),
+    [],
+    'the live token: 503 meanwhile',
+  )
+  t.equal(after.at(-1)?.live, 200, 'the live token works again')
+  t.equal(after.at(-1)?.revoked, 401, 'the revoked token is refused again')
+  const outage = refused.length ? refused.at(-1)!.at - killedAt : 0
+  t.comment(`503 for ${outage} ms after the master was killed (${refused.length} of ${after.length} answers)`)
+  t.ok(outage < 20_000, `service resumed within 20 s of the kill (${outage} ms)`)
+
+  t.equal(await testAuth(server, unreplicated.access), 401, 'the logout the new master never heard holds')
+  t.ok(server.alive(), 'the same process serves: no restart')
+  const later = await login(server, ADMIN)
+  t.equal(await logout(server, later), 200, 'a logout after the failover')
+  t.equal(await testAuth(server, later.access), 401, 'holds at once')
+})
