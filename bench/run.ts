@@ -55,12 +55,17 @@ const opts = {
   workers: Number(args.workers),
 }
 
-async function waitReady(base: string, child: { exitCode: number | null }, stderr: () => string) {
+async function waitReady(
+  base: string,
+  child: { exitCode: number | null },
+  stderr: () => string,
+  path = '/health/ready',
+) {
   const until = Date.now() + 60_000
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${stderr()}`)
     try {
-      const res = await fetch(`${base}/health/ready`)
+      const res = await fetch(`${base}${path}`)
       if (res.status === 200) return
     } catch {
       // not listening yet
@@ -144,8 +149,21 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
       if (process.env.BENCH_ECHO) process.stderr.write(d)
     })
     const base = `http://127.0.0.1:${port}`
+    // The reference login (hash and sign only), idle while the server is measured.
+    const referencePort = await freePort()
+    const reference = spawn(
+      process.execPath,
+      [...startFlags, '--import', 'tsx', join(root, 'bench', 'reference-login.ts')],
+      { env: { ...env, PORT: String(referencePort) }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    let referenceErr = ''
+    reference.stderr.on('data', (d: Buffer) => {
+      referenceErr = (referenceErr + d.toString()).slice(-5000)
+    })
+    const referenceBase = `http://127.0.0.1:${referencePort}`
     try {
       await waitReady(base, child, () => stderr)
+      await waitReady(referenceBase, reference, () => referenceErr, '/health/live')
       console.log(`run ${index + 1}/${opts.runs}: server pid ${child.pid} on ${base}`)
       const scenarios = await runScenarios({
         base,
@@ -158,9 +176,11 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
         pids: () => processTree(child.pid!),
         log: (line) => console.log(`  ${line}`),
         ceiling: await nodeRsCeiling(config.argon2),
+        reference: referenceBase,
       })
       return { index, ceilings, scenarios }
     } finally {
+      reference.kill('SIGTERM')
       child.kill('SIGTERM')
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)))
       if (stderr.trim()) console.log(`server stderr (run ${index + 1}):\n${stderr.trim().slice(-3000)}`)

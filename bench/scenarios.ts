@@ -12,8 +12,11 @@ export interface ScenarioResult extends LoadResult {
   /** Mean requests/s and p50 of the bare route measured right before and right after. */
   bareRps: number
   bareP50: number
+  bareP99: number
   /** Login only: argon2id verifications/s of the binding in use, measured between login's slices (mean). */
   ceilingRps?: number
+  /** Login only: the reference login (bench/reference-login.ts) in slices beside login's (mean req/s). */
+  referenceRps?: number
 }
 
 export interface ScenarioContext {
@@ -29,6 +32,8 @@ export interface ScenarioContext {
   log: (line: string) => void
   /** Measures the hashing ceiling for `seconds` on the otherwise idle machine (the server waits meanwhile). */
   ceiling: (seconds: number) => Promise<number>
+  /** Base URL of the reference login (hash and sign only), measured beside the login. */
+  reference: string
 }
 
 const json = { 'content-type': 'application/json' }
@@ -150,10 +155,11 @@ const LOGIN_SLICES = 5
 async function loginBesideCeiling(
   c: ScenarioContext,
   s: Scenario,
-): Promise<{ r: LoadResult; ceilingRps: number }> {
+): Promise<{ r: LoadResult; ceilingRps: number; referenceRps: number }> {
   const sliceSeconds = (c.seconds * 2) / LOGIN_SLICES
   const samples: LoadSample[] = []
   const ceilings: number[] = []
+  const references: number[] = []
   // Logins cut off at the end of a load run still hash in the server: each ceiling slice waits for them.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
   for (let i = 0; i < LOGIN_SLICES; i++) {
@@ -168,10 +174,21 @@ async function loginBesideCeiling(
         pids: c.pids,
       }),
     )
+    await settle()
+    const reference = await loadSample({
+      url: c.reference,
+      connections: s.connections,
+      seconds: sliceSeconds,
+      requests: s.requests(),
+      pids: () => [],
+    })
+    if (reference.errors > 0 || reference.non2xx > 0) throw new Error('the reference login failed')
+    references.push(reference.latencies.length / reference.seconds)
   }
   await settle()
   ceilings.push(await c.ceiling(sliceSeconds))
-  return { r: summarizeLoad(samples), ceilingRps: ceilings.reduce((a, b) => a + b, 0) / ceilings.length }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  return { r: summarizeLoad(samples), ceilingRps: mean(ceilings), referenceRps: mean(references) }
 }
 
 const bare = (): autocannon.Request[] => [{ method: 'GET', path: '/health/live' }]
@@ -195,6 +212,7 @@ export async function runScenarios(c: ScenarioContext): Promise<ScenarioResult[]
       connections: c.connections,
       bareRps: before.rps,
       bareP50: before.p50,
+      bareP99: before.p99,
     },
   ]
   for (const s of scenarios(c).filter((s) => !c.only || c.only.includes(s.name))) {
@@ -202,10 +220,11 @@ export async function runScenarios(c: ScenarioContext): Promise<ScenarioResult[]
     await run(s.requests(), s.connections, login ? c.warmup * 2 : c.warmup)
     let r: LoadResult
     let ceilingRps: number | undefined
+    let referenceRps: number | undefined
     if (login) {
-      ;({ r, ceilingRps } = await loginBesideCeiling(c, s))
+      ;({ r, ceilingRps, referenceRps } = await loginBesideCeiling(c, s))
       c.log(
-        `argon2id ceiling beside login: ${ceilingRps.toFixed(1)}/s (login at ${((r.rps / ceilingRps) * 100).toFixed(0)}%)`,
+        `argon2id ceiling beside login: ${ceilingRps.toFixed(1)}/s (login at ${((r.rps / ceilingRps) * 100).toFixed(0)}%); reference login ${referenceRps.toFixed(1)}/s (login at ${((r.rps / referenceRps) * 100).toFixed(0)}%)`,
       )
     } else {
       r = await run(s.requests(), s.connections, c.seconds)
@@ -220,7 +239,9 @@ export async function runScenarios(c: ScenarioContext): Promise<ScenarioResult[]
       connections: s.connections,
       bareRps: (before.rps + after.rps) / 2,
       bareP50: (before.p50 + after.p50) / 2,
+      bareP99: (before.p99 + after.p99) / 2,
       ceilingRps,
+      referenceRps,
     })
     before = after
   }
