@@ -70,7 +70,6 @@ export class UserRepository {
   // The hot queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly byId
   private readonly byLogin
-  private readonly lastLogin
 
   private readonly recent: RecentUsers
 
@@ -93,11 +92,6 @@ export class UserRepository {
       )
       .limit(3)
       .prepare('user_by_login')
-    this.lastLogin = db
-      .update(users)
-      .set({ lastLogin: sql`${sql.placeholder('at')}::timestamptz` })
-      .where(eq(users.id, sql.placeholder('id')))
-      .prepare('user_last_login')
   }
 
   private select() {
@@ -212,10 +206,6 @@ export class UserRepository {
   }
 
   /** Stamps a login's time on the user (Django's last_login). */
-  async setLastLogin(id: number, at: Date): Promise<void> {
-    this.forget(id)
-    await this.lastLogin.execute({ id, at: at.toISOString() })
-  }
 
   async setPasswordHash(id: number, passwordHash: string, db = this.db): Promise<void> {
     this.forget(id)

@@ -84,22 +84,21 @@ export async function startSession(
   const refreshJti = newJti(nowMs)
   const accessJti = newJti(nowMs)
   // The session and the user's last_login, written at once: one round trip of latency.
-  const [session] = await Promise.all([
-    repos.sessions.create({
-      userId: user.id,
-      refreshJti,
-      accessJti,
-      clientType,
-      deviceName: input.device_name ?? null,
-      ipAddress: meta.ip ?? null,
-      userAgent: meta.userAgent ?? null,
-      telegramUserId: input.telegram_user_id ?? null,
-      telegramUsername: input.telegram_username ?? null,
-      createdAt: now,
-      expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
-    }),
-    repos.users.setLastLogin(user.id, now),
-  ])
+  // The session insert sets the user's last_login too (one statement): the cached row is stale.
+  repos.users.forget(user.id)
+  const session = await repos.sessions.createAtLogin({
+    userId: user.id,
+    refreshJti,
+    accessJti,
+    clientType,
+    deviceName: input.device_name ?? null,
+    ipAddress: meta.ip ?? null,
+    userAgent: meta.userAgent ?? null,
+    telegramUserId: input.telegram_user_id ?? null,
+    telegramUsername: input.telegram_username ?? null,
+    createdAt: now,
+    expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
+  })
   d.audit.record(
     {
       type: 'login.succeeded',
