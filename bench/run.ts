@@ -176,7 +176,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
         pids: () => processTree(child.pid!),
         log: (line) => console.log(`  ${line}`),
         ceiling: await nodeRsCeiling(config.argon2),
-        reference: referenceBase,
+        reference: { base: referenceBase, pids: () => processTree(reference.pid!) },
       })
       return { index, ceilings, scenarios }
     } finally {

@@ -32,8 +32,8 @@ export interface ScenarioContext {
   log: (line: string) => void
   /** Measures the hashing ceiling for `seconds` on the otherwise idle machine (the server waits meanwhile). */
   ceiling: (seconds: number) => Promise<number>
-  /** Base URL of the reference login (hash and sign only), measured beside the login. */
-  reference: string
+  /** The reference login (hash and sign only), measured beside the login: its URL and processes. */
+  reference: { base: string; pids: () => number[] }
 }
 
 const json = { 'content-type': 'application/json' }
@@ -160,6 +160,7 @@ async function loginBesideCeiling(
   const samples: LoadSample[] = []
   const ceilings: number[] = []
   const references: number[] = []
+  const referenceCpu: number[] = []
   // Logins cut off at the end of a load run still hash in the server: each ceiling slice waits for them.
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
   for (let i = 0; i < LOGIN_SLICES; i++) {
@@ -176,18 +177,20 @@ async function loginBesideCeiling(
     )
     await settle()
     const reference = await loadSample({
-      url: c.reference,
+      url: c.reference.base,
       connections: s.connections,
       seconds: sliceSeconds,
       requests: s.requests(),
-      pids: () => [],
+      pids: c.reference.pids,
     })
     if (reference.errors > 0 || reference.non2xx > 0) throw new Error('the reference login failed')
     references.push(reference.latencies.length / reference.seconds)
+    referenceCpu.push(reference.cpuUs / reference.latencies.length)
   }
   await settle()
   ceilings.push(await c.ceiling(sliceSeconds))
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+  c.log(`reference login: cpu ${mean(referenceCpu).toFixed(0)} µs/req`)
   return { r: summarizeLoad(samples), ceilingRps: mean(ceilings), referenceRps: mean(references) }
 }
 
