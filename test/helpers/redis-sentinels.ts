@@ -17,6 +17,11 @@ export interface PrivateSentinels {
   env: Record<string, string>
   /** The port of the master the Sentinels name now. */
   masterPort(): Promise<number>
+  /**
+   * SIGSTOPs the replica and cuts its link from the master's side: it hears no more writes.
+   * Answers a function that sends SIGCONT.
+   */
+  pauseReplica(): Promise<() => void>
   /** SIGKILLs the current master; answers its port. */
   killMaster(): Promise<number>
   /** Waits until the Sentinels name a master other than `oldPort`; answers the new port. */
@@ -84,6 +89,14 @@ export async function privateSentinels(t: Test): Promise<PrivateSentinels> {
       REDIS_SENTINEL_MASTER: MASTER,
     },
     masterPort: current,
+    async pauseReplica() {
+      const master = await current()
+      const replica = children.get(master === masterPort ? replicaPort : masterPort)!
+      replica.kill('SIGSTOP')
+      // Data the master already sent would still reach it from its socket when it resumes.
+      await ask(master, (r) => r.call('CLIENT', 'KILL', 'TYPE', 'replica'))
+      return () => replica.kill('SIGCONT')
+    },
     async killMaster() {
       const port = await current()
       const child = children.get(port)!
