@@ -21,10 +21,24 @@ type Verify = (token: string) => Record<string, unknown>
 interface Entry {
   alg: string
   key: string
-  /** fast-jwt's verifier with its cache (keyed on the whole token; exp still enforced). */
-  cached: Verify
-  /** For tokens presented once (refresh tokens): caching them costs hashing and never hits. */
-  once: Verify
+  /** fast-jwt's verifier, uncached: the cache below is cheaper to consult than its own. */
+  verify: Verify
+  /**
+   * Payloads of tokens this key verified, by the token's exact text (canonical, so one signature has
+   * one spelling). A hit skips the signature; exp and nbf are checked again on every hit. fast-jwt's
+   * own cache is keyed on a SHA-256 of the token, which cost more than the HMAC it saved.
+   */
+  verified: Map<string, Record<string, unknown>>
+}
+
+/** Tokens remembered per key: the newest, oldest first out. */
+const VERIFIED_CACHE_SIZE = 10_000
+
+/** Whether a payload verified earlier is still within its exp and nbf (seconds), as fast-jwt checks. */
+function stillValid(payload: Record<string, unknown>, nowMs: number): boolean {
+  const { exp, nbf } = payload
+  if (typeof exp === 'number' && nowMs >= exp * 1000) return false
+  return !(typeof nbf === 'number' && nowMs < nbf * 1000)
 }
 
 /** Header fields that would let a token choose or carry its own key, or demand rules we do not know. */
@@ -79,8 +93,13 @@ export class KeyVerifiers {
       entry = this.entryForHeader(segment)
       if (this.byHeader.size < HEADER_CACHE_SIZE) this.byHeader.set(segment, entry)
     }
-    const verify = once ? entry.once : entry.cached
-    return verify(canonical(token))
+    if (once) return entry.verify(canonical(token))
+    const hit = entry.verified.get(token)
+    if (hit !== undefined && stillValid(hit, Date.now())) return hit
+    const payload = entry.verify(canonical(token))
+    if (entry.verified.size >= VERIFIED_CACHE_SIZE) entry.verified.delete(entry.verified.keys().next().value!)
+    entry.verified.set(token, payload)
+    return payload
   }
 
   private entryForHeader(segment: string): Entry {
@@ -113,11 +132,6 @@ export class KeyVerifiers {
       ...(issuer && { allowedIss: issuer }),
       ...(audience && { allowedAud: audience }),
     }
-    return {
-      alg,
-      key,
-      cached: createVerifier({ ...options, cache: 10_000 }) as Verify,
-      once: createVerifier({ ...options, cache: false }) as Verify,
-    }
+    return { alg, key, verify: createVerifier({ ...options, cache: false }) as Verify, verified: new Map() }
   }
 }
