@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../plugins/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
-import { userBody } from '../src/http/serializers.js'
+import { serializedUser, type userBody } from '../src/http/serializers.js'
 import {
   errorResponses,
   LogoutAllResponse,
@@ -55,7 +55,14 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security,
         response: { 200: User, ...protectedResponses },
       },
-      handler: async (request) => userBody(await app.currentUser.of(principalOf(request), true)),
+      handler: async (request, reply) => {
+        const user = await app.currentUser.of(principalOf(request), true)
+        const json = serializedUser(user, (body) => reply.serialize(body) as string)
+        // Already the 200 schema's serialization (a string is sent as it is): typed as that body.
+        return reply
+          .type('application/json; charset=utf-8')
+          .send(json as unknown as ReturnType<typeof userBody>)
+      },
     })
   }
 

@@ -14,6 +14,10 @@ t.test('the current user shows this instance’s changes at once', async (t) => 
       h.request({ method: 'GET', url: '/api/v1/auth/users/me/', headers: h.bearer(mine.access) })
 
     t.equal((await me()).json().first_name, 'Before')
+    const [first, again] = [await me(), await me()]
+    t.equal(again.body, first.body, 'the same row answers the same body')
+    t.equal(again.headers['content-type'], 'application/json; charset=utf-8', 'as JSON, like every answer')
+    t.equal(again.json().username, user.username)
     const patch = await h.request({
       method: 'PATCH',
       url: `/api/v1/auth/users/${user.id}/`,

@@ -8,6 +8,26 @@ export function isExpired(user: Pick<UserRecord, 'expiryDate'>, now = Date.now()
 }
 
 /** The full user object of the contract. */
+/** Per user row object: its serialized body, and the `profile.expired` it was made with. */
+const serializedUsers = new WeakMap<UserRecord, { expired: boolean; json: string }>()
+
+/**
+ * userBody(user) as the route's serializer writes it, remembered per row object: GET /users/me/
+ * answers from rows read a moment ago (RecentUsers hands out one object per read), so the same
+ * text would be made again for every request. Only `profile.expired` moves with the clock.
+ */
+export function serializedUser(
+  user: UserRecord,
+  serialize: (body: ReturnType<typeof userBody>) => string,
+): string {
+  const expired = isExpired(user)
+  const held = serializedUsers.get(user)
+  if (held !== undefined && held.expired === expired) return held.json
+  const json = serialize(userBody(user))
+  serializedUsers.set(user, { expired, json })
+  return json
+}
+
 export function userBody(user: UserRecord) {
   return {
     id: user.id,
