@@ -7,7 +7,6 @@ export function isExpired(user: Pick<UserRecord, 'expiryDate'>, now = Date.now()
   return user.expiryDate !== null && user.expiryDate.getTime() <= now
 }
 
-/** The full user object of the contract. */
 /** Per user row object: its serialized body, and the `profile.expired` it was made with. */
 const serializedUsers = new WeakMap<UserRecord, { expired: boolean; json: string }>()
 
@@ -28,6 +27,7 @@ export function serializedUser(
   return json
 }
 
+/** The full user object of the contract. */
 export function userBody(user: UserRecord) {
   return {
     id: user.id,
