@@ -2,7 +2,7 @@ import type { SessionActivity } from '../accounts/session-activity.js'
 import { type ApiError, errors, messages } from '../http/errors.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { type RevocationVerdict, revocationVerdict } from '../revocation/verdict.js'
-import { isUserId, type Principal, typedClaims, type UntypedClaims } from '../tokens/claims.js'
+import { type Principal, revocationUserId, typedClaims, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused, type TokenCodec } from '../tokens/codec.js'
 
 /**
@@ -57,8 +57,7 @@ export async function revocationOf(
   store: RevocationStore,
   claims: UntypedClaims,
 ): Promise<RevocationVerdict | undefined> {
-  const userId = isUserId(claims.user_id) ? claims.user_id : 0
-  const found = await store.lookup(claims.jti, claims.sid, userId)
+  const found = await store.lookup(claims.jti, claims.sid, revocationUserId(claims))
   return revocationVerdict(claims, found, Date.now())
 }
 

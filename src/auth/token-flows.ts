@@ -1,6 +1,6 @@
 import { errors, messages } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
-import type { Principal, UntypedClaims } from '../tokens/claims.js'
+import { type Principal, revocationUserId, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { bearerToken, refuseRevoked, revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
@@ -90,6 +90,6 @@ export class TokenFlows {
    */
   private async revokeRefresh(claims: UntypedClaims, reason: string): Promise<void> {
     if (claims.sid === undefined) return this.d.revocations.denyToken(claims.jti, claims.exp)
-    await this.d.revocations.revokeSession({ id: claims.sid, userId: Number(claims.user_id) }, reason)
+    await this.d.revocations.revokeSession({ id: claims.sid, userId: revocationUserId(claims) }, reason)
   }
 }

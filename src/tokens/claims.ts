@@ -43,6 +43,14 @@ export function isRowId(value: unknown): value is number {
 export const isUserId = isRowId
 
 /**
+ * The user a token's revocation entries are filed under (a Redis Cluster places them by it): its
+ * user_id, or 0 for one that names none. Lookups and denials use this one rule, so they agree.
+ */
+export function revocationUserId(claims: { user_id?: unknown }): number {
+  return isUserId(claims.user_id) ? claims.user_id : 0
+}
+
+/**
  * The checks SimpleJWT's Token.verify() makes after the signature, in its order, with its sentences:
  * exp present, iat not in the future (PyJWT), jti present. And ours: a sid names a row.
  */
