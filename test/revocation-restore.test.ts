@@ -4,6 +4,7 @@ import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
 import type { RedisRevocationStore } from '../src/revocation/redis-store.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 import { revokeThreeWays } from './helpers/revocations.js'
+import { newJti } from '../src/tokens/jti.js'
 
 /**
  * Every revocation answered 2xx is in PostgreSQL, so a revocation store that lost its entries is
@@ -73,3 +74,67 @@ t.test('Redis emptied under a running service: 503 until rebuilt, then 401, neve
     t.equal(await store.client.exists(`${store.prefix}complete`), 1, 'the store is marked complete again')
   })
 })
+
+t.test(
+  'a restore that read the database before an invalidate-all and a deactivation undoes neither',
+  async (t) => {
+    await eachBackend(t, async (t, backend) => {
+      const h = await makeApp(t, backend)
+      const { repos, revocations } = h.app
+      // An earlier invalidate-all: the restore will read its mark, older than the one made meanwhile.
+      await revocations.invalidateAll()
+      const user = await h.createUser()
+      const older = await h.login(user.username, user.password)
+      // The leaver has a mark already (a logout everywhere), so the restore rewrites their state.
+      const leaver = await h.createUser()
+      const first = await h.login(leaver.username, leaver.password)
+      const all = await h.request({
+        method: 'POST',
+        url: '/api/v1/auth/logout/all/',
+        headers: h.bearer(first.access),
+      })
+      t.equal(all.statusCode, 200)
+      const leaverLogin = await h.login(leaver.username, leaver.password)
+      t.equal((await testAuth(h, older.access)).statusCode, 200)
+      t.equal((await testAuth(h, leaverLogin.access)).statusCode, 200)
+
+      // Each change commits right after the restore read what it changes, before the restore writes it.
+      const readGlobal = repos.globalMark.globalValidAfter.bind(repos.globalMark)
+      const readMarks = repos.users.revocationMarks.bind(repos.users)
+      const putBack = () => {
+        repos.globalMark.globalValidAfter = readGlobal
+        repos.users.revocationMarks = readMarks
+      }
+      t.teardown(putBack)
+      repos.globalMark.globalValidAfter = async () => {
+        const mark = await readGlobal()
+        await revocations.invalidateAll()
+        return mark
+      }
+      repos.users.revocationMarks = async (since) => {
+        const marks = await readMarks(since)
+        t.ok(
+          marks.some((m) => m.id === leaver.id && m.isActive),
+          'the restore read the leaver as active',
+        )
+        const record = await repos.users.findById(leaver.id)
+        await revocations.revokeUser({ ...record!, isActive: false }, 'deactivated', {
+          alongside: (tx) => repos.users.update(leaver.id, { isActive: false }, tx),
+        })
+        return marks
+      }
+      // As a store runs it when it may have lost entries: with the store's stamps.
+      await h.app.revocationStore.keepRestored((scope) => revocations.rebuild(scope))
+      putBack()
+
+      const latest = await repos.globalMark.globalValidAfter()
+      const held = await h.app.revocationStore.lookup(newJti(), undefined, user.id)
+      t.equal(held.globalValidAfter, String(latest), 'the store holds the later invalidate-all')
+      const a = await testAuth(h, older.access)
+      t.equal(a.statusCode, 401, 'a token issued before the second invalidate-all stays refused')
+      const b = await testAuth(h, leaverLogin.access)
+      t.equal(b.statusCode, 401, 'the deactivated user stays refused')
+      t.equal(b.json().code, 'user_inactive', 'for being inactive: their state was not rewritten')
+    })
+  },
+)

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Cluster, type Redis, type RedisOptions } from 'ioredis'
 import { ClusterLayout } from './cluster-layout.js'
-import { defineScripts, hitCounters, scripts } from './redis-scripts.js'
+import { defineScripts, hitCounters, scripts, serverStamp } from './redis-scripts.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
 import {
@@ -107,8 +107,10 @@ export class ClusterRevocationStore implements RevocationStore {
     })
   }
 
+  /** Restores every bucket now (trusted ones keep answering meanwhile), then keeps them restored. */
   keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void> {
     this.rebuild = rebuild
+    for (let b = 0; b < this.layout.count; b++) this.pending.add(b)
     return this.restore()
   }
 
@@ -205,9 +207,15 @@ export class ClusterRevocationStore implements RevocationStore {
         if (r.status === 'rejected') failed.add(buckets[i]!)
       })
       const scope = new Set(buckets)
+      // Each bucket's start on the clock of the master it was restored from: its entries are
+      // stamped by that clock.
+      const clocks = await this.masterClocks(new Set(masters))
+      const stamps = new Map(buckets.map((b, i) => [b, clocks.get(masters[i]!)]))
       await rebuild({
         user: (userId) => scope.has(this.layout.userBucket(userId)),
         token: (jti) => scope.has(this.layout.tokenBucket(jti)),
+        // A bucket without a master fails this pass anyway; '0' writes only where nothing is held.
+        stamp: (userId) => stamps.get(this.layout.userBucket(userId)) ?? '0',
       })
       const now = String(Date.now())
       const finished = await Promise.allSettled(
@@ -230,6 +238,18 @@ export class ClusterRevocationStore implements RevocationStore {
     }
     for (const b of failed) if (this.trustedMaster[b] === undefined) this.pending.add(b)
     if (failed.size > 0) throw new StoreUnavailableError(new Error(`${failed.size} buckets not restored`))
+  }
+
+  /** Each master's clock ("host:port" → stamp), read before the rebuild reads the database. */
+  private async masterClocks(masters: Set<string | undefined>): Promise<Map<string, string>> {
+    const clocks = new Map<string, string>()
+    await Promise.all(
+      this.client.nodes('master').map(async (node) => {
+        const name = `${node.options.host}:${node.options.port}`
+        if (masters.has(name)) clocks.set(name, await serverStamp(node))
+      }),
+    )
+    return clocks
   }
 
   private async run<T>(op: () => Promise<T>): Promise<T> {
@@ -296,11 +316,15 @@ export class ClusterRevocationStore implements RevocationStore {
     )
   }
 
-  setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
+  setUserState(userId: number, state: UserRevocationState, seconds: number, restoreStamp?: string) {
     const bucket = this.layout.userBucket(userId)
     const key = keys.user(this.layout.tags[bucket]!, userId)
+    const encoded = encodeUserState(state)
     return this.write([
-      { bucket, op: () => this.client.set(key, encodeUserState(state), 'EX', ttl(seconds)) },
+      {
+        bucket,
+        op: () => scripts(this.client).setUserState(key, encoded, ttl(seconds), restoreStamp ?? ''),
+      },
     ])
   }
 
@@ -310,7 +334,7 @@ export class ClusterRevocationStore implements RevocationStore {
     return this.write(
       this.layout.userBuckets().map((bucket) => {
         const key = keys.global(this.layout.tags[bucket]!)
-        return { bucket, op: () => this.client.set(key, String(ms), 'EX', expire) }
+        return { bucket, op: () => scripts(this.client).raiseMark(key, String(ms), expire) }
       }),
     )
   }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { serviceState } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 
@@ -17,10 +17,17 @@ export class GlobalMarkRepository {
     return row ? Number(row.value) : undefined
   }
 
+  /** Only moves forward: two invalidate-alls on machines whose clocks differ keep the later mark. */
   async setGlobalValidAfter(ms: number, db = this.db): Promise<void> {
     await db
       .insert(serviceState)
       .values({ key: GLOBAL_VALID_AFTER, value: String(ms) })
-      .onConflictDoUpdate({ target: serviceState.key, set: { value: String(ms), updatedAt: new Date() } })
+      .onConflictDoUpdate({
+        target: serviceState.key,
+        set: {
+          value: sql`greatest(${serviceState.value}::bigint, ${ms}::bigint)::text`,
+          updatedAt: new Date(),
+        },
+      })
   }
 }

@@ -13,8 +13,10 @@ import {
 /** In-process deny-list with TTLs: the embedded default, correct for a single process only. */
 export class MemoryRevocationStore implements RevocationStore {
   readonly shared = false
-  private readonly entries = new Map<string, { value: string; expiresAt: number }>()
+  private readonly entries = new Map<string, { value: string; expiresAt: number; stamp?: number }>()
   private readonly sweeper: NodeJS.Timeout
+  /** The store's clock for user states: one tick per write, and one for each restore's start. */
+  private clock = 0
 
   constructor(
     private readonly prefix = '',
@@ -57,12 +59,26 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const { id } of sessions) this.set(keys.session(this.prefix, id), '1', seconds)
   }
 
-  async setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
-    this.set(keys.user(this.prefix, userId), encodeUserState(state), seconds)
+  async setUserState(userId: number, state: UserRevocationState, seconds: number, restoreStamp?: string) {
+    const key = keys.user(this.prefix, userId)
+    let stamp = ++this.clock
+    if (restoreStamp !== undefined) {
+      stamp = Number(restoreStamp)
+      const held = this.entries.get(key)
+      if (held && held.expiresAt > Date.now() && (held.stamp ?? 0) >= stamp) return
+    }
+    this.entries.set(key, {
+      value: encodeUserState(state),
+      expiresAt: Date.now() + ttl(seconds) * 1000,
+      stamp,
+    })
   }
 
   async setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
-    this.set(keys.global(this.prefix), String(ms), seconds)
+    const key = keys.global(this.prefix)
+    const held = this.get(key, Date.now())
+    if (held !== null && Number(held) >= ms) return
+    this.set(key, String(ms), seconds)
   }
 
   async hit(counters: string[], windowMs: number): Promise<CounterState[]> {
@@ -81,7 +97,8 @@ export class MemoryRevocationStore implements RevocationStore {
 
   /** The map starts empty with the process and loses nothing while it runs: one rebuild, at start. */
   async keepRestored(rebuild: (scope: RestoreScope) => Promise<unknown>): Promise<void> {
-    await rebuild(EVERYTHING)
+    const stamp = String(++this.clock)
+    await rebuild({ ...EVERYTHING, stamp: () => stamp })
   }
 
   async ping(): Promise<void> {}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
-import { defineScripts, hitCounters, scripts } from './redis-scripts.js'
+import { defineScripts, hitCounters, scripts, serverStamp } from './redis-scripts.js'
 import { Batcher } from '../lib/batcher.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
@@ -128,7 +128,8 @@ export class RedisRevocationStore implements RevocationStore {
     const failedWrites = this.failedWrites
     const sentinel = keys.restoring(this.prefix, randomBytes(8).toString('hex'))
     await this.run(() => this.client.set(sentinel, '1', 'EX', 3600))
-    await rebuild(EVERYTHING)
+    const stamp = await this.run(() => serverStamp(this.client))
+    await rebuild({ ...EVERYTHING, stamp: () => stamp })
     const finished = await this.run(() =>
       scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix), String(Date.now())),
     )
@@ -236,14 +237,17 @@ export class RedisRevocationStore implements RevocationStore {
     )
   }
 
-  setUserState(userId: number, state: UserRevocationState, seconds: number): Promise<void> {
+  setUserState(userId: number, state: UserRevocationState, seconds: number, restoreStamp?: string) {
+    const key = keys.user(this.prefix, userId)
     return this.write(() =>
-      this.client.set(keys.user(this.prefix, userId), encodeUserState(state), 'EX', ttl(seconds)),
+      scripts(this.client).setUserState(key, encodeUserState(state), ttl(seconds), restoreStamp ?? ''),
     )
   }
 
   setGlobalValidAfter(ms: number, seconds: number): Promise<void> {
-    return this.write(() => this.client.set(keys.global(this.prefix), String(ms), 'EX', ttl(seconds)))
+    return this.write(() =>
+      scripts(this.client).raiseMark(keys.global(this.prefix), String(ms), ttl(seconds)),
+    )
   }
 
   hit(counters: string[], windowMs: number): Promise<CounterState[]> {

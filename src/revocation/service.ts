@@ -3,7 +3,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { UserRevocationState } from './verdict.js'
-import { EVERYTHING, type RestoreScope, type RevocationStore, type SessionRef } from './store.js'
+import { type RestoreScope, type RevocationStore, type SessionRef } from './store.js'
 
 export interface RevocationDeps {
   db: Db
@@ -104,7 +104,7 @@ export class RevocationService {
   }
 
   /** Writes the user's durable marks into the store (after deactivation, expiry changes, logouts). */
-  async writeUserState(user: UserRecord): Promise<void> {
+  async writeUserState(user: UserRecord, restoreStamp?: string): Promise<void> {
     const state: UserRevocationState = {
       validAfterMs: user.tokensValidAfter?.getTime() ?? 0,
       status: user.isActive ? '' : 'inactive',
@@ -112,12 +112,12 @@ export class RevocationService {
     }
     if (state.validAfterMs === 0 && state.status === '' && state.expiresAtMs === 0) {
       // Nothing to remember, but an older entry must be overwritten: keep it short-lived.
-      await this.d.store.setUserState(user.id, state, 1)
+      await this.d.store.setUserState(user.id, state, 1, restoreStamp)
       return
     }
     const now = Date.now()
     const untilMs = Math.max(state.validAfterMs, state.expiresAtMs, now) + this.maxTokenLifetime * 1000
-    await this.d.store.setUserState(user.id, state, (untilMs - now) / 1000)
+    await this.d.store.setUserState(user.id, state, (untilMs - now) / 1000, restoreStamp)
   }
 
   /** Every token issued until now stops; logins after it work. Returns the sessions revoked. */
@@ -135,10 +135,10 @@ export class RevocationService {
    * Rewrites the store from the database: at every start of the in-process store, which begins
    * empty, and whenever Redis may have lost entries (RevocationStore.keepRestored); `scope` keeps
    * to the entries a store lost (one Redis Cluster shard's). The global mark is written always.
+   * Only a store runs it (keepRestored): its scope stamps the user states, so that what this read
+   * from the database never overwrites a change committed after the read.
    */
-  async rebuild(
-    scope: RestoreScope = EVERYTHING,
-  ): Promise<{ sessions: number; users: number; tokens: number }> {
+  async rebuild(scope: RestoreScope): Promise<{ sessions: number; users: number; tokens: number }> {
     const { repos, store } = this.d
     const now = new Date()
     const since = new Date(now.getTime() - this.maxTokenLifetime * 1000)
@@ -149,7 +149,9 @@ export class RevocationService {
     const revoked = (await repos.sessions.revokedUnexpired(now)).filter((s) => scope.user(s.userId))
     for (const part of chunks(revoked)) await this.denySessions(part)
     const users = (await repos.users.revocationMarks(since)).filter((u) => scope.user(u.id))
-    for (const part of chunks(users)) await Promise.all(part.map((user) => this.writeUserState(user)))
+    for (const part of chunks(users)) {
+      await Promise.all(part.map((user) => this.writeUserState(user, scope.stamp?.(user.id))))
+    }
     const tokens = (await repos.deniedTokens.unexpired(now)).filter((t) => scope.token(t.jti))
     for (const part of chunks(tokens)) {
       await Promise.all(

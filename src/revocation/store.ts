@@ -15,7 +15,21 @@ export interface RevocationStore {
   denyToken(jti: string, ttlSeconds: number): Promise<void>
   /** The user of each session places its entry beside the user's (a Redis Cluster's hash tag). */
   denySessions(sessions: SessionRef[], ttlSeconds: number): Promise<void>
-  setUserState(userId: number, state: UserRevocationState, ttlSeconds: number): Promise<void>
+  /**
+   * A write without `restoreStamp` always lands. A restore passes its scope's stamp for the user:
+   * then the write lands only where the entry held was written before the restore began, so a
+   * restore that read the database before a deactivation or a logout-all cannot undo it.
+   */
+  setUserState(
+    userId: number,
+    state: UserRevocationState,
+    ttlSeconds: number,
+    restoreStamp?: string,
+  ): Promise<void>
+  /**
+   * Only ever moves forward: a mark lower than the one held is ignored, so a restore that read
+   * the database before an invalidate-all cannot undo it.
+   */
   setGlobalValidAfter(ms: number, ttlSeconds: number): Promise<void>
   /**
    * Adds one to each counter, which starts at 1 and lives `windowMs` from its first hit; answers
@@ -41,6 +55,11 @@ export interface SessionRef {
 export interface RestoreScope {
   user(userId: number): boolean
   token(jti: string): boolean
+  /**
+   * When this restore began, on the clock of what holds the user's entry (the store's own, never
+   * this process's): passed with each user state the restore writes (setUserState).
+   */
+  stamp?(userId: number): string
 }
 
 export const EVERYTHING: RestoreScope = { user: () => true, token: () => true }

@@ -60,6 +60,47 @@ export async function contract(
     t.equal((await store.lookup(newJti(), undefined, userId + 7)).globalValidAfter, String(ms))
   })
 
+  t.test('the global mark only moves forward', async (t) => {
+    const mark = Date.now() + 1000
+    await store.setGlobalValidAfter(mark, 60)
+    await store.setGlobalValidAfter(mark - 500, 60)
+    t.equal(
+      (await store.lookup(newJti(), undefined, userId)).globalValidAfter,
+      String(mark),
+      'a lower mark is ignored',
+    )
+    await store.setGlobalValidAfter(mark + 1, 60)
+    t.equal(
+      (await store.lookup(newJti(), undefined, userId)).globalValidAfter,
+      String(mark + 1),
+      'a higher one lands',
+    )
+  })
+
+  t.test('a restore replaces older user states and never undoes a write made after it began', async (t) => {
+    const [earlier, later] = [userId + 4, userId + 5]
+    const stale: UserRevocationState = { validAfterMs: 1, status: '', expiresAtMs: 0 }
+    const read: UserRevocationState = { validAfterMs: 2, status: '', expiresAtMs: 0 }
+    const deactivated: UserRevocationState = { validAfterMs: 3, status: 'inactive', expiresAtMs: 0 }
+    await store.setUserState(earlier, stale, 60)
+    let ran = false
+    await store.keepRestored(async (scope) => {
+      ran = true
+      t.type(scope.stamp, 'function', 'the scope stamps user states')
+      // The restore has read `read` from the database; then another instance deactivates `later`.
+      await store.setUserState(later, deactivated, 60)
+      for (const id of [earlier, later]) {
+        if (scope.user(id)) await store.setUserState(id, read, 60, scope.stamp?.(id))
+      }
+    })
+    t.ok(ran, 'the restore ran')
+    const state = async (id: number) => decodeUserState((await store.lookup(newJti(), undefined, id)).user)
+    t.same(await state(earlier), read, 'an entry written before the restore began is replaced')
+    t.same(await state(later), deactivated, 'the deactivation made during the restore stands')
+    await store.setUserState(later, read, 60)
+    t.same(await state(later), read, 'a write outside a restore always lands')
+  })
+
   t.test('lookups made together each get their own answer', async (t) => {
     const deniedJti = newJti()
     await store.denyToken(deniedJti, 60)
@@ -94,9 +135,19 @@ export async function contract(
     await store.denyToken(short, 0.2)
     await store.denySessions([{ id: 21, userId: userId + 2 }], 1)
     await store.setUserState(userId + 2, { validAfterMs: 1, status: '', expiresAtMs: 0 }, 1)
-    await store.setGlobalValidAfter(42, 1)
+    // Above every mark set so far: a lower one would be ignored.
+    const mark = Date.now() + 1e9
+    await store.setGlobalValidAfter(mark, 1)
     const now = await store.lookup(short, 21, userId + 2)
-    t.same(now, { jtiDenied: true, sessionDenied: true, user: '1||0', globalValidAfter: '42' })
+    t.same(
+      { ...now, user: decodeUserState(now.user) },
+      {
+        jtiDenied: true,
+        sessionDenied: true,
+        user: { validAfterMs: 1, status: '', expiresAtMs: 0 },
+        globalValidAfter: String(mark),
+      },
+    )
     await sleep(1200)
     t.same(await store.lookup(short, 21, userId + 2), {
       jtiDenied: false,
