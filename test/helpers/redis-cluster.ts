@@ -90,7 +90,11 @@ export async function privateCluster(t: Test): Promise<PrivateCluster> {
     env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') },
     masters: async () => [...new Set((await slotRanges(ports, alive())).map(([, , [p]]) => p!))],
     async pauseReplicaOf(slot) {
-      const [master, replicaPort] = await nodesOf(slot)
+      // A new cluster lists a slot's replica only once gossip has spread it.
+      const [master, replicaPort] = await until("the slot's replica to be listed", async () => {
+        const nodes = await nodesOf(slot)
+        return nodes.length > 1 ? nodes : undefined
+      })
       const replica = children.get(replicaPort!)!
       replica.kill('SIGSTOP')
       // Data the master already sent would still reach it from its socket when it resumes: cut
