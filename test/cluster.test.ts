@@ -1,11 +1,14 @@
 import t, { type Test } from 'tap'
 import { keySlot } from '../src/revocation/cluster-layout.js'
 import { ClusterRevocationStore } from '../src/revocation/cluster-store.js'
+import { StoreUnavailableError } from '../src/revocation/store.js'
+import { newJti } from '../src/tokens/jti.js'
 import { clusterConnection } from '../src/revocation/redis-target.js'
 import { freshPostgres, makeApp, type TestApp } from './helpers/backends.js'
 import { type PrivateCluster, privateCluster } from './helpers/redis-cluster.js'
 import { revokeThreeWays } from './helpers/revocations.js'
 import { assertFailover, login, logout, testAuth, traffic } from './helpers/failover.js'
+import { until } from './helpers/redis-probe.js'
 import { http, startServer } from './helpers/server-process.js'
 import { contract } from './helpers/store-contract.js'
 
@@ -60,6 +63,58 @@ t.test('a cluster of three masters and three replicas', async (t) => {
       const bucket = key.startsWith('j:') ? layout.tokenBucket(key.slice(2)) : layout.userBucket(userId)
       return store.client.ttl(`${layout.tags[bucket]}${key}`)
     })
+  })
+
+  t.test('a shard being restored fails its own lookups only; the instance stays ready', async (t) => {
+    const store = await openStore(t, cluster, `p${Date.now()}:`)
+    await t.rejects(store.ping(), StoreUnavailableError, 'not ready before the first fill')
+    let rebuilds = 0
+    let entered!: () => void
+    const restoring = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    await store.keepRestored(async () => {
+      if (rebuilds++ === 0) return
+      entered()
+      await gate
+    })
+    await t.resolves(store.ping(), 'ready once every bucket is filled')
+
+    const { layout } = store
+    const masterOf = (bucket: number) => store.client.slots[layout.slots[bucket]!]![0]!
+    const lost = masterOf(layout.userBucket(1))
+    // A token whose buckets both lie on another master than user 1's.
+    let jti = newJti()
+    while (masterOf(layout.tokenBucket(jti)) === lost) jti = newJti()
+    const other = Array.from({ length: 1000 }, (_, i) => i + 2).find(
+      (u) => masterOf(layout.userBucket(u)) !== lost,
+    )!
+    await store.client.del(layout.complete(layout.userBucket(1)))
+    await t.rejects(
+      store.lookup(newJti(), 1, 1),
+      StoreUnavailableError,
+      'the lookup that finds the mark gone: 503',
+    )
+    await restoring
+    await t.rejects(
+      store.lookup(jti, 1, 1),
+      StoreUnavailableError,
+      'that shard answers 503 while it is restored',
+    )
+    await t.resolves(store.lookup(jti, undefined, other), 'another shard answers')
+    await t.resolves(store.ping(), 'the instance stays ready')
+    release()
+    await until('the restored shard answers', () =>
+      store.lookup(jti, 1, 1).then(
+        () => true,
+        () => undefined,
+      ),
+    )
+    t.equal(rebuilds, 2, 'one restore, of that shard')
   })
 
   t.test('revocations hold; a shard that loses its data is restored alone', async (t) => {

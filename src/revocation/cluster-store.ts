@@ -50,6 +50,8 @@ export class ClusterRevocationStore implements RevocationStore {
   private reconnections = 0
   private restoring = false
   private closed = false
+  /** Every bucket has been restored once: what readiness waits for (ping). */
+  private filled = false
 
   constructor(nodes: { host: string; port: number }[], options: ClusterStoreOptions = {}) {
     this.prefix = options.prefix ?? 'authjwt:'
@@ -238,6 +240,7 @@ export class ClusterRevocationStore implements RevocationStore {
     }
     for (const b of failed) if (this.trustedMaster[b] === undefined) this.pending.add(b)
     if (failed.size > 0) throw new StoreUnavailableError(new Error(`${failed.size} buckets not restored`))
+    if (this.trustedMaster.every((m) => m !== undefined)) this.filled = true
   }
 
   /** Each master's clock ("host:port" → stamp), read before the rebuild reads the database. */
@@ -343,11 +346,14 @@ export class ClusterRevocationStore implements RevocationStore {
     return this.run(() => hitCounters(this.client, this.prefix, counters, windowMs))
   }
 
-  /** Answers only when every bucket would: connected, and nothing left to restore. */
+  /**
+   * Answers once every bucket has been filled, while the cluster is reachable. A bucket restored
+   * later (its shard failed over or was emptied) fails only the lookups that need it: every
+   * instance restores it at once, and a readiness that failed meanwhile would take them all out of
+   * the load balancer together, the requests the other shards could answer with them.
+   */
   async ping(): Promise<void> {
-    if (this.pending.size > 0 || this.trustedMaster.some((m) => m === undefined)) {
-      throw new StoreUnavailableError(new Error('restoring part of the deny-list'))
-    }
+    if (!this.filled) throw new StoreUnavailableError(new Error('filling the deny-list'))
     await this.run(() => this.client.ping())
   }
 
