@@ -1,5 +1,9 @@
+import Fastify from 'fastify'
 import t, { type Test } from 'tap'
+import authjwt from '../src/kit/fastify.js'
+import { generatePrivateKey } from '../src/keys/material.js'
 import { keySlot } from '../src/revocation/cluster-layout.js'
+import { ClusterRevocationReader } from '../src/revocation/cluster-reader.js'
 import { ClusterRevocationStore } from '../src/revocation/cluster-store.js'
 import { StoreUnavailableError } from '../src/revocation/store.js'
 import { newJti } from '../src/tokens/jti.js'
@@ -22,14 +26,18 @@ t.setTimeout(300_000)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function openStore(t: Test, cluster: PrivateCluster, prefix: string) {
-  const { nodes, redisOptions } = clusterConnection({
+/** The nodes and node options the service derives from REDIS_CLUSTER_NODES for this cluster. */
+const connectionTo = (cluster: PrivateCluster) =>
+  clusterConnection({
     redisUrl: undefined,
     redisSentinels: undefined,
     redisSentinelMaster: undefined,
     redisSentinelPassword: undefined,
     redisClusterNodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
   })!
+
+async function openStore(t: Test, cluster: PrivateCluster, prefix: string) {
+  const { nodes, redisOptions } = connectionTo(cluster)
   const store = new ClusterRevocationStore(nodes, { prefix, redisOptions })
   t.teardown(() => store.close())
   await store.connect()
@@ -115,6 +123,49 @@ t.test('a cluster of three masters and three replicas', async (t) => {
       ),
     )
     t.equal(rebuilds, 2, 'one restore, of that shard')
+  })
+
+  t.test('the resource-server kit reads the cluster: our logout holds there', async (t) => {
+    const prefix = `kit${Date.now()}:`
+    const store = await openStore(t, cluster, prefix)
+    const h = await makeApp(
+      t,
+      'real',
+      {
+        jwtAlgorithm: 'ES256',
+        privateKey: generatePrivateKey('ES256'),
+        signingKey: '',
+        keyEncryptionKey: 'a-key-encryption-key-of-32-bytes-or-more',
+      },
+      store,
+    )
+    const base = await h.app.listen({ port: 0, host: '127.0.0.1' })
+    const theirs = Fastify()
+    await theirs.register(authjwt, {
+      jwksUrl: `${base}/.well-known/jwks.json`,
+      redisUrl: 'redis://',
+      redisPrefix: prefix,
+      redisClusterNodes: connectionTo(cluster).nodes,
+    })
+    theirs.get('/orders', { config: { authjwt: true } }, async (request) => ({
+      user: request.principal?.user_id,
+    }))
+    t.teardown(() => theirs.close())
+    const orders = (access: string) =>
+      theirs.inject({ method: 'GET', url: '/orders', headers: { authorization: `Bearer ${access}` } })
+    const user = await h.createUser()
+    const { access, refresh } = await h.login(user.username, user.password)
+    t.equal((await orders(access)).statusCode, 200, 'our token opens their route')
+    const out = await h.request({
+      method: 'POST',
+      url: '/api/logout/',
+      headers: h.bearer(access),
+      payload: { refresh },
+    })
+    t.equal(out.statusCode, 200)
+    const refused = await orders(access)
+    t.equal(refused.statusCode, 401, 'refused there at the next request')
+    t.equal(refused.json().code, 'token_revoked')
   })
 
   t.test('revocations hold; a shard that loses its data is restored alone', async (t) => {
@@ -225,4 +276,57 @@ t.test('a master killed under traffic: some seconds of 503, never a revoked toke
   const later = await login(server, ADMIN)
   t.equal(await logout(server, later), 200, 'a logout after the failover')
   t.equal(await testAuth(server, later.access), 401, 'holds at once')
+})
+
+t.test("the kit's reader trusts a failed-over shard only once the service restored it", async (t) => {
+  const cluster = await privateCluster(t)
+  const prefix = `k${Date.now()}:`
+  const store = await openStore(t, cluster, prefix)
+  // What PostgreSQL holds: the rebuild writes these jtis' denials. Held back while `gate` is set.
+  const denied: string[] = []
+  let gate: Promise<void> | undefined
+  await store.keepRestored(async (scope) => {
+    await gate
+    for (const jti of denied) if (scope.token(jti)) await store.denyToken(jti, 60)
+  })
+  const { nodes, redisOptions } = connectionTo(cluster)
+  const reader = new ClusterRevocationReader(nodes, { prefix, redisOptions })
+  t.teardown(() => reader.close())
+  await reader.connect()
+  const read = (jti: string) =>
+    reader.lookup(jti, undefined, 1).then(
+      (found) => (found.jtiDenied ? 'denied' : 'not denied'),
+      () => '503',
+    )
+
+  const jti = newJti()
+  const slot = store.layout.slots[store.layout.tokenBucket(jti)]!
+  t.equal(await read(jti), 'not denied', 'the reader answers from a bucket the service filled')
+  // A denial the master acknowledges but never passes on: its replica is paused.
+  const resume = await cluster.pauseReplicaOf(slot)
+  denied.push(jti)
+  await store.denyToken(jti, 60)
+  t.equal(await read(jti), 'denied', 'the reader sees it on the master')
+  let release!: () => void
+  gate = new Promise((resolve) => {
+    release = resolve
+  })
+  const oldPort = await cluster.killMasterOf(slot)
+  resume()
+  const newPort = await cluster.failedOver(slot, oldPort)
+  // The reader follows the new slot map, then reads the promoted replica, which lacks the denial.
+  await until('the reader reaches the promoted replica', async () =>
+    reader.client.slots[slot]?.[0] === `127.0.0.1:${newPort}` ? true : undefined,
+  )
+  const during: string[] = []
+  for (let i = 0; i < 20; i++) {
+    during.push(await read(jti))
+    await sleep(25)
+  }
+  t.same([...new Set(during)], ['503'], 'before the service restored that shard: 503, never "not denied"')
+  release()
+  await until('the service restored the shard', async () =>
+    (await read(jti)) === 'denied' ? true : undefined,
+  )
+  t.pass('after the restore the reader answers again, the denial included')
 })

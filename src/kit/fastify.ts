@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Authenticator, bearerToken } from '../auth/authenticate.js'
 import { ApiError, errors } from '../http/errors.js'
+import { ClusterRevocationReader } from '../revocation/cluster-reader.js'
 import { RedisRevocationStore } from '../revocation/redis-store.js'
+import { clusterConnection } from '../revocation/redis-target.js'
 import { type RevocationStore, StoreUnavailableError } from '../revocation/store.js'
 import type { Principal } from '../tokens/claims.js'
 import { JwksKeys } from './jwks-keys.js'
@@ -16,6 +18,11 @@ export interface AuthjwtOptions {
    */
   redisUrl: string | false
   redisPrefix?: string
+  /**
+   * Its REDIS_CLUSTER_NODES when it runs on a Redis Cluster: the nodes to reach it through;
+   * `redisUrl` then gives only credentials and TLS, as on our side.
+   */
+  redisClusterNodes?: { host: string; port: number }[]
   /** Required of every token when set, as on our side (JWT_ISSUER, JWT_AUDIENCE). */
   issuer?: string
   audience?: string
@@ -51,10 +58,21 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
   const keys = new JwksKeys(options)
   await keys.start()
   let store: RevocationStore = allowEverything
-  if (options.redisUrl) {
+  if (options.redisUrl !== false) {
     // A reader: it never rebuilds the deny-list (our service does), and fails closed while the
-    // completeness mark our service sets is missing.
-    const redis = new RedisRevocationStore(options.redisUrl, { prefix: options.redisPrefix })
+    // completeness mark our service sets is missing (on a cluster: or older than a failover).
+    const cluster = clusterConnection({
+      redisUrl: options.redisUrl,
+      redisSentinels: undefined,
+      redisSentinelMaster: undefined,
+      redisSentinelPassword: undefined,
+      redisClusterNodes: options.redisClusterNodes,
+    })
+    if (!cluster && !options.redisUrl)
+      throw new Error('authjwt: redisUrl is empty (redisUrl: false turns revocation off)')
+    const redis = cluster
+      ? new ClusterRevocationReader(cluster.nodes, { ...cluster, prefix: options.redisPrefix })
+      : new RedisRevocationStore(options.redisUrl, { prefix: options.redisPrefix })
     await redis.connect()
     store = redis
   }

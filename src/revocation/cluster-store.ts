@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { type ClusterStoreOptions, clusterReady, openCluster, readBuckets } from './cluster-client.js'
 import { ClusterLayout } from './cluster-layout.js'
 import { defineScripts, hitCounters, scripts, serverStamp } from './redis-scripts.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
@@ -14,12 +15,7 @@ import {
   ttl,
 } from './store.js'
 
-export interface ClusterStoreOptions {
-  prefix?: string
-  commandTimeoutMs?: number
-  /** Credentials and TLS for every node (from REDIS_URL). */
-  redisOptions?: RedisOptions
-}
+export type { ClusterStoreOptions }
 
 /**
  * The deny-list on a Redis Cluster (REDIS_CLUSTER_NODES), laid out in buckets (cluster-layout.ts).
@@ -59,26 +55,7 @@ export class ClusterRevocationStore implements RevocationStore {
     this.trustedMaster = new Array(this.layout.count).fill(undefined)
     this.losses = new Array(this.layout.count).fill(0)
     for (let b = 0; b < this.layout.count; b++) this.pending.add(b)
-    this.client = new Cluster(nodes, {
-      enableAutoPipelining: true,
-      // Fail closed at once while the cluster is unreachable, instead of queueing requests.
-      enableOfflineQueue: false,
-      // Replicas lag: every read goes to the master of its slot.
-      scaleReads: 'master',
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
-      retryDelayOnTryAgain: 100,
-      slotsRefreshTimeout: 1000,
-      // Notices a failover within seconds even when no command is redirected.
-      slotsRefreshInterval: 2000,
-      clusterRetryStrategy: (times) => Math.min(times * 200, 2000),
-      redisOptions: {
-        ...options.redisOptions,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeoutMs ?? 500,
-        connectTimeout: 2000,
-      },
-    })
+    this.client = openCluster(nodes, options)
     defineScripts(this.client)
     this.client.on('error', () => {})
     this.client.on('node error', () => {})
@@ -94,19 +71,8 @@ export class ClusterRevocationStore implements RevocationStore {
   }
 
   /** Resolves once the cluster is ready, or rejects with StoreUnavailableError. */
-  async connect(timeoutMs = 5000): Promise<void> {
-    if (this.client.status === 'ready') return
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.client.off('ready', onReady)
-        reject(new StoreUnavailableError(new Error(`Redis Cluster not ready after ${timeoutMs} ms`)))
-      }, timeoutMs)
-      const onReady = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.client.once('ready', onReady)
-    })
+  connect(timeoutMs = 5000): Promise<void> {
+    return clusterReady(this.client, timeoutMs)
   }
 
   /** Restores every bucket now (trusted ones keep answering meanwhile), then keeps them restored. */
@@ -219,9 +185,8 @@ export class ClusterRevocationStore implements RevocationStore {
         // A bucket without a master fails this pass anyway; '0' writes only where nothing is held.
         stamp: (userId) => stamps.get(this.layout.userBucket(userId)) ?? '0',
       })
-      const now = String(Date.now())
       const finished = await Promise.allSettled(
-        buckets.map((b) => scripts(this.client).finishRestore(sentinel(b), this.layout.complete(b), now)),
+        buckets.map((b) => scripts(this.client).finishRestore(sentinel(b), this.layout.complete(b))),
       )
       finished.forEach((r, i) => {
         const b = buckets[i]!
@@ -279,27 +244,16 @@ export class ClusterRevocationStore implements RevocationStore {
     if (!this.trusts(ub) || !this.trusts(tb)) {
       throw new StoreUnavailableError(new Error('restoring this part of the deny-list'))
     }
-    const u = this.layout.tags[ub]!
-    const t = this.layout.tags[tb]!
-    const userKeys = [keys.complete(u), keys.global(u), keys.user(u, userId)]
-    if (sid !== undefined) userKeys.push(keys.session(u, sid))
     const reconnections = this.reconnections
-    const [users, tokens] = await this.run(() =>
-      Promise.all([this.client.mget(userKeys), this.client.mget(keys.complete(t), keys.jti(t, jti))]),
-    )
-    const emptied = [users[0] === null ? ub : -1, tokens[0] === null ? tb : -1].filter((b) => b >= 0)
+    const { marks, found } = await readBuckets(this.client, this.layout, jti, sid, userId)
+    const emptied = [marks[0] === null ? ub : -1, marks[1] === null ? tb : -1].filter((b) => b >= 0)
     // A node is emptied whole (FLUSHALL, a restart without persistence): restore all it serves.
     for (const b of emptied) this.nodeLost(this.masterOf(b))
     // Read across a reconnection or a failover: the node may have restarted, or be a new master.
     if (emptied.length > 0 || reconnections !== this.reconnections || !this.trusts(ub) || !this.trusts(tb)) {
       throw new StoreUnavailableError(new Error('Redis Cluster lost or moved this part of the deny-list'))
     }
-    return {
-      jtiDenied: tokens[1] !== null,
-      sessionDenied: sid !== undefined && users[3] !== null,
-      user: users[2] ?? null,
-      globalValidAfter: users[1] ?? null,
-    }
+    return found
   }
 
   denyToken(jti: string, seconds: number): Promise<void> {

@@ -3,9 +3,11 @@ import { type CounterState, keys } from './store.js'
 
 // Sets the completeness mark only while this restore's own sentinel survives: a FLUSHALL or a
 // restart during the restore removes the sentinel, and with it whatever the restore had written.
+// The mark is the server's time in ms: a reader that saw a failover trusts only a later one.
 const FINISH_RESTORE = `
 if redis.call('DEL', KEYS[1]) == 1 then
-  redis.call('SET', KEYS[2], ARGV[1])
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[2], t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)))
   return 1
 end
 return 0`
@@ -41,7 +43,7 @@ return 1`
 
 /** The Lua scripts defined on the client. */
 interface Scripts {
-  finishRestore(sentinel: string, complete: string, value: string): Promise<number>
+  finishRestore(sentinel: string, complete: string): Promise<number>
   hitCounter(key: string, windowMs: number): Promise<[number, number]>
   setUserState(key: string, encoded: string, ttlSeconds: number, restoreStamp: string): Promise<number>
   raiseMark(key: string, ms: string, ttlSeconds: number): Promise<number>

@@ -131,7 +131,7 @@ export class RedisRevocationStore implements RevocationStore {
     const stamp = await this.run(() => serverStamp(this.client))
     await rebuild({ ...EVERYTHING, stamp: () => stamp })
     const finished = await this.run(() =>
-      scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix), String(Date.now())),
+      scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix)),
     )
     if (finished !== 1 || connection !== this.connections || failedWrites !== this.failedWrites) {
       throw new StoreUnavailableError(new Error('Redis lost data while the deny-list was restored'))

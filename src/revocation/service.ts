@@ -3,7 +3,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { UserRevocationState } from './verdict.js'
-import { type RestoreScope, type RevocationStore, type SessionRef } from './store.js'
+import type { RestoreScope, RevocationStore, SessionRef } from './store.js'
 
 export interface RevocationDeps {
   db: Db
