@@ -8,6 +8,7 @@ import adminConsole from '../plugins/console.js'
 import audit from '../plugins/audit.js'
 import docs from '../plugins/docs.js'
 import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
+import inFlight from '../plugins/in-flight.js'
 import jsonBody from '../plugins/json-body.js'
 import keys from '../plugins/keys.js'
 import mail from '../plugins/mail.js'
@@ -50,7 +51,7 @@ export interface BuildOptions {
 /**
  * Composes plugins and routes: the one place that knows how the service fits together, and the
  * only file in src/ that imports from plugins/ or routes/. Order matters where a plugin's onRoute
- * hook must see the routes: authenticate and method-not-allowed come before every route.
+ * hook must see the routes: in-flight, authenticate and method-not-allowed come before every route.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -72,6 +73,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', echoRequestId)
 
+  await app.register(inFlight)
   await app.register(configPlugin, { config })
   await app.register(validation)
   await app.register(jsonBody)
