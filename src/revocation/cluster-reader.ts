@@ -4,30 +4,29 @@ import { ClusterLayout } from './cluster-layout.js'
 import { type RevocationStore, StoreUnavailableError } from './store.js'
 import type { RevocationLookup } from './verdict.js'
 
+// A node's id is asked again at most this often, when a mark names another node than the one known.
+const ID_REFRESH_MS = 500
+
 /**
  * Reads the deny-list our service keeps on a Redis Cluster, for the resource-server kit. It never
- * writes or restores (the service does), so it trusts a bucket by the completeness mark the
- * service's last restore of it wrote (that server's time, in ms).
+ * writes or restores (the service does), so it trusts a bucket by the completeness mark that the
+ * service's last restore of it wrote.
  *
- * Invariant: an answer comes only from buckets whose mark is present and, once a bucket's master
- * has changed since this reader last read it, later than the mark it read before the change. The
- * promoted replica may lack the last revocations, and holds at most the mark it copied; the service
- * instances restore the bucket from PostgreSQL after the failover, which writes a later one.
- * What a reader cannot know is a failover before its first read of a bucket.
+ * Invariant: an answer comes only from buckets whose mark names the node serving them now (the
+ * mark holds the id of the node it was written on, CLUSTER MYID). A replica copies the mark with
+ * everything else; once promoted it serves a mark that names its old master, and may lack the
+ * last revocations, until one of our instances has restored the bucket on it from PostgreSQL.
  */
 export class ClusterRevocationReader implements RevocationStore {
   readonly shared = true
   readonly client: Cluster
   private readonly layout: ClusterLayout
-  /** Per bucket: the master and the mark of the last read. */
-  private readonly seen: ({ master: string | undefined; mark: number } | undefined)[]
-  /** Per bucket: the mark must be above this (the last one read before a failover). */
-  private readonly floor: number[]
+  /** Each master's node id ("host:port" → id), and when it was asked. */
+  private readonly ids = new Map<string, { id: string; askedAt: number }>()
+  private readonly asking = new Map<string, Promise<string | undefined>>()
 
   constructor(nodes: { host: string; port: number }[], options: ClusterStoreOptions = {}) {
     this.layout = new ClusterLayout(options.prefix ?? 'authjwt:')
-    this.seen = new Array(this.layout.count).fill(undefined)
-    this.floor = new Array(this.layout.count).fill(0)
     this.client = openCluster(nodes, options)
     this.client.on('error', () => {})
     this.client.on('node error', () => {})
@@ -38,24 +37,43 @@ export class ClusterRevocationReader implements RevocationStore {
   }
 
   async lookup(jti: string, sid: number | undefined, userId: number): Promise<RevocationLookup> {
-    const buckets = [this.layout.userBucket(userId), this.layout.tokenBucket(jti)] as const
+    const buckets = [this.layout.userBucket(userId), this.layout.tokenBucket(jti)]
     const masters = buckets.map((b) => this.client.slots[this.layout.slots[b]!]?.[0])
     const { marks, found } = await readBuckets(this.client, this.layout, jti, sid, userId)
-    // Both buckets are judged (and remembered) before answering, so neither misses a failover.
-    const trusted = buckets.map((b, i) => this.judge(b, masters[i], marks[i]!))
+    const trusted = await Promise.all(masters.map((master, i) => this.wroteOn(marks[i]!, master)))
     if (!trusted.every(Boolean)) {
       throw new StoreUnavailableError(new Error('this part of the deny-list is not restored yet'))
     }
     return found
   }
 
-  private judge(bucket: number, master: string | undefined, raw: string | null): boolean {
-    if (raw === null || master === undefined) return false
-    const mark = Number(raw)
-    const before = this.seen[bucket]
-    if (before && before.master !== master) this.floor[bucket] = Math.max(this.floor[bucket]!, before.mark)
-    this.seen[bucket] = { master, mark }
-    return mark > this.floor[bucket]!
+  /** Whether a mark was written on this master ("<ms>:<node id>"). */
+  private async wroteOn(mark: string | null, master: string | undefined): Promise<boolean> {
+    const at = mark?.indexOf(':') ?? -1
+    if (mark === null || master === undefined || at < 0) return false
+    const writer = mark.slice(at + 1)
+    const known = this.ids.get(master)
+    if (writer === '' || known?.id === writer) return writer !== ''
+    // Not the id known for that address: a replica promoted since, or a node restarted there with
+    // a new id. Ask the node itself, at most every ID_REFRESH_MS, one question at a time.
+    if (known && Date.now() - known.askedAt < ID_REFRESH_MS) return false
+    let asking = this.asking.get(master)
+    if (!asking) {
+      asking = this.askId(master).finally(() => this.asking.delete(master))
+      this.asking.set(master, asking)
+    }
+    return (await asking) === writer
+  }
+
+  private async askId(master: string): Promise<string | undefined> {
+    const node = this.client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
+    try {
+      const id = node ? String(await node.call('CLUSTER', 'MYID')) : undefined
+      if (id) this.ids.set(master, { id, askedAt: Date.now() })
+      return id
+    } catch {
+      return undefined
+    }
   }
 
   async ping(): Promise<void> {

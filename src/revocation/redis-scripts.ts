@@ -3,11 +3,14 @@ import { type CounterState, keys } from './store.js'
 
 // Sets the completeness mark only while this restore's own sentinel survives: a FLUSHALL or a
 // restart during the restore removes the sentinel, and with it whatever the restore had written.
-// The mark is the server's time in ms: a reader that saw a failover trusts only a later one.
+// The mark is the server's time in ms and, on a cluster, the id of the node it was written on: a
+// replica copies the mark, so a reader trusts a bucket only where the node serving it wrote it.
 const FINISH_RESTORE = `
 if redis.call('DEL', KEYS[1]) == 1 then
   local t = redis.call('TIME')
-  redis.call('SET', KEYS[2], t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)))
+  local id = redis.pcall('CLUSTER', 'MYID')
+  if type(id) ~= 'string' then id = '' end
+  redis.call('SET', KEYS[2], t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000)) .. ':' .. id)
   return 1
 end
 return 0`
