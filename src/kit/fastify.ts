@@ -60,7 +60,7 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
   let store: RevocationStore = allowEverything
   if (options.redisUrl !== false) {
     // A reader: it never rebuilds the deny-list (our service does), and fails closed while the
-    // completeness mark our service sets is missing (on a cluster: or older than a failover).
+    // completeness mark our service sets is missing (on a cluster: or written on another node).
     const cluster = clusterConnection({
       redisUrl: options.redisUrl,
       redisSentinels: undefined,
