@@ -52,8 +52,9 @@ export class ClusterRevocationReader implements RevocationStore {
     const at = mark?.indexOf(':') ?? -1
     if (mark === null || master === undefined || at < 0) return false
     const writer = mark.slice(at + 1)
+    if (writer === '') return false
     const known = this.ids.get(master)
-    if (writer === '' || known?.id === writer) return writer !== ''
+    if (known?.id === writer) return true
     // Not the id known for that address: a replica promoted since, or a node restarted there with
     // a new id. Ask the node itself, at most every ID_REFRESH_MS, one question at a time.
     if (known && Date.now() - known.askedAt < ID_REFRESH_MS) return false
