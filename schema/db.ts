@@ -243,8 +243,12 @@ export const auditEvents = pgTable(
     at: ts('at').notNull().defaultNow(),
     type: varchar('type', { length: 48 }).notNull(),
     userId: integer('user_id'),
+    // The usernames of the user and the actor when the row was written: a later rename or
+    // deletion leaves the row as it was.
+    username: varchar('username', { length: 150 }),
     sessionId: integer('session_id'),
     actorId: integer('actor_id'),
+    actorUsername: varchar('actor_username', { length: 150 }),
     clientId: integer('client_id'),
     ip: varchar('ip', { length: 45 }),
     userAgent: text('user_agent'),
