@@ -265,6 +265,21 @@ export const auditEvents = pgTable(
 )
 
 /**
+ * Audit events the database refused to store (a value no check foresaw), set aside so that the
+ * rest of their batch is written and the trail goes on (src/audit/audit-log.ts). `event` is the
+ * event as JSON text: JSON.stringify escapes what text cannot hold, so this write cannot fail on
+ * the same value. Read and cleared by an operator.
+ */
+export const auditDeadLetters = pgTable('audit_dead_letters', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  setAsideAt: ts('set_aside_at').notNull().defaultNow(),
+  eventAt: ts('event_at').notNull(),
+  eventType: varchar('event_type', { length: 48 }).notNull(),
+  sqlstate: varchar('sqlstate', { length: 5 }).notNull(),
+  event: text('event').notNull(),
+})
+
+/**
  * Where events are sent (src/webhooks/). `event_types` empty: every type. `sealed_secret` is the
  * Standard Webhooks signing secret (whsec_...), sealed with KEY_ENCRYPTION_KEY.
  */

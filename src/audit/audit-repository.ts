@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm'
-import { auditEvents, users } from '../../schema/db.js'
+import { auditDeadLetters, auditEvents, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import { storableJson, storableText } from '../lib/storable.js'
 import type { AuditRecord, AuditType, StoredEvent } from './events.js'
 
 export interface AuditQuery {
@@ -79,6 +80,24 @@ export class AuditRepository {
     }))
   }
 
+  /**
+   * Keeps an event the database refused (`sqlstate`) where an operator finds it. Every value here
+   * is one this write cannot be refused for: the event as JSON text (JSON.stringify escapes lone
+   * surrogates and NUL, which a text column holds as plain characters), a type cut to its column.
+   */
+  async setAside(record: AuditRecord, sqlstate: string, db: Db = this.db): Promise<number> {
+    const [row] = await db
+      .insert(auditDeadLetters)
+      .values({
+        eventAt: Number.isNaN(record.at.getTime()) ? new Date() : record.at,
+        eventType: storableText(String(record.type), 48),
+        sqlstate,
+        event: eventText(record),
+      })
+      .returning({ id: auditDeadLetters.id })
+    return row!.id
+  }
+
   /** Newest first, `limit` rows at most. */
   async list(q: AuditQuery): Promise<AuditRow[]> {
     const where: SQL[] = []
@@ -131,5 +150,14 @@ export class AuditRepository {
       total += gone.length
       if (gone.length < slice) return total
     }
+  }
+}
+
+/** The event as it was, in JSON; what JSON.stringify cannot write (a bigint, a cycle) made storable. */
+function eventText(record: AuditRecord): string {
+  try {
+    return JSON.stringify(record)
+  } catch {
+    return JSON.stringify(storableJson(record))
   }
 }
