@@ -875,14 +875,25 @@ function auditRow(e) {
     value === null || value === undefined
       ? el('td', { className: 'muted' }, '—')
       : el('td', { className: 'mono' }, value)
+  // The username the row recorded (as it was then) beside the id, which is what filters take.
+  const who = (value, username) =>
+    value === null || value === undefined
+      ? el('td', { className: 'muted' }, '—')
+      : el(
+          'td',
+          { className: 'nowrap' },
+          username ? el('span', { className: 'user' }, username) : null,
+          username ? ' ' : null,
+          el('span', { className: 'mono muted user-id' }, value),
+        )
   // Client-supplied values (user agent, details) go in as text: markup in them stays text.
   return el(
     'tr',
     { 'data-audit-id': e.id, 'data-type': e.type },
     timeCell(e.at, true),
     el('td', {}, badge(e.type, eventKind(e.type))),
-    id(e.user_id),
-    id(e.actor_id),
+    who(e.user_id, e.username),
+    who(e.actor_id, e.actor_username),
     id(e.session_id),
     el('td', { className: 'mono nowrap' }, e.ip ?? '—'),
     el('td', { className: 'user-agent', title: e.user_agent }, e.user_agent ?? '—'),

@@ -22,6 +22,14 @@ export default fp(
       flushMs: config.auditFlushMs,
       enabled: config.auditEnabled,
       onError: (err, pending) => app.log.error({ err, pending }, 'audit events not written yet; will retry'),
+      // Once per event, naming it but not its values (they are what the database refused).
+      onSetAside: (record, sqlstate, id) =>
+        app.log.error(
+          { event_type: record.type, sqlstate, dead_letter_id: id, request_id: record.requestId },
+          id === null
+            ? 'the database refused an audit event, and its dead letter too: the event is lost'
+            : 'the database refused an audit event: set aside in audit_dead_letters, the rest written',
+        ),
     })
     audit.addDetector(
       new SuspiciousActivity({

@@ -43,7 +43,7 @@ export default fp(
         return row?.n ?? 0
       },
       pool: database.pool ? () => database.pool?.() : undefined,
-      audit: () => ({ buffered: audit.pending, dropped: audit.dropped }),
+      audit: () => ({ buffered: audit.pending, dropped: audit.dropped, refused: audit.refused }),
       onCollectError: (err, metric) => app.log.warn({ err, metric }, 'a metric could not be read'),
     })
     app.decorate('metrics', metrics)

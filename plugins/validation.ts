@@ -20,6 +20,15 @@ export default fp(
     )
 
     app.addHook('onRoute', (route) => {
+      const query = route.schema?.querystring as ObjectSchema | undefined
+      if (query?.properties) {
+        // Every filter alike: a NUL in any of them would reach a query the database refuses.
+        const refuseNul = (request: { query: unknown }, _reply: unknown, done: (err?: Error) => void) => {
+          const nul = nullCharacterErrors(query, request.query)
+          done(nul ? new FieldErrors(nul) : undefined)
+        }
+        prepend(route, refuseNul)
+      }
       const body = route.schema?.body as ObjectSchema | undefined
       if (!body?.properties) return
       // A callback hook, not an async one: no promise per request on the token endpoints' hot path.
@@ -29,11 +38,14 @@ export default fp(
         const nul = nullCharacterErrors(body, request.body)
         done(nul ? new FieldErrors(nul) : undefined)
       }
-      const existing = route.preValidation
-      route.preValidation = existing
-        ? [normalize, ...(Array.isArray(existing) ? existing : [existing])]
-        : [normalize]
+      prepend(route, normalize)
     })
   },
   { name: 'validation' },
 )
+
+/** Runs `hook` before the route's own preValidation hooks. */
+function prepend(route: { preValidation?: unknown }, hook: unknown): void {
+  const existing = route.preValidation
+  route.preValidation = existing ? [hook, ...(Array.isArray(existing) ? existing : [existing])] : [hook]
+}

@@ -63,8 +63,12 @@ export const AuditEntry = Type.Object({
   at: Type.String({ format: 'date-time' }),
   type: Type.String(),
   user_id: Nullable(Type.Integer()),
+  username: Nullable(
+    Type.String({ description: "The user's username when the event was recorded (a later rename keeps it)" }),
+  ),
   session_id: Nullable(Type.Integer()),
   actor_id: Nullable(Type.Integer({ description: 'Who did it, when a request carried a token' })),
+  actor_username: Nullable(Type.String({ description: "The actor's username when the event was recorded" })),
   client_id: Nullable(Type.Integer({ description: 'The tenant of the user the event is about' })),
   ip: Nullable(Type.String()),
   user_agent: Nullable(Type.String()),

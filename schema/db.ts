@@ -243,8 +243,12 @@ export const auditEvents = pgTable(
     at: ts('at').notNull().defaultNow(),
     type: varchar('type', { length: 48 }).notNull(),
     userId: integer('user_id'),
+    // The usernames of the user and the actor when the row was written: a later rename or
+    // deletion leaves the row as it was.
+    username: varchar('username', { length: 150 }),
     sessionId: integer('session_id'),
     actorId: integer('actor_id'),
+    actorUsername: varchar('actor_username', { length: 150 }),
     clientId: integer('client_id'),
     ip: varchar('ip', { length: 45 }),
     userAgent: text('user_agent'),
@@ -259,6 +263,21 @@ export const auditEvents = pgTable(
     index('audit_events_client_idx').on(t.clientId, t.id),
   ],
 )
+
+/**
+ * Audit events the database refused to store (a value no check foresaw), set aside so that the
+ * rest of their batch is written and the trail goes on (src/audit/audit-log.ts). `event` is the
+ * event as JSON text: JSON.stringify escapes what text cannot hold, so this write cannot fail on
+ * the same value. Read and cleared by an operator.
+ */
+export const auditDeadLetters = pgTable('audit_dead_letters', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  setAsideAt: ts('set_aside_at').notNull().defaultNow(),
+  eventAt: ts('event_at').notNull(),
+  eventType: varchar('event_type', { length: 48 }).notNull(),
+  sqlstate: varchar('sqlstate', { length: 5 }).notNull(),
+  event: text('event').notNull(),
+})
 
 /**
  * Where events are sent (src/webhooks/). `event_types` empty: every type. `sealed_secret` is the

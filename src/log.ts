@@ -17,6 +17,56 @@ export function scrub(text: string): string {
   return out
 }
 
+// Query parameters that carry a secret: a mailed reset or verification token, an authorization
+// code, a refresh token, a client secret. Matched within a name, so `mfa_token` and
+// `client_secret` are covered too; redacting a harmless one costs nothing.
+const SECRET_PARAMETER = /token|code|secret|password|refresh|access|key|signature|otp|assertion|state/i
+
+/**
+ * A request's URL as a log line may show it: the value of every secret-bearing query parameter
+ * replaced, and anything shaped like a secret (a JWT in the path) scrubbed.
+ */
+export function loggableUrl(url: string): string {
+  const start = url.indexOf('?')
+  if (start === -1) return scrub(url)
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=')
+      if (eq === -1) return pair
+      return SECRET_PARAMETER.test(decodedName(pair.slice(0, eq))) ? `${pair.slice(0, eq)}=[redacted]` : pair
+    })
+  return scrub(`${url.slice(0, start + 1)}${query.join('&')}`)
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '))
+  } catch {
+    return name
+  }
+}
+
+/** Fastify's request serializer (the per-request lines at debug and trace), with the URL made loggable. */
+function requestValue(req: {
+  method: string
+  url: string
+  headers?: Record<string, string | string[] | undefined>
+  host?: string
+  ip?: string
+  socket?: { remotePort?: number }
+}) {
+  return {
+    method: req.method,
+    url: loggableUrl(req.url),
+    version: req.headers?.['accept-version']?.toString(),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }
+}
+
 export interface SafeError {
   [key: string]: unknown
   type: string
@@ -62,7 +112,7 @@ export function loggerOptions(config: Pick<Config, 'logLevel'>, pretty = process
       '*.access',
       '*.token',
     ],
-    serializers: { err: safeError },
+    serializers: { err: safeError, req: requestValue },
     ...(pretty && {
       transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
     }),

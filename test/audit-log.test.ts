@@ -121,3 +121,89 @@ t.test('close() writes everything recorded; a disabled log only tells its listen
   t.equal(off.written.length, 0)
   t.equal(off.state.attempts, 0)
 })
+
+/** A database that refuses, as data (SQLSTATE 22P02), every batch holding a poisoned event. */
+function refusingDatabase() {
+  const fake = fakeDatabase()
+  const away = { setAside: false }
+  const setAside: { record: AuditRecord; sqlstate: string }[] = []
+  const refusing = {
+    async insert(records: AuditRecord[]) {
+      if (records.some((r) => r.details?.poison)) {
+        fake.state.attempts++
+        throw Object.assign(new Error('Failed query'), {
+          cause: Object.assign(new Error('bad'), { code: '22P02' }),
+        })
+      }
+      return fake.repo.insert(records)
+    },
+    async setAside(record: AuditRecord, sqlstate: string) {
+      if (away.setAside) throw Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' })
+      setAside.push({ record, sqlstate })
+      return setAside.length
+    },
+  } as unknown as AuditRepository
+  return { ...fake, repo: refusing, setAside, away }
+}
+
+t.test('rows the database refuses are set aside; the rest of the batch is written, in order', async (t) => {
+  const { db, repo, written, setAside } = refusingDatabase()
+  const told: string[] = []
+  const log = new AuditLog(db, repo, {
+    flushMs: 10_000,
+    onSetAside: (record, sqlstate) => told.push(`${record.userId} ${sqlstate}`),
+  })
+  for (let i = 1; i <= 9; i++)
+    log.record({ type: 'login.failed', userId: i, details: { poison: i === 3 || i === 8 } })
+  await log.flush()
+  t.same(
+    written.map((e) => e.userId),
+    [1, 2, 4, 5, 6, 7, 9],
+    'every other event written, in the order recorded',
+  )
+  t.same(
+    setAside.map((s) => s.record.userId),
+    [3, 8],
+  )
+  t.same(told, ['3 22P02', '8 22P02'], 'each told once')
+  t.equal(log.refused, 2)
+  t.equal(log.pending, 0)
+})
+
+t.test('a database that goes away while a refused row is set aside keeps it, once', async (t) => {
+  const { db, repo, written, setAside, away } = refusingDatabase()
+  const log = new AuditLog(db, repo, { flushMs: 10_000 })
+  for (let i = 1; i <= 4; i++) log.record({ type: 'login.failed', userId: i, details: { poison: i === 4 } })
+  away.setAside = true
+  await t.rejects(log.flush(), { code: 'ECONNREFUSED' })
+  t.same(
+    written.map((e) => e.userId),
+    [1, 2, 3],
+    'the rows before it are written',
+  )
+  t.equal(log.pending, 1, 'the refused one is kept in memory, not lost')
+  t.equal(log.refused, 0)
+  away.setAside = false
+  await log.flush()
+  t.same(
+    setAside.map((s) => s.record.userId),
+    [4],
+    'set aside once the database answers',
+  )
+  t.equal(log.refused, 1)
+})
+
+t.test('what a request sent is stored as a row can hold it', async (t) => {
+  const { db, repo, written } = fakeDatabase()
+  const log = new AuditLog(db, repo, { flushMs: 10_000 })
+  log.record(
+    { type: 'user.updated', details: { fields: ['a\ud800'], '\udc00': 1, nul: 'a\u0000b', big: 2n } },
+    { ip: 'not-an-ip <script>', userAgent: `${'u'.repeat(511)}\u{1F600}`, requestId: 'r\ud800' },
+  )
+  await log.flush()
+  const [row] = written
+  t.same(row?.details, { fields: ['a\uFFFD'], '\uFFFD': 1, nul: 'a\uFFFDb', big: '2' })
+  t.equal(row?.ip, null)
+  t.equal(row?.userAgent, `${'u'.repeat(511)}\u{1F600}`, '512 code points: the emoji is not cut')
+  t.equal(row?.requestId, 'r\uFFFD')
+})

@@ -16,8 +16,11 @@ interface Row {
   id: number
   type: string
   kind: string
+  /** The id in the user and actor cells, as filters take it; the username beside it. */
   user: string
+  userName: string
   actor: string
+  actorName: string
   session: string
   ip: string
   ua: string
@@ -31,12 +34,16 @@ async function auditRows(page: Page): Promise<Row[]> {
     trs.map((tr) => {
       const cells = [...tr.querySelectorAll('td')]
       const text = cells.map((td) => td.textContent ?? '')
+      const idIn = (td?: Element) => td?.querySelector('.user-id')?.textContent ?? td?.textContent ?? ''
+      const nameIn = (td?: Element) => td?.querySelector('.user')?.textContent ?? ''
       return {
         id: Number((tr as HTMLElement).dataset.auditId),
         type: text[1]!,
         kind: cells[1]?.querySelector('.badge')?.className ?? '',
-        user: text[2]!,
-        actor: text[3]!,
+        user: idIn(cells[2]),
+        userName: nameIn(cells[2]),
+        actor: idIn(cells[3]),
+        actorName: nameIn(cells[3]),
         session: text[4]!,
         ip: text[5]!,
         ua: text[6]!,
@@ -153,7 +160,9 @@ t.test('staff read the audit trail in the console', async (t) => {
     const rows = await waitRows(page, (rows) => rows.some((r) => r.type === 'session.revoked'))
     const revoked = rows.find((r) => r.type === 'session.revoked')!
     t.equal(revoked.user, String(alice.id))
+    t.equal(revoked.userName, 'alice', 'the username beside the id')
     t.equal(revoked.actor, String(admin.id), 'the staff member who did it')
+    t.equal(revoked.actorName, 'olga.ops', 'by name too')
     t.equal(revoked.session, String(aliceFirst.session_id))
     t.equal(revoked.ip, '127.0.0.1')
     t.not(revoked.requestId, '—', 'with the id of the request')

@@ -109,3 +109,28 @@ t.test('safeError keeps the statement and the codes, drops the values', async (t
     'token [token] here',
   )
 })
+
+t.test('at LOG_LEVEL=debug the request lines show no secret from the query string', async (t) => {
+  const { database, store } = await openBackend(t, 'embedded')
+  const config = testConfig({ logLevel: 'debug' })
+  let logged = ''
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      logged += chunk
+      done()
+    },
+  })
+  const app = await buildApp(config, { database, store, logger: { ...loggerOptions(config, false), stream } })
+  await app.ready()
+  t.teardown(() => app.close())
+
+  const secrets = ['reset-token-c2VjcmV0', 'auth-code-0451', 'refresh-value-9921', 'mfa-token-7777']
+  await app.inject({ method: 'GET', url: `/password/reset/?token=${secrets[0]}` })
+  await app.inject({
+    method: 'GET',
+    url: `/api/v1/auth/nowhere/?code=${secrets[1]}&page=2&refresh=${secrets[2]}&mfa%5Ftoken=${secrets[3]}`,
+  })
+  t.match(logged, '"url":"/password/reset/?token=[redacted]"', 'the request line is still there')
+  t.match(logged, 'code=[redacted]&page=2&refresh=[redacted]&mfa%5Ftoken=[redacted]', 'other parameters kept')
+  for (const secret of secrets) t.notMatch(logged, secret, `no ${secret} in the log`)
+})

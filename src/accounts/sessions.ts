@@ -5,6 +5,7 @@ import type { Db } from '../database/database.js'
 import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 import { isRowId } from '../tokens/claims.js'
 import { escapeLike, inTenant } from './sql-helpers.js'
+import { storableIp, storableText } from '../lib/storable.js'
 
 export interface NewSession {
   userId: number
@@ -22,6 +23,19 @@ export interface NewSession {
 
 export interface AdminSessionRow extends SessionRow {
   username: string
+}
+
+/** What the client sent, as the row holds it: a valid address or none, text within its column. */
+function storable(input: NewSession): NewSession {
+  const text = (value: string | null | undefined, max: number) =>
+    value == null ? null : storableText(value, max)
+  return {
+    ...input,
+    deviceName: text(input.deviceName, 255),
+    ipAddress: storableIp(input.ipAddress),
+    userAgent: text(input.userAgent, 512),
+    telegramUsername: text(input.telegramUsername, 255),
+  }
 }
 
 const ph = (name: string) => sql.placeholder(name)
@@ -74,17 +88,17 @@ export class SessionRepository {
 
   /** A login's session, with the user's last_login set to its start in the same statement. */
   async createAtLogin(input: NewSession): Promise<{ id: number }> {
-    const [row] = await this.loginInserter.execute(this.params(input))
+    const [row] = await this.loginInserter.execute(this.params(storable(input)))
     return row!
   }
 
   /** Creates a session; returns its id. `db`: a transaction it is part of (the prepared insert is not). */
   async create(input: NewSession, db?: Db): Promise<{ id: number }> {
     if (!db) {
-      const [row] = await this.inserter.execute(this.params(input))
+      const [row] = await this.inserter.execute(this.params(storable(input)))
       return row!
     }
-    const { createdAt, ...rest } = input
+    const { createdAt, ...rest } = storable(input)
     const [row] = await db
       .insert(sessions)
       .values({ ...rest, createdAt, lastActivity: createdAt })

@@ -178,8 +178,7 @@ export class UserService {
       if (err instanceof DuplicateError) throw takenError([err.field])
       throw err
     }
-    // Which fields changed, never their values (an address is personal data).
-    const fields = Object.keys(input).filter((k) => input[k as keyof PatchUserInput] !== undefined)
+    const fields = changedFields(before, patch)
     this.d.audit.record(
       { type: deactivating ? 'user.deactivated' : 'user.updated', userId: id, details: { fields } },
       meta,
@@ -222,4 +221,29 @@ function refuseNullCharacters(input: object): void {
   const bad = Object.entries(input).filter(([, v]) => typeof v === 'string' && v.includes('\u0000'))
   if (bad.length)
     throw new FieldErrors(Object.fromEntries(bad.map(([k]) => [k, ['Null characters are not allowed.']])))
+}
+
+/** A PATCH's fields by the names the request used, as UserPatch names them. */
+const PATCH_FIELDS = {
+  email: 'email',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  isActive: 'is_active',
+  isStaff: 'is_staff',
+  isManager: 'is_manager',
+  expiryDate: 'expiry_date',
+} as const
+
+/**
+ * Which fields a PATCH changed, never their values (an address is personal data): only fields the
+ * endpoint knows, never a key the request made up, and only those whose value differs.
+ */
+function changedFields(before: UserRecord, patch: UserPatch): string[] {
+  const same = (a: unknown, b: unknown) =>
+    a instanceof Date || b instanceof Date
+      ? (a as Date | null)?.getTime() === (b as Date | null)?.getTime()
+      : a === b
+  return (Object.keys(PATCH_FIELDS) as (keyof typeof PATCH_FIELDS)[])
+    .filter((key) => patch[key] !== undefined && !same(patch[key], before[key]))
+    .map((key) => PATCH_FIELDS[key])
 }

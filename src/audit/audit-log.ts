@@ -1,4 +1,6 @@
 import type { Db } from '../database/database.js'
+import { refusedDataCode } from '../database/errors.js'
+import { storableIp, storableJson, storableText } from '../lib/storable.js'
 import type { AuditRepository } from './audit-repository.js'
 import type {
   AuditEvent,
@@ -20,6 +22,8 @@ export interface AuditLogOptions {
   /** false: events only reach the listeners (metrics), nothing is written (AUDIT_ENABLED=false). */
   enabled?: boolean
   onError?: (err: unknown, pending: number) => void
+  /** An event the database refused, kept in audit_dead_letters (`id`; null if even that failed). */
+  onSetAside?: (record: AuditRecord, sqlstate: string, id: number | null) => void
 }
 
 /**
@@ -31,6 +35,11 @@ export interface AuditLogOptions {
  * What can be lost: a clean shutdown (close) writes everything first. A crash loses the events of
  * the last `flushMs` (and, while the database is away, everything held since), never part of a
  * batch. While the database is away, batches are kept and tried again with a growing wait.
+ *
+ * Text from the request is made storable here (src/lib/storable.ts), once for everything the
+ * event reaches. Should the database still refuse a row (a value no check foresaw), trying the
+ * batch again would fail forever and stop the trail: the batch is halved until the refused rows
+ * stand alone, those are set aside (audit_dead_letters, counted, logged) and the rest is written.
  */
 export class AuditLog implements AuditTrail {
   private buffer: AuditRecord[] = []
@@ -42,6 +51,8 @@ export class AuditLog implements AuditTrail {
   private readonly sinks: EventSink[] = []
   /** Events dropped because the buffer was full while the database was away. */
   dropped = 0
+  /** Events the database refused, set aside so the rest of their batch could be written. */
+  refused = 0
 
   constructor(
     private readonly db: Db,
@@ -77,10 +88,11 @@ export class AuditLog implements AuditTrail {
       ...event,
       actorId: event.actorId ?? meta?.actorId ?? null,
       at: new Date(),
-      ip: meta?.ip ?? null,
-      userAgent: meta?.userAgent?.slice(0, 512) ?? null,
-      requestId: meta?.requestId ?? null,
+      ip: storableIp(meta?.ip),
+      userAgent: meta?.userAgent == null ? null : storableText(meta.userAgent, 512),
+      requestId: meta?.requestId == null ? null : storableText(meta.requestId, 128),
     }
+    if (event.details) record.details = storableJson(event.details) as Record<string, unknown>
     this.notify(record)
     if (!this.enabled) return
     this.buffer.push(record)
@@ -145,35 +157,67 @@ export class AuditLog implements AuditTrail {
     this.timer.unref()
   }
 
-  /** One batch; on failure it goes back to the front of the buffer, in order. */
+  /**
+   * One batch. Not written because the database is away (or failing otherwise): what is left of
+   * it goes back to the front of the buffer, in order, to be tried again.
+   */
   private async writeSome(): Promise<void> {
     const batch = this.buffer.splice(0, this.options.maxBatch ?? 1000)
-    if (batch.length === 0) return
-    let detected: StoredEvent[] = []
-    try {
-      await this.db.transaction(async (tx) => {
-        const stored = await this.repo.insert(batch, tx)
-        detected = []
-        for (const detector of this.detectors) {
-          // In a savepoint: a detector that fails (a user deleted meanwhile) costs its alerts, not
-          // the batch, which would otherwise be retried, and fail, forever.
-          const more = await tx
-            .transaction((sp) => detector.detect(sp, stored))
-            .catch((err: unknown) => {
-              this.options.onError?.(err, 0)
-              return []
-            })
-          if (more.length > 0) detected.push(...(await this.repo.insert(more, tx)))
+    const parts = batch.length > 0 ? [batch] : []
+    while (parts.length > 0) {
+      const part = parts.shift()!
+      try {
+        await this.write(part)
+      } catch (err) {
+        const sqlstate = refusedDataCode(err)
+        try {
+          if (sqlstate === undefined) throw err
+          // The same rows would be refused again: halve until the refused one stands alone.
+          if (part.length === 1) await this.setAside(part[0]!, sqlstate)
+          else parts.unshift(...halves(part))
+        } catch (failure) {
+          this.buffer.unshift(...part, ...parts.flat())
+          throw failure
         }
-        const all = detected.length > 0 ? [...stored, ...detected] : stored
-        for (const sink of this.sinks) await sink.write(tx, all)
-      })
-    } catch (err) {
-      this.buffer.unshift(...batch)
-      throw err
+      }
     }
+  }
+
+  /** Events, what the detectors make of them and what the sinks write: one transaction. */
+  private async write(batch: AuditRecord[]): Promise<void> {
+    let detected: StoredEvent[] = []
+    await this.db.transaction(async (tx) => {
+      const stored = await this.repo.insert(batch, tx)
+      detected = []
+      for (const detector of this.detectors) {
+        // In a savepoint: a detector that fails (a user deleted meanwhile) costs its alerts, not
+        // the batch, which would otherwise be retried, and fail, forever.
+        const more = await tx
+          .transaction((sp) => detector.detect(sp, stored))
+          .catch((err: unknown) => {
+            this.options.onError?.(err, 0)
+            return []
+          })
+        if (more.length > 0) detected.push(...(await this.repo.insert(more, tx)))
+      }
+      const all = detected.length > 0 ? [...stored, ...detected] : stored
+      for (const sink of this.sinks) await sink.write(tx, all)
+    })
     for (const record of detected) this.notify(record)
     for (const sink of this.sinks) sink.committed?.()
+  }
+
+  /** Keeps a refused event for an operator. A transient failure here throws: the batch is kept. */
+  private async setAside(record: AuditRecord, sqlstate: string): Promise<void> {
+    let id: number | null = null
+    try {
+      id = await this.repo.setAside(record, sqlstate)
+    } catch (err) {
+      // Refused as well (no value can be, by its columns): counted and logged, never blocking.
+      if (refusedDataCode(err) === undefined) throw err
+    }
+    this.refused++
+    this.options.onSetAside?.(record, sqlstate, id)
   }
 
   private notify(record: AuditRecord): void {
@@ -185,4 +229,9 @@ export class AuditLog implements AuditTrail {
       }
     }
   }
+}
+
+function halves<T>(items: T[]): [T[], T[]] {
+  const middle = Math.ceil(items.length / 2)
+  return [items.slice(0, middle), items.slice(middle)]
 }

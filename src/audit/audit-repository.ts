@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, lt, lte, type SQL, sql } from 'drizzle-orm'
-import { auditEvents, users } from '../../schema/db.js'
+import { auditDeadLetters, auditEvents, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import { storableJson, storableText } from '../lib/storable.js'
 import type { AuditRecord, AuditType, StoredEvent } from './events.js'
 
 export interface AuditQuery {
@@ -25,8 +26,9 @@ export class AuditRepository {
   /**
    * Writes a batch in one statement whose one parameter is the batch as JSON (a multi-row VALUES
    * with ten parameters a row costs the query builder ~40 µs an event; this, ~4). The tenant of
-   * each row is the tenant its user has now (a deleted user's rows have none), looked up in the
-   * same statement so no caller has to know it. Rows get ids in the order given.
+   * each row is the tenant its user has now (a deleted user's rows have none), and the usernames
+   * of the user and the actor are theirs now, looked up in the same statement: no caller has to
+   * know them, and no request reads them. Rows get ids in the order given.
    */
   async insert(records: AuditRecord[], db: Db = this.db): Promise<StoredEvent[]> {
     if (records.length === 0) return []
@@ -47,29 +49,53 @@ export class AuditRepository {
     )
     const result = await db.execute(sql`
       insert into ${auditEvents}
-        (at, type, user_id, session_id, actor_id, client_id, ip, user_agent, request_id, details)
-      select v.at, v.type, v.user_id, v.session_id, v.actor_id, coalesce(v.client_id, u.client_id),
-             v.ip, v.user_agent, v.request_id, v.details
+        (at, type, user_id, username, session_id, actor_id, actor_username, client_id, ip, user_agent,
+         request_id, details)
+      select v.at, v.type, v.user_id, u.username, v.session_id, v.actor_id, a.username,
+             coalesce(v.client_id, u.client_id), v.ip, v.user_agent, v.request_id, v.details
       from json_to_recordset(${input}::json) as v(
         i int, at timestamptz, type text, user_id int, session_id int, actor_id int, client_id int,
         ip text, user_agent text, request_id text, details jsonb)
       left join ${users} u on u.id = v.user_id
+      left join ${users} a on a.id = v.actor_id
       order by v.i
-      returning id, client_id`)
+      returning id, client_id, username, actor_username`)
     const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
       id: string | number
       client_id: number | null
+      username: string | null
+      actor_username: string | null
     }[]
     // Ids come back in insertion order, which is the order given.
-    const written = rows.map((r) => ({ id: Number(r.id), clientId: r.client_id })).sort((a, b) => a.id - b.id)
+    const written = rows.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id)
     return records.map((r, i) => ({
       ...r,
       userId: r.userId ?? null,
+      username: written[i]!.username,
       sessionId: r.sessionId ?? null,
       actorId: r.actorId ?? null,
-      clientId: written[i]!.clientId,
+      actorUsername: written[i]!.actor_username,
+      clientId: written[i]!.client_id,
       id: written[i]!.id,
     }))
+  }
+
+  /**
+   * Keeps an event the database refused (`sqlstate`) where an operator finds it. Every value here
+   * is one this write cannot be refused for: the event as JSON text (JSON.stringify escapes lone
+   * surrogates and NUL, which a text column holds as plain characters), a type cut to its column.
+   */
+  async setAside(record: AuditRecord, sqlstate: string, db: Db = this.db): Promise<number> {
+    const [row] = await db
+      .insert(auditDeadLetters)
+      .values({
+        eventAt: Number.isNaN(record.at.getTime()) ? new Date() : record.at,
+        eventType: storableText(String(record.type), 48),
+        sqlstate,
+        event: eventText(record),
+      })
+      .returning({ id: auditDeadLetters.id })
+    return row!.id
   }
 
   /** Newest first, `limit` rows at most. */
@@ -124,5 +150,14 @@ export class AuditRepository {
       total += gone.length
       if (gone.length < slice) return total
     }
+  }
+}
+
+/** The event as it was, in JSON; what JSON.stringify cannot write (a bigint, a cycle) made storable. */
+function eventText(record: AuditRecord): string {
+  try {
+    return JSON.stringify(record)
+  } catch {
+    return JSON.stringify(storableJson(record))
   }
 }

@@ -39,9 +39,11 @@ export interface AuditRecord extends AuditEvent {
   requestId: string | null
 }
 
-/** A written event, with the id of its audit row. */
+/** A written event, with the id of its audit row and the usernames the row recorded. */
 export interface StoredEvent extends AuditRecord {
   id: number
+  username?: string | null
+  actorUsername?: string | null
 }
 
 /** Records events for later: never waits for the database, never throws. */

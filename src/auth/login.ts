@@ -2,6 +2,7 @@ import type { UserRecord } from '../accounts/users.js'
 import type { ClientType } from '../../schema/db.js'
 import { ApiError, errors } from '../http/errors.js'
 import { isExpired } from '../http/serializers.js'
+import { storableText } from '../lib/storable.js'
 import { buildClaims } from '../tokens/claims.js'
 import { newJti } from '../tokens/jti.js'
 import type { RequestMeta } from '../audit/events.js'
@@ -29,7 +30,7 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   await d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
   const failed = (reason: string) => {
     // An unknown identifier is kept (who is being guessed at), a known user by id only.
-    const tried = user ? {} : { identifier: input.username.slice(0, 150) }
+    const tried = user ? {} : { identifier: storableText(input.username, 150) }
     audit.record({ type: 'login.failed', userId: user?.id, details: { reason, ...tried } }, meta)
   }
   // Unknown user, wrong password and inactive user cost the same hash and get the same answer.

@@ -64,3 +64,12 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export function isConnectionLost(err: unknown): boolean {
   return codesOf(err).some((code) => CONNECTION_LOST.has(code) || inClass08(code))
 }
+
+/**
+ * The SQLSTATE when the database refused the values, not the request: class 22 (data exception:
+ * bad text, a value too long or out of range) or 23 (integrity constraint violation). The same
+ * rows fail the same way when tried again, where an unavailable database (above) may answer later.
+ */
+export function refusedDataCode(err: unknown): string | undefined {
+  return codesOf(err).find((code) => /^2[23][0-9A-Z]{3}$/.test(code))
+}

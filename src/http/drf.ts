@@ -76,7 +76,7 @@ export function normalizeBody(schema: ObjectSchema, body: unknown): unknown {
   return record
 }
 
-/** DRF's ProhibitNullCharactersValidator, for every string field of the schema that holds one. */
+/** DRF's ProhibitNullCharactersValidator, for every string field (of a body or a query) that holds one. */
 export function nullCharacterErrors(
   schema: ObjectSchema,
   body: unknown,
@@ -86,7 +86,9 @@ export function nullCharacterErrors(
   let out: Record<string, string[]> | undefined
   for (const name of Object.keys(schema.properties)) {
     const value = record[name]
-    if (typeof value === 'string' && value.includes('\u0000')) {
+    // A query parameter given twice arrives as a list.
+    const values = Array.isArray(value) ? value : [value]
+    if (values.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
       out ??= {}
       out[name] = ['Null characters are not allowed.']
     }

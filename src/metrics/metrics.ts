@@ -18,8 +18,11 @@ export interface MetricsSources {
   webhookBacklog?: () => Promise<number>
   /** The database pool; undefined or without `busy`: not measured. */
   pool?: () => PoolUsage | undefined
-  /** The audit trail's memory: events waiting for their batch, events dropped while the database was away. */
-  audit?: () => { buffered: number; dropped: number }
+  /**
+   * The audit trail's memory: events waiting for their batch, events dropped while the database
+   * was away, events the database refused (set aside in audit_dead_letters).
+   */
+  audit?: () => { buffered: number; dropped: number; refused: number }
   /** A gauge that could not be read (it reports NaN for that scrape). */
   onCollectError?: (err: unknown, metric: string) => void
 }
@@ -296,6 +299,15 @@ export class Metrics {
         collect() {
           this.reset()
           this.inc(audit().dropped)
+        },
+      })
+      new Counter({
+        name: name('audit_events_set_aside_total'),
+        help: 'Security events the database refused to store, kept in audit_dead_letters for an operator.',
+        registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(audit().refused)
         },
       })
     }

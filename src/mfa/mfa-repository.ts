@@ -1,6 +1,7 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import { mfaChallenges, mfaRecoveryCodes, userMfa } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import { storableJson } from '../lib/storable.js'
 
 /** The two-factor tables: secrets, recovery codes, and logins waiting for their code. */
 export class MfaRepository {
@@ -82,8 +83,10 @@ export class MfaRepository {
     await db.delete(mfaChallenges).where(eq(mfaChallenges.userId, userId))
   }
 
+  /** `login`: the waiting login's fields, as the client sent them, made storable in jsonb. */
   async addChallenge(tokenHash: string, userId: number, login: Record<string, unknown>, expiresAt: Date) {
-    await this.db.insert(mfaChallenges).values({ tokenHash, userId, login, expiresAt })
+    const stored = storableJson(login) as Record<string, unknown>
+    await this.db.insert(mfaChallenges).values({ tokenHash, userId, login: stored, expiresAt })
   }
 
   /** A live challenge (unused, unexpired), counting this attempt at it. */

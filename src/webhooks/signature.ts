@@ -47,8 +47,10 @@ export function eventPayload(event: StoredEvent): string {
     data: {
       event_id: event.id,
       user_id: event.userId ?? null,
+      username: event.username ?? null,
       session_id: event.sessionId ?? null,
       actor_id: event.actorId ?? null,
+      actor_username: event.actorUsername ?? null,
       client_id: event.clientId ?? null,
       ip: event.ip,
       user_agent: event.userAgent,

@@ -1,0 +1,2 @@
+ALTER TABLE "audit_events" ADD COLUMN "username" varchar(150);--> statement-breakpoint
+ALTER TABLE "audit_events" ADD COLUMN "actor_username" varchar(150);
