@@ -1,5 +1,6 @@
 import { pbkdf2Sync } from 'node:crypto'
 import t from 'tap'
+import { commands } from '../src/cli/commands.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 
 t.setTimeout(300_000)
@@ -54,6 +55,23 @@ t.test(
         t.same(answers[i]!.json(), refusal, `${name}: the wrong-password answer`)
       })
       t.ok(ms < 10_000, `all four answered within 10 s (${ms.toFixed(0)} ms)`)
+
+      // Stored before the bounds (an older import): the operator learns how many cannot log in.
+      const printed: string[] = []
+      await commands['password-report']!.run(
+        {},
+        {
+          config: app.config,
+          repos: app.app.repos,
+          revocations: app.app.revocations,
+          hasher: app.app.hasher,
+          store: app.store,
+          where: 'test',
+          inServer: true,
+          print: (line) => printed.push(line),
+        },
+      )
+      t.match(printed.join('\n'), /^5 with a hash beyond the bounds: they cannot log in/m)
     })
   },
 )
