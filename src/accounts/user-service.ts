@@ -195,8 +195,9 @@ export class UserService {
   async changePassword(principal: Principal, oldPassword: string, newPassword: string, meta: RequestMeta) {
     const user = await this.d.currentUser.of(principal)
     // Guessing the old password is a login attempt by other means: the same budget applies.
-    await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
-    if (!(await this.d.hasher.verify(user.passwordHash, oldPassword))) {
+    const account = accountKey(user.id, user.username)
+    await this.d.throttle.attempt(account, meta.ip)
+    if (!(await this.d.hasher.verify(user.passwordHash, oldPassword, account))) {
       throw new FieldErrors({ old_password: ['Wrong password.'] })
     }
     const hash = await this.d.hasher.hash(newPassword)

@@ -1,9 +1,11 @@
+import { isIP } from 'node:net'
 import { inArray } from 'drizzle-orm'
 import { users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { AuditRecord, EventDetector, StoredEvent } from './events.js'
 import { sightingsOf } from './known-devices.js'
+import { describeUserAgent } from './user-agent.js'
 
 export interface SuspiciousActivityDeps {
   repos: Repositories
@@ -87,12 +89,14 @@ export class SuspiciousActivity implements EventDetector {
     for (const a of alerts) {
       const user = a.userId != null ? byId.get(a.userId) : undefined
       if (!user?.email) continue
+      // What the request said about itself is the client's text: the mail shows an address only
+      // if it is one, and the user agent only as a browser and system from a fixed list.
       const data = {
         username: user.username,
         what: WHAT[a.type] ?? a.type,
         time: a.at.toISOString(),
-        ip: a.ip ?? 'an unknown address',
-        agent: a.userAgent ?? 'an unknown client',
+        ip: a.ip && isIP(a.ip) ? a.ip : 'an unknown address',
+        agent: describeUserAgent(a.userAgent),
       }
       await this.d.repos.outbox.add({ recipient: user.email, template: 'suspicious-activity', data }, tx)
     }

@@ -27,17 +27,19 @@ export type { RequestMeta }
 export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
   const { repos, hasher, config, audit } = d
   const user = await repos.users.findByLogin(input.username)
-  await d.throttle.attempt(accountKey(user?.id, input.username), meta.ip)
+  const account = accountKey(user?.id, input.username)
+  await d.throttle.attempt(account, meta.ip)
   const failed = (reason: string) => {
     // An unknown identifier is kept (who is being guessed at), a known user by id only.
     const tried = user ? {} : { identifier: storableText(input.username, 150) }
     audit.record({ type: 'login.failed', userId: user?.id, details: { reason, ...tried } }, meta)
   }
   // Unknown user, wrong password and inactive user cost the same hash and get the same answer.
+  // One check at a time per account, known or not, so hammering a few accounts leaves slots to others.
   const started = performance.now()
   const passwordOk = user
-    ? await hasher.verify(user.passwordHash, input.password)
-    : await hasher.verifyDummy(input.password)
+    ? await hasher.verify(user.passwordHash, input.password, account)
+    : await hasher.verifyDummy(input.password, account)
   if (!user || !passwordOk || !user.isActive) {
     failed(!user ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'inactive')
     await hasher.failSlowly(started)

@@ -1,4 +1,8 @@
+import { invalidFields } from '../accounts/create-user.js'
+import { quoted } from '../lib/printable.js'
 import { MAX_ROW_ID } from '../tokens/claims.js'
+import { hashProblem } from './hash-limits.js'
+import type { ExistingUser, ImportedUser } from './import-writer.js'
 
 /** A row of Django's auth_user, as read from its database or from `manage.py dumpdata`. */
 export interface DjangoUser {
@@ -15,27 +19,11 @@ export interface DjangoUser {
   date_joined: unknown
 }
 
-/** A user as the import writes it: Django's id and fields, in our columns. */
-export interface ImportedUser {
-  id: number
-  username: string
-  email: string
-  passwordHash: string
-  firstName: string
-  lastName: string
-  isActive: boolean
-  isStaff: boolean
-  isSuperuser: boolean
-  dateJoined: Date
-  lastLogin: Date | null
-  emailShared: boolean
-}
-
-/** What our users table holds for a user, as far as the import compares. */
-export type ExistingUser = ImportedUser
-
 export interface Skipped {
-  /** The row's position in the source (1-based), and its id and username as far as readable. */
+  /**
+   * The row's position in the source (1-based), and its id and username as far as readable: the
+   * source's text as it is, to be escaped when shown.
+   */
   row: number
   id: string
   username: string
@@ -57,6 +45,9 @@ export interface ImportPlan {
  * Decides, without writing, what importing `source` into a users table holding `existing` does.
  * Every row is taken, updated, left alone, or skipped with a reason; one bad row never stops the
  * rest. Rules, each with its why:
+ * - Each field follows the API's rules for it (src/accounts/create-user.ts), and the password hash
+ *   the bounds of src/django/hash-limits.ts: a row the API would refuse, or whose hash could stall
+ *   every login, is skipped, never stored.
  * - Django's id is kept, so the `user_id` of tokens SimpleJWT issued names the same person here.
  * - A Django id held here by another username is skipped, never merged: it is someone else.
  * - A username held here under another id is skipped for the same reason.
@@ -114,7 +105,7 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
     }
     const here = byId.get(read.id)
     if (here && here.username !== read.username) {
-      skip(`id ${read.id} belongs to another user here ("${here.username}"); not merged`)
+      skip(`id ${read.id} belongs to another user here (${quoted(here.username)}); not merged`)
       continue
     }
     const nameOwner = idOfName.get(read.username)
@@ -127,7 +118,9 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
     const lower = read.username.toLowerCase()
     const twin = lowerNames.get(lower)
     if (twin !== undefined) {
-      plan.warnings.push(`usernames "${twin}" and "${read.username}" differ only in case; both imported`)
+      plan.warnings.push(
+        `usernames ${quoted(twin)} and ${quoted(read.username)} differ only in case; both imported`,
+      )
     } else {
       lowerNames.set(lower, read.username)
     }
@@ -146,7 +139,7 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
     if (user.emailShared && !reported.has(key)) {
       reported.add(key)
       plan.warnings.push(
-        `e-mail "${user.email}" is shared by user ids ${[...owners!].sort((a, b) => a - b).join(', ')} ` +
+        `e-mail ${quoted(user.email)} is shared by user ids ${[...owners!].sort((a, b) => a - b).join(', ')} ` +
           '(case-insensitively); login by that e-mail is refused, by username it works',
       )
     }
@@ -200,19 +193,23 @@ function readUser(raw: DjangoUser): ImportedUser | string {
   if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > MAX_ROW_ID) {
     return `id must be a whole number from 1 to ${MAX_ROW_ID}`
   }
-  const username = text(raw.username)
-  if (username === undefined || username === '') return 'username is missing'
-  if (username.length > 150) return 'username is longer than 150 characters'
-  const email = text(raw.email ?? '')
-  if (email === undefined || email.length > 254) return 'email is not text of at most 254 characters'
-  const firstName = text(raw.first_name ?? '')
-  const lastName = text(raw.last_name ?? '')
-  if (firstName === undefined || firstName.length > 150)
-    return 'first_name is not text of at most 150 characters'
-  if (lastName === undefined || lastName.length > 150)
-    return 'last_name is not text of at most 150 characters'
-  const passwordHash = text(raw.password)
-  if (passwordHash === undefined) return 'password is missing'
+  const username = raw.username
+  if (typeof username !== 'string' || username === '') return 'username is missing'
+  const [email, firstName, lastName] = [raw.email, raw.first_name, raw.last_name].map((v) => v ?? '')
+  if (typeof email !== 'string' || typeof firstName !== 'string' || typeof lastName !== 'string') {
+    return 'email, first_name and last_name must be text'
+  }
+  // The API's own rules, so a rule it changes applies here too.
+  const problems = invalidFields({ username, email, firstName, lastName })
+  if (problems) {
+    return Object.entries(problems)
+      .map(([field, messages]) => `${field}: ${messages.join(' ')}`)
+      .join('; ')
+  }
+  if (typeof raw.password !== 'string') return 'password is missing'
+  const passwordHash = raw.password
+  const unbounded = passwordHash.includes('\u0000') ? 'holds a NUL character' : hashProblem(passwordHash)
+  if (unbounded) return `password hash ${unbounded}`
   const dateJoined = date(raw.date_joined)
   if (!dateJoined) return 'date_joined is not a time'
   const lastLogin = raw.last_login === null || raw.last_login === undefined ? null : date(raw.last_login)
@@ -235,9 +232,6 @@ function readUser(raw: DjangoUser): ImportedUser | string {
     emailShared: false,
   }
 }
-
-// NUL cannot be stored in a PostgreSQL text column.
-const text = (v: unknown) => (typeof v === 'string' && !v.includes('\u0000') ? v : undefined)
 
 function flag(v: unknown): boolean | undefined {
   if (typeof v === 'boolean') return v

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import postgres from 'postgres'
+import { printable } from '../lib/printable.js'
 import type { DjangoUser } from './import-plan.js'
 
 /** What a Django database brings: its users and the refresh tokens SimpleJWT blacklisted. */
@@ -61,7 +62,8 @@ export async function readDumpdata(file: string): Promise<DjangoSource> {
   try {
     data = JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
-    throw new Error(`--from-json: cannot read ${file}: ${(err as Error).message}`)
+    // JSON.parse quotes the file's text near the error: escaped, as every text from the source.
+    throw new Error(`--from-json: cannot read ${file}: ${printable((err as Error).message)}`)
   }
   if (!Array.isArray(data)) throw new Error('--from-json: expected the JSON array dumpdata writes')
   const users: DjangoUser[] = []

@@ -1,4 +1,5 @@
 import type { Repositories } from '../database/repositories.js'
+import { printable, quoted } from '../lib/printable.js'
 import type { RevocationService } from '../revocation/service.js'
 import { planImport } from './import-plan.js'
 import type { DjangoSource } from './import-source.js'
@@ -34,8 +35,11 @@ export async function importDjango(
   // Two databases, read at once.
   const [source, existing] = await Promise.all([readSource(), d.imports.existing()])
   const plan = planImport(source.users, existing)
+  // The source's text is escaped: a name must not move the operator's cursor or clear the screen.
   for (const s of plan.skipped) {
-    d.print(`skipped row ${s.row} (id ${s.id || '?'}, username "${s.username}"): ${s.reason}`)
+    d.print(
+      `skipped row ${s.row} (id ${printable(s.id, 40) || '?'}, username ${quoted(s.username)}): ${s.reason}`,
+    )
   }
   for (const w of plan.warnings) d.print(`note: ${w}`)
   for (const n of source.notes) d.print(`note: ${n}`)

@@ -1,7 +1,25 @@
 import { sql } from 'drizzle-orm'
 import { users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
-import type { ExistingUser, ImportedUser } from './import-plan.js'
+
+/** A user as the import writes it: Django's id and fields, in our columns. */
+export interface ImportedUser {
+  id: number
+  username: string
+  email: string
+  passwordHash: string
+  firstName: string
+  lastName: string
+  isActive: boolean
+  isStaff: boolean
+  isSuperuser: boolean
+  dateJoined: Date
+  lastLogin: Date | null
+  emailShared: boolean
+}
+
+/** What our users table holds for a user, as far as the import compares. */
+export type ExistingUser = ImportedUser
 
 const BATCH = 2000
 // Two statements in flight keep PostgreSQL busy while the next batch is sent (measured: 100,000

@@ -188,9 +188,10 @@ export class TwoFactor {
   private async proven(principal: Principal, proof: Proof, ip: string | undefined): Promise<UserRecord> {
     const user = await this.d.currentUser.of(principal)
     if (!user.mfaEnabled) throw errors.notOn()
-    await this.d.throttle.attempt(accountKey(user.id, user.username), ip)
+    const account = accountKey(user.id, user.username)
+    await this.d.throttle.attempt(account, ip)
     const ok = proof.password
-      ? await this.d.hasher.verify(user.passwordHash, proof.password)
+      ? await this.d.hasher.verify(user.passwordHash, proof.password, account)
       : proof.code !== undefined && (await this.accepts(user.id, proof.code))
     if (!ok) throw new FieldErrors({ [proof.password ? 'password' : 'code']: ['Wrong password or code.'] })
     return user
