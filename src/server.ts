@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs'
 import type { Server } from 'node:net'
 import { buildApp } from './app.js'
 import { ensureAdmin } from './accounts/bootstrap.js'
-import { controlSocketPath, serveControl } from './cli/control.js'
+import { ControlFolderError, controlSocketPath, serveControl } from './cli/control.js'
 import { startCluster } from './cluster.js'
 import { ConfigError, dataDirOf, loadConfig } from './config.js'
 import { FolderInUseError } from './database/embedded-lock.js'
@@ -63,8 +64,9 @@ async function main(): Promise<void> {
       `embedded defaults in use (${app.database.kind}, ${storeName} revocation store, data in ${config.dataDir}); set DATABASE_URL and REDIS_URL for production`,
     )
     const where = `${app.database.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, through the running server`
+    const socket = controlSocketPath(config.dataDir)
     control = await serveControl(
-      controlSocketPath(config.dataDir),
+      socket,
       {
         config,
         repos: app.repos,
@@ -76,7 +78,21 @@ async function main(): Promise<void> {
         keyring: app.keyring,
       },
       (err) => app.log.error({ err }, 'operator command failed'),
-    )
+    ).catch((err: unknown) => {
+      // Someone else's folder: serving there would hand them the commands. This server runs on,
+      // without operator commands, and says why.
+      if (!(err instanceof ControlFolderError)) throw err
+      app.log.error(
+        `${err.message}, so this server does not listen on its control socket and operator commands ` +
+          `cannot reach it: ${err.remedy}`,
+      )
+      return undefined
+    })
+    if (!control && existsSync(socket)) {
+      app.log.warn(
+        `another server of this user answers on the control socket ${socket}: operator commands go to it`,
+      )
+    }
   }
   if (admin !== 'exists' && !(await app.repos.users.list({ limit: 1, offset: 0 })).count) {
     app.log.info(
