@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     )
     const where = `${app.database.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, through the running server`
     const socket = controlSocketPath(config.dataDir)
+    let refused = false
     control = await serveControl(
       socket,
       {
@@ -82,13 +83,14 @@ async function main(): Promise<void> {
       // Someone else's folder: serving there would hand them the commands. This server runs on,
       // without operator commands, and says why.
       if (!(err instanceof ControlFolderError)) throw err
+      refused = true
       app.log.error(
         `${err.message}, so this server does not listen on its control socket and operator commands ` +
           `cannot reach it: ${err.remedy}`,
       )
       return undefined
     })
-    if (!control && existsSync(socket)) {
+    if (!control && !refused && existsSync(socket)) {
       app.log.warn(
         `another server of this user answers on the control socket ${socket}: operator commands go to it`,
       )

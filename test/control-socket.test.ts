@@ -97,6 +97,7 @@ async function squatted(t: Test, prepare: (folder: string) => void, why: RegExp)
   const said = server.output()
   t.match(said, dirname(socket), 'the server names the folder')
   t.match(said, why, 'and what is wrong with it')
+  t.notMatch(said, 'another server of this user', 'and does not take the squatter for one of its own')
 
   for (const args of [createUser, ['invalidate-all-tokens', '--confirm']]) {
     const run = await cli(args, env)
