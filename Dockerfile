@@ -26,7 +26,8 @@ RUN npm ci --omit=dev --ignore-scripts && node scripts/patch-postgres.mjs && npm
 COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
 COPY admin ./admin
-RUN mkdir -p /app/data && chown node:node /app/data
+# The data folder is the server's user's alone (it checks at start, and says when it had to fix it).
+RUN mkdir -p -m 700 /app/data && chown node:node /app/data
 USER node
 EXPOSE 8000
 # The image's node answers signals itself (no npm in between), so SIGTERM drains gracefully.

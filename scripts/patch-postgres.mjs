@@ -4,11 +4,16 @@
 //   which ends the process; now the pending queries are rejected with CONNECTION_CLOSED instead;
 // - closing cancels a deferred write but leaves its timer set and its bytes buffered, so the
 //   connection, once reconnected, never flushes again; now both are cleared.
-// Runs after every install (postinstall) and in the Dockerfile. Idempotent; fails loudly when the
-// driver's code is not the one this was written for, so an upgrade cannot drop the guard unseen.
+// Runs after every install of this project (postinstall) and in the Dockerfile. Idempotent; fails
+// loudly when the driver's code is not the one this was written for, so an upgrade cannot drop the
+// guard unseen.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, sep } from 'node:path'
+
+// Installed as another project's dependency (the kit, the client): nothing here opens PostgreSQL,
+// and the driver found would be that project's, which is not ours to change.
+if (process.cwd().split(sep).includes('node_modules')) process.exit(0)
 
 const MARK = '/* authjwt: closed-socket guard */'
 // The package exports no package.json: its CommonJS entry is cjs/src/index.js.

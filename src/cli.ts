@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Command, CommandError, commands, type Values } from './cli/commands.js'
-import { controlSocketPath, runCommand, sendCommand } from './cli/control.js'
+import { ControlFolderError, controlSocketPath, runCommand, sendCommand } from './cli/control.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { type Database, openDatabase } from './database/database.js'
 import { FolderInUseError } from './database/embedded-lock.js'
@@ -121,7 +121,12 @@ async function execute(name: string, values: Values, config: Config): Promise<nu
   if (!config.databaseUrl || !usesRedis(config)) {
     const exit = await sendCommand(controlSocketPath(config.dataDir), name, values, out).catch(
       (err: Error) => {
-        out.error(`${name}: the running server stopped answering (${err.message}); check its log.`)
+        if (err instanceof ControlFolderError) {
+          out.error(
+            `${name}: ${err.message}, so nothing was sent there (someone else could be listening): ` +
+              `${err.remedy}.`,
+          )
+        } else out.error(`${name}: the running server stopped answering (${err.message}); check its log.`)
         return 1
       },
     )

@@ -149,6 +149,11 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** DATA_DIR, absolute: known before the rest, so the server can close it before anything reads it. */
+export function dataDirOf(env: Env = process.env): string {
+  return resolve(env.DATA_DIR || 'data')
+}
+
 /** Reads and validates the environment. Every bad value is reported at once, each with its own sentence. */
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const problems: string[] = []
@@ -156,7 +161,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
 
   const nodeEnv =
     env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
-  const dataDir = resolve(env.DATA_DIR || 'data')
+  const dataDir = dataDirOf(env)
   const config: Config = {
     env: nodeEnv,
     workers: read.workers('WORKERS'),
@@ -354,7 +359,7 @@ function developmentSecret(dataDir: string, name: string): string {
 function keptInDataDir(dataDir: string, name: string, make: () => string): string {
   const file = join(dataDir, name)
   if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const value = make()
   writeFileSync(file, `${value.trim()}\n`, { mode: 0o600 })
   chmodSync(file, 0o600)

@@ -1,18 +1,33 @@
+import { existsSync } from 'node:fs'
 import type { Server } from 'node:net'
 import { buildApp } from './app.js'
 import { ensureAdmin } from './accounts/bootstrap.js'
-import { controlSocketPath, serveControl } from './cli/control.js'
+import { ControlFolderError, controlSocketPath, serveControl } from './cli/control.js'
 import { startCluster } from './cluster.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, dataDirOf, loadConfig } from './config.js'
 import { FolderInUseError } from './database/embedded-lock.js'
+import { FolderNotPrivateError, restrictToOwner } from './lib/owner-only.js'
 import { safeError } from './log.js'
 import { isBackendUnavailable } from './http/unavailable.js'
 
 async function main(): Promise<void> {
+  // DATA_DIR holds the embedded database, generated keys, mail and the control socket: the
+  // server's user's alone. Closed before anything (the configuration's keys first) is read there.
+  const dataDir = dataDirOf()
+  const opened = restrictToOwner(dataDir, `DATA_DIR ${dataDir}`)
+  const fixed =
+    opened.files || opened.folders
+      ? `DATA_DIR ${dataDir}: ${count(opened.files, 'file')} and ${count(opened.folders, 'folder')} were ` +
+        'open to other users; made them owner-only (files 0600, folders 0700)'
+      : undefined
   const config = loadConfig()
   // WORKERS > 1: this process only supervises the workers (src/cluster.ts).
-  if (startCluster(config)) return
+  if (startCluster(config)) {
+    if (fixed) console.error(JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: fixed }))
+    return
+  }
   const app = await buildApp(config)
+  if (fixed) app.log.warn(fixed)
   // A driver may reject a promise nobody awaits when a backend drops a connection; that costs the
   // requests using it a 503, never the process. Any other stray rejection is a bug: crash loudly.
   process.on('unhandledRejection', (reason) => {
@@ -49,8 +64,10 @@ async function main(): Promise<void> {
       `embedded defaults in use (${app.database.kind}, ${storeName} revocation store, data in ${config.dataDir}); set DATABASE_URL and REDIS_URL for production`,
     )
     const where = `${app.database.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, through the running server`
+    const socket = controlSocketPath(config.dataDir)
+    let refused = false
     control = await serveControl(
-      controlSocketPath(config.dataDir),
+      socket,
       {
         config,
         repos: app.repos,
@@ -62,7 +79,22 @@ async function main(): Promise<void> {
         keyring: app.keyring,
       },
       (err) => app.log.error({ err }, 'operator command failed'),
-    )
+    ).catch((err: unknown) => {
+      // Someone else's folder: serving there would hand them the commands. This server runs on,
+      // without operator commands, and says why.
+      if (!(err instanceof ControlFolderError)) throw err
+      refused = true
+      app.log.error(
+        `${err.message}, so this server does not listen on its control socket and operator commands ` +
+          `cannot reach it: ${err.remedy}`,
+      )
+      return undefined
+    })
+    if (!control && !refused && existsSync(socket)) {
+      app.log.warn(
+        `another server of this user answers on the control socket ${socket}: operator commands go to it`,
+      )
+    }
   }
   if (admin !== 'exists' && !(await app.repos.users.list({ limit: 1, offset: 0 })).count) {
     app.log.info(
@@ -85,10 +117,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
 }
 
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`
+}
+
 main().catch((err) => {
-  // A bad configuration (environment, or an ADMIN_USERNAME the rules refuse) exits 78, with its
-  // sentences and never a secret.
-  if (err instanceof ConfigError) {
+  // A bad configuration (environment, an ADMIN_USERNAME the rules refuse, a DATA_DIR other users
+  // can reach) exits 78, with its sentences and never a secret.
+  if (err instanceof ConfigError || err instanceof FolderNotPrivateError) {
     console.error(err.message)
     process.exit(78)
   }

@@ -111,5 +111,6 @@ t.test('the Dockerfile builds and its runtime stage serves', async (t) => {
   })
   t.equal(login.status, 200, 'a login, so migrations ran from drizzle/')
   t.equal((await http(server.base, 'GET', '/admin/')).status, 200, 'the console is served from admin/')
+  t.notMatch(server.output(), 'open to other users', 'the image’s data folder is owner-only from the start')
   t.equal(await server.stop(), 0, 'SIGTERM: a clean exit')
 })

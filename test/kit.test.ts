@@ -109,8 +109,12 @@ t.test('the kit without Redis verifies locally; it never accepts a key it cannot
   const get = await theirs(t, { jwksUrl: `${base}/.well-known/jwks.json`, redisUrl: false })
   t.equal((await get(`Bearer ${access}`)).statusCode, 200)
   const hmacJwks = Fastify()
+  const published = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: unknown[] }
   hmacJwks.get('/jwks', async () => ({
-    keys: [{ kty: 'oct', k: Buffer.from('guess').toString('base64url'), kid: 'x', alg: 'HS256' }],
+    keys: [
+      ...published.keys,
+      { kty: 'oct', k: Buffer.from('guess').toString('base64url'), kid: 'x', alg: 'HS256' },
+    ],
   }))
   const hmacBase = await hmacJwks.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => hmacJwks.close())
@@ -132,3 +136,36 @@ t.test('the kit without Redis verifies locally; it never accepts a key it cannot
     'revocation is never off by omission',
   )
 })
+
+t.test(
+  'against a service that signs with a shared secret, the kit refuses to start, in one sentence',
+  async (t) => {
+    const hmac = await makeApp(t, 'embedded')
+    const base = await hmac.app.listen({ port: 0, host: '127.0.0.1' })
+    const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json()
+    t.same(jwks, { keys: [] }, 'an HMAC service publishes no key')
+    const onlyHmac = Fastify()
+    onlyHmac.get('/jwks', async () => ({ keys: [{ kty: 'oct', k: 'Z3Vlc3M', kid: 'x', alg: 'HS256' }] }))
+    const onlyHmacBase = await onlyHmac.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => onlyHmac.close())
+
+    for (const jwksUrl of [`${base}/.well-known/jwks.json`, `${onlyHmacBase}/jwks`]) {
+      const app = Fastify()
+      t.teardown(() => app.close())
+      const refused = await app
+        .register(authjwt, { jwksUrl, redisUrl: false })
+        .ready()
+        .then(
+          () => undefined,
+          (err: Error) => err.message,
+        )
+      t.match(
+        refused,
+        /^authjwt: .* publishes no public key .*shared secret.*key pair/,
+        `${jwksUrl}: refused`,
+      )
+      t.notMatch(refused ?? '', /\n/, 'in one line')
+      t.ok(refused?.includes(jwksUrl), 'naming the key set')
+    }
+  },
+)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -23,6 +23,45 @@ export function controlSocketPath(dataDir: string): string {
 }
 
 type Message = { out: string } | { err: string } | { exit: number }
+
+/**
+ * The control socket's folder is not this user's alone. Its name follows from DATA_DIR, so in tmp
+ * anyone can create it first, listen there, and receive the commands (passwords included).
+ */
+export class ControlFolderError extends Error {
+  constructor(
+    readonly folder: string,
+    problem: string,
+  ) {
+    super(`the control socket's folder ${folder} ${problem}`)
+    this.name = 'ControlFolderError'
+  }
+
+  /** What the operator does about it. */
+  get remedy(): string {
+    return (
+      `remove that folder (rm -r ${this.folder}, as its owner or root) or give DATA_DIR a shorter path (the ` +
+      'socket then stays in DATA_DIR/run), and restart the server'
+    )
+  }
+}
+
+/** What makes `folder` unfit for the socket, or undefined: it is a folder (not a link), ours, mode 0700. */
+function folderProblem(folder: string): string | undefined {
+  const stat = lstatSync(folder)
+  const uid = process.getuid?.()
+  if (stat.isSymbolicLink()) return 'is a symbolic link'
+  if (!stat.isDirectory()) return 'is not a folder'
+  const mode = stat.mode & 0o777
+  if ((uid === undefined || stat.uid === uid) && mode === 0o700) return undefined
+  return `belongs to uid ${stat.uid} with mode ${mode.toString(8)}, where this user's own (uid ${uid}, mode 700) is needed`
+}
+
+/** Throws ControlFolderError unless the socket's folder is this user's own (lstat: no link), mode 0700. */
+function checkFolder(folder: string): void {
+  const problem = folderProblem(folder)
+  if (problem !== undefined) throw new ControlFolderError(folder, problem)
+}
 
 /** Runs one command the way the CLI's main would, reporting through `send`. */
 export async function runCommand(
@@ -54,11 +93,11 @@ export async function serveControl(
   onError: (err: unknown) => void,
 ): Promise<Server | undefined> {
   // The socket's folder is the owner's alone, so no other user can reach the socket even in the
-  // moment before its own mode is set.
+  // moment before its own mode is set, nor listen there first.
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  chmodSync(dirname(path), 0o700)
+  checkFolder(dirname(path))
   if (existsSync(path)) {
-    // Another live server answering there keeps its socket; a leftover of a crash is removed.
+    // Another live server of ours answering there keeps its socket; a leftover of a crash is removed.
     if (await answers(path)) return undefined
     unlinkSync(path)
   }
@@ -115,7 +154,8 @@ function answers(path: string): Promise<boolean> {
 
 /**
  * Sends a command to the server on `path`: its exit code once done, or undefined when no server
- * answers there (nothing was sent).
+ * answers there (nothing was sent). Rejects with ControlFolderError, sending nothing, when the
+ * socket's folder is not this user's own.
  */
 export function sendCommand(
   path: string,
@@ -124,6 +164,13 @@ export function sendCommand(
   out: { print(line: string): void; error(line: string): void },
 ): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
+    try {
+      checkFolder(dirname(path))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') resolve(undefined)
+      else reject(err)
+      return
+    }
     const socket = createConnection(path)
     let connected = false
     let exit: number | undefined

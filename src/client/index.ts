@@ -129,14 +129,30 @@ export class AuthClient {
     this.options.onTokens?.(tokens)
   }
 
+  /** The URL of `path` on the service; a path that resolves elsewhere (`//host/x`) would carry our tokens there. */
+  private urlOf(path: string): URL {
+    const base = new URL(this.options.baseUrl)
+    const url = new URL(path, base)
+    if (url.origin !== base.origin) {
+      throw new Error(
+        `authjwt client: ${JSON.stringify(path)} leaves ${base.origin}; give a path on the service`,
+      )
+    }
+    return url
+  }
+
   private async send<T>(method: string, path: string, body?: unknown, access?: string): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (access) headers.authorization = `Bearer ${access}`
-    const res = await this.fetch(new URL(path, this.options.baseUrl), {
+    const res = await this.fetch(this.urlOf(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // A redirect is an answer like any other: followed, a 307 would re-send a password or a
+      // refresh token in the body to wherever it points. It surfaces as ApiRequestError (3xx; 0
+      // in a browser, which hides a redirect's details).
+      redirect: 'manual',
     })
     const text = await res.text()
     let parsed: unknown = text

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from '../../schema/db.js'
+import { restrictToOwner } from '../lib/owner-only.js'
 import { lockFolder } from './embedded-lock.js'
 import { isConnectionLost } from './errors.js'
 
@@ -115,13 +115,17 @@ async function openPglite(dir: string | undefined): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite')
   let release = () => {}
   if (dir) {
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
     release = lockFolder(dir)
   }
   const client = dir ? new PGlite(dir) : new PGlite()
   try {
     await client.waitReady
+    // PGlite writes its files 0666 and its folders with the umask's bits, whatever PostgreSQL
+    // asks; its WAL holds password hashes and its config files are read at the next start.
+    if (dir) restrictToOwner(dir)
   } catch (err) {
+    if (!client.closed) await client.close().catch(() => {})
     release()
     throw err
   }

@@ -8,6 +8,7 @@ import { clusterConnection } from '../revocation/redis-target.js'
 import { type RevocationStore, StoreUnavailableError } from '../revocation/store.js'
 import type { Principal } from '../tokens/claims.js'
 import { JwksKeys } from './jwks-keys.js'
+import { guardRoutes } from './routes.js'
 
 export interface AuthjwtOptions {
   /** Our JWKS, e.g. `https://auth.example.com/.well-known/jwks.json`. */
@@ -97,11 +98,12 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
   }
   app.decorateRequest('principal', null)
   app.decorate('authjwt', check)
-  app.addHook('onRoute', (route) => {
-    if (!route.config?.authjwt) return
-    const existing = route.preHandler ?? []
-    route.preHandler = [check, ...(Array.isArray(existing) ? existing : [existing])]
-  })
+  if (!guardRoutes(app, check)) {
+    app.log.warn(
+      'authjwt: this Fastify instance was created before authjwt/fastify was loaded, so routes added before the ' +
+        'kit are not checked: import authjwt/fastify before calling Fastify()',
+    )
+  }
 }
 
 /** With revocation off: every verified token stands until its exp. */

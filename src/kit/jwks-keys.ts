@@ -21,15 +21,29 @@ export class JwksKeys implements TokenCodec {
   private readonly verifiers: KeyVerifiers
   private fetching: Promise<void> | undefined
   private lastFetchMs = 0
+  /** How many keys the last fetch listed, and how many of them we can verify with. */
+  private listed = 0
+  private usable = 0
   private timer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: JwksKeysOptions) {
     this.verifiers = new KeyVerifiers(options)
   }
 
-  /** Fetches the key set, then again every refreshSeconds. Rejects when the first fetch fails. */
+  /**
+   * Fetches the key set, then again every refreshSeconds. Rejects when the first fetch fails, or
+   * finds no key to verify with: a service that signs with a shared secret publishes none (`{"keys":
+   * []}`), and a kit started against it would refuse every token it ever sees.
+   */
   async start(): Promise<void> {
     await this.refresh()
+    if (this.usable === 0) {
+      throw new Error(
+        `authjwt: ${this.options.jwksUrl} publishes no public key to verify tokens with (${this.listed} listed, ` +
+          'none RS256, ES256 or EdDSA), as a service signing with a shared secret (HS256) does: give that ' +
+          'service a key pair (JWT_ALGORITHM=EdDSA with JWT_PRIVATE_KEY_FILE) and start the kit again',
+      )
+    }
     this.timer = setInterval(
       () => this.refresh().catch(() => {}),
       (this.options.refreshSeconds ?? 300) * 1000,
@@ -98,6 +112,8 @@ export class JwksKeys implements TokenCodec {
         return [] // a key we cannot use (HMAC, an unknown alg, a type that does not fit) verifies nothing
       }
     })
+    this.listed = body.keys.length
+    this.usable = keys.length
     this.verifiers.set(keys)
   }
 }
