@@ -214,6 +214,44 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
     t.equal(login.status, 200, 'logins work again')
   })
 
+  await t.test('paused after connections were cut: readiness answers 503 within the deadline', async (t) => {
+    await pg.terminateConnections()
+    // The pool connects again; then the server stops answering on connections that stay open.
+    t.equal((await attempt()).status, 200, 'a login after the cut')
+    pg.pause()
+    // Again, for a backend forked while the first signals went out.
+    await sleep(50)
+    pg.pause()
+    try {
+      for (const probe of ['first', 'second']) {
+        // A probe that hangs is cut at 10 s by the test, so it shows as no answer, not as a stuck test.
+        const started = Date.now()
+        const ready = await fetch(`${server.base}/health/ready`, {
+          signal: AbortSignal.timeout(10_000),
+        }).then(
+          async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
+          () => ({ status: 0, body: {} as Record<string, unknown> }),
+        )
+        const took = Date.now() - started
+        t.equal(ready.status, 503, `${probe} probe: 503 (0: no answer in 10 s)`)
+        t.equal(ready.body.database, 'unavailable')
+        t.ok(took < 5000, `${probe} probe answered in ${took} ms (deadlines 1000 ms)`)
+      }
+      const started = Date.now()
+      const res = await attempt()
+      t.equal(res.status, 503, 'a login answers 503')
+      t.ok(Date.now() - started < 5000, `a login answered in ${Date.now() - started} ms`)
+    } finally {
+      pg.resume()
+    }
+    let ready = await http(server.base, 'GET', '/health/ready')
+    for (let i = 0; i < 50 && ready.status !== 200; i++) {
+      await sleep(100)
+      ready = await http(server.base, 'GET', '/health/ready')
+    }
+    t.equal(ready.status, 200, 'ready again once resumed')
+  })
+
   await t.test('paused: a login answers 503 within the query timeout, then recovers', async (t) => {
     const { access } = (await attempt()).body as unknown as Tokens
     t.equal((await testAuth(server, access)).status, 200, 'the username is read once, before the pause')

@@ -84,7 +84,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     },
   })
   const usage = { size: options.poolSize ?? 10, busy: 0 }
-  const db = drizzle(withDeadline(client, queryTimeoutMs, usage), { schema }) as unknown as Db
+  const guarded = withDeadline(client, queryTimeoutMs, usage)
+  const db = drizzle(guarded, { schema }) as unknown as Db
   return {
     kind: 'postgres',
     db,
@@ -102,7 +103,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       }
     },
     async ping() {
-      await client`select 1`
+      // Under the deadline too: readiness must answer while the server is paused.
+      await guarded.unsafe('select 1')
     },
     async close() {
       await client.end({ timeout: 5 })
