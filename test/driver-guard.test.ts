@@ -25,6 +25,12 @@ t.test('the installed postgres driver is guarded against writing to a closed soc
       2,
       `${dir}: closing clears the deferred write`,
     )
+    // src/database/database.ts runs a statement again only when the driver says it never left.
+    t.equal(
+      text.split('/* authjwt: sent mark */').length - 1,
+      6,
+      `${dir}: statements are marked when sent to the server`,
+    )
   }
   const again = execFileSync(process.execPath, ['scripts/patch-postgres.mjs'], { cwd: root }).toString()
   t.equal(again, '', 'running it again changes nothing')

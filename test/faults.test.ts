@@ -214,6 +214,85 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
     t.equal(login.status, 200, 'logins work again')
   })
 
+  await t.test('connections terminated, PostgreSQL still up: the next requests all succeed', async (t) => {
+    // Every statement that meets a connection cut before it was sent runs again on a fresh one,
+    // writes included: a database that is back costs no failed request.
+    const answers: string[] = []
+    for (let round = 0; round < 5; round++) {
+      // Several connections in the pool, all idle when the database cuts them.
+      const warm = await Promise.all(Array.from({ length: 8 }, attempt))
+      answers.push(...warm.map((res) => `login ${res.status}`))
+      const cut = await pg.terminateConnections()
+      t.ok(cut > 0, `round ${round}: ${cut} connections cut`)
+      const logins = await Promise.all(Array.from({ length: 4 }, attempt))
+      answers.push(...logins.map((res) => `login ${res.status}`))
+      const tokens = logins.find((res) => res.status === 200)?.body as unknown as Tokens | undefined
+      if (!tokens) continue
+      const refreshed = await http(server.base, 'POST', '/api/v1/auth/token/refresh/', {
+        body: { refresh: tokens.refresh },
+      })
+      answers.push(`refresh ${refreshed.status}`)
+      const verified = await http(server.base, 'POST', '/api/v1/auth/token/verify/', {
+        body: { token: tokens.access },
+      })
+      answers.push(`verify ${verified.status}`)
+      await pg.terminateConnections()
+      answers.push(`test-auth ${(await testAuth(server, tokens.access)).status}`)
+    }
+    const failed = answers.filter((answer) => !answer.endsWith(' 200'))
+    // The server's account of a failure goes in the message.
+    const why = failed.length
+      ? server
+          .output()
+          .split('\n')
+          .filter((line) => /"msg":"a backing store is unavailable"/.test(line))
+          .slice(-3)
+      : []
+    t.same(
+      failed,
+      [],
+      `every request after the cuts answered 200 (${answers.length} requests)\n${why.join('\n')}`,
+    )
+  })
+
+  await t.test('paused after connections were cut: readiness answers 503 within the deadline', async (t) => {
+    await pg.terminateConnections()
+    // The pool connects again; then the server stops answering on connections that stay open.
+    t.equal((await attempt()).status, 200, 'a login after the cut')
+    pg.pause()
+    // Again, for a backend forked while the first signals went out.
+    await sleep(50)
+    pg.pause()
+    try {
+      for (const probe of ['first', 'second']) {
+        // A probe that hangs is cut at 10 s by the test, so it shows as no answer, not as a stuck test.
+        const started = Date.now()
+        const ready = await fetch(`${server.base}/health/ready`, {
+          signal: AbortSignal.timeout(10_000),
+        }).then(
+          async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }),
+          () => ({ status: 0, body: {} as Record<string, unknown> }),
+        )
+        const took = Date.now() - started
+        t.equal(ready.status, 503, `${probe} probe: 503 (0: no answer in 10 s)`)
+        t.equal(ready.body.database, 'unavailable')
+        t.ok(took < 5000, `${probe} probe answered in ${took} ms (deadlines 1000 ms)`)
+      }
+      const started = Date.now()
+      const res = await attempt()
+      t.equal(res.status, 503, 'a login answers 503')
+      t.ok(Date.now() - started < 5000, `a login answered in ${Date.now() - started} ms`)
+    } finally {
+      pg.resume()
+    }
+    let ready = await http(server.base, 'GET', '/health/ready')
+    for (let i = 0; i < 50 && ready.status !== 200; i++) {
+      await sleep(100)
+      ready = await http(server.base, 'GET', '/health/ready')
+    }
+    t.equal(ready.status, 200, 'ready again once resumed')
+  })
+
   await t.test('paused: a login answers 503 within the query timeout, then recovers', async (t) => {
     const { access } = (await attempt()).body as unknown as Tokens
     t.equal((await testAuth(server, access)).status, 200, 'the username is read once, before the pause')

@@ -247,6 +247,61 @@ t.test('the SSRF guard refuses internal addresses in every spelling', async (t) 
   t.equal(receiver.requests.length, 1)
 })
 
+t.test('the SSRF guard refuses IPv6 forms that carry a non-public IPv4 address', async (t) => {
+  // Each reaches the IPv4 address it embeds through a translator, relay or tunnel.
+  const refused = {
+    'NAT64 local-use (64:ff9b:1::/48) of 127.0.0.1': [
+      '64:ff9b:1::7f00:1',
+      '64:ff9b:1::127.0.0.1',
+      '64:FF9B:1:0:0:0:7F00:0001',
+      '0064:ff9b:0001:0000:0000:0000:7f00:0001',
+    ],
+    'NAT64 local-use of 10.0.0.1, 169.254.169.254': ['64:ff9b:1::a00:1', '64:ff9b:1::169.254.169.254'],
+    'NAT64 local-use, a layout other than /96': ['64:ff9b:1:7f00:1::', '64:ff9b:1:0:7f:0:100:0'],
+    'NAT64 well-known (64:ff9b::/96) of 127.0.0.1': ['64:ff9b::7f00:1', '64:ff9b::127.0.0.1'],
+    'IPv4-translated (::ffff:0:0/96) of 127.0.0.1': [
+      '::ffff:0:7f00:1',
+      '::ffff:0:127.0.0.1',
+      '0:0:0:0:ffff:0:7f00:1',
+      '0000:0000:0000:0000:FFFF:0000:7F00:0001',
+    ],
+    'IPv4-translated of 192.168.1.1': ['::ffff:0:c0a8:101', '::ffff:0:192.168.1.1'],
+    '6to4 (2002::/16) of 127.0.0.1': ['2002:7f00:1::', '2002:7f00:0001:0:0:0:0:1', '2002:7f00:1:ffff::1'],
+    '6to4 of 10.1.2.3, 169.254.169.254, 0.0.0.0': ['2002:a01:203::1', '2002:a9fe:a9fe::', '2002::1'],
+    'Teredo (2001::/32), client 127.0.0.1 (stored inverted)': ['2001:0:4136:e378:8000:63bf:80ff:fffe'],
+    'Teredo, server 10.0.0.1': ['2001:0:a00:1:8000:63bf:f7f7:f7f7'],
+    'ISATAP of 10.0.0.1': ['2606:4700::5efe:a00:1', '2606:4700::200:5efe:10.0.0.1'],
+    'ISATAP, link-local even with a public address': ['fe80::5efe:808:808'],
+  }
+  for (const [form, addresses] of Object.entries(refused)) {
+    for (const address of addresses) {
+      t.ok(isBlockedAddress(address), `${form}: ${address} is refused`)
+      t.ok(
+        refusedTarget(`http://[${address}]:8080/hook`, false),
+        `${form}: http://[${address}]/ refused at registration`,
+      )
+    }
+  }
+  // The same forms carrying a public address reach that address: allowed.
+  for (const address of [
+    '64:ff9b:1::808:808',
+    '64:ff9b::8.8.8.8',
+    '::ffff:0:808:808',
+    '2002:808:808::1',
+    '2001:0:4136:e378:8000:63bf:f7f7:f7f7',
+    '2606:4700::5efe:808:808',
+  ]) {
+    t.notOk(isBlockedAddress(address), `${address} is allowed`)
+    t.notOk(refusedTarget(`https://[${address}]/hook`, false), `https://[${address}]/hook is allowed`)
+  }
+  // And when a name resolves to one of them, the connection is refused.
+  const lookup = guardedLookup(false, (_host, cb) => cb(null, [{ address: '2002:7f00:1::', family: 6 }]))
+  const err = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+    lookup('sixtofour.example', {}, (e) => resolve(e)),
+  )
+  t.equal(err?.code, 'ETARGETREFUSED', 'a name resolving to 2002:7f00:1:: is refused at connect time')
+})
+
 t.test('an attempt ends at its timeout, or at once on shutdown; the next one delivers', async (t) => {
   const receiver = await startReceiver(t)
   receiver.answer(() => new Promise<number>(() => {})) // never answers

@@ -84,7 +84,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     },
   })
   const usage = { size: options.poolSize ?? 10, busy: 0 }
-  const db = drizzle(withDeadline(client, queryTimeoutMs, usage), { schema }) as unknown as Db
+  const guarded = withDeadline(client, queryTimeoutMs, usage)
+  const db = drizzle(guarded, { schema }) as unknown as Db
   return {
     kind: 'postgres',
     db,
@@ -102,7 +103,8 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
       }
     },
     async ping() {
-      await client`select 1`
+      // Under the deadline too: readiness must answer while the server is paused.
+      await guarded.unsafe('select 1')
     },
     async close() {
       await client.end({ timeout: 5 })
@@ -155,14 +157,29 @@ type Sql = import('postgres').Sql
  * answers nothing (no error, no reset), so without this a request would wait for as long as the
  * server stays paused. After the deadline the caller gets DatabaseTimeoutError (503); the
  * statement itself is left to the server's statement_timeout.
+ *
+ * Within the deadline, work that met a connection cut under it (a failover, pg_terminate_backend,
+ * a restart: the pool still holds connections the server has closed) runs again on another
+ * connection when that is safe, so a database that is back costs no failed request:
+ * - a statement that provably never reached the server (the driver's `authjwtSent` mark, from
+ *   scripts/patch-postgres.mjs), reads and writes alike: nothing ran;
+ * - a read that may have reached it, once: it changed nothing;
+ * - a transaction whose body never started: at most its BEGIN ran, which changes nothing.
+ * A write that may have reached the server is never repeated: it may have been applied.
  */
-function withDeadline(client: Sql, ms: number, usage: { busy: number }): Sql {
+function withDeadline(client: Sql, ms: number, usage: { size: number; busy: number }): Sql {
+  // Each try that finds a dead connection leaves it closed, so the pool's size bounds the tries.
+  const tries = usage.size + 1
   // `usage.busy` counts the work until the driver settles it, past a deadline too: it holds its connection.
-  const deadline = <T>(work: PromiseLike<T>): Promise<T> =>
+  const deadline = <T>(work: (expired: () => boolean) => Promise<T>): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       usage.busy++
-      const timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms)
-      work.then(
+      let expired = false
+      const timer = setTimeout(() => {
+        expired = true
+        reject(new DatabaseTimeoutError(ms))
+      }, ms)
+      work(() => expired).then(
         (value) => {
           usage.busy--
           clearTimeout(timer)
@@ -177,26 +194,43 @@ function withDeadline(client: Sql, ms: number, usage: { busy: number }): Sql {
     })
   // Drizzle awaits `unsafe(...)` or `unsafe(...).values()`, and runs transactions with `begin`.
   const unsafe = (...args: Parameters<Sql['unsafe']>) => {
-    // A read whose connection was cut under it (a failover, pg_terminate_backend) runs once more
-    // on another: it changed nothing, so the request need not fail. A write is not repeated.
-    const retryable = /^\s*select\b/i.test(args[0])
-    const run = (values: boolean): Promise<unknown> => {
-      const attempt = () => {
+    const read = /^\s*select\b/i.test(args[0])
+    const run = async (values: boolean, expired: () => boolean): Promise<unknown> => {
+      let readRepeated = false
+      for (let tried = 1; ; tried++) {
         const query = client.unsafe(...args)
-        return values ? query.values() : query
+        try {
+          return await (values ? query.values() : query)
+        } catch (err) {
+          if (!isConnectionLost(err) || tried >= tries || expired()) throw err
+          if ((query as { authjwtSent?: boolean }).authjwtSent === false) continue
+          if (!read || readRepeated) throw err
+          readRepeated = true
+        }
       }
-      if (!retryable) return attempt()
-      return attempt().catch((err: unknown) => (isConnectionLost(err) ? attempt() : Promise.reject(err)))
     }
     return {
-      values: () => deadline(run(true)),
+      values: () => deadline((expired) => run(true, expired)),
       // biome-ignore lint/suspicious/noThenProperty: a thenable stand-in for the driver's query
       then: <A, B>(onValue?: (v: unknown) => A, onError?: (e: unknown) => B) =>
-        deadline(run(false)).then(onValue, onError),
+        deadline((expired) => run(false, expired)).then(onValue, onError),
     }
   }
   const begin = (...args: unknown[]) =>
-    deadline((client.begin as (...a: unknown[]) => Promise<unknown>)(...withBodyGuarded(args)))
+    deadline(async (expired) => {
+      for (let tried = 1; ; tried++) {
+        let started = false
+        try {
+          return await (client.begin as (...a: unknown[]) => Promise<unknown>)(
+            ...withBodyGuarded(args, () => {
+              started = true
+            }),
+          )
+        } catch (err) {
+          if (started || !isConnectionLost(err) || tried >= tries || expired()) throw err
+        }
+      }
+    })
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') return unsafe
@@ -217,14 +251,16 @@ type TransactionBody = (sql: Sql) => unknown
  * races the body against the connection closing. What is kept is one pending promise per
  * transaction cut mid-way, which is rare.
  */
-function withBodyGuarded(args: unknown[]): unknown[] {
+function withBodyGuarded(args: unknown[], onStart?: () => void): unknown[] {
   const last = args.length - 1
   if (typeof args[last] !== 'function') return args
   const body = args[last] as TransactionBody
-  const guarded: TransactionBody = (sql) =>
-    Promise.resolve()
+  const guarded: TransactionBody = (sql) => {
+    onStart?.()
+    return Promise.resolve()
       .then(() => body(withSavepointsGuarded(sql)))
       .catch((err: unknown) => (isConnectionLost(err) ? new Promise(() => {}) : Promise.reject(err)))
+  }
   return [...args.slice(0, last), guarded]
 }
 

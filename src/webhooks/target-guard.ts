@@ -66,16 +66,41 @@ function ipv6Groups(address: string): number[] | undefined {
   return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined
 }
 
+/** The IPv4 address a.b.c.d of two 16-bit groups. */
+const ipv4Of = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`
+
+/**
+ * The IPv4 addresses an IPv6 address reaches through a translation or tunnel it names, or
+ * undefined when it names none; a form whose embedded address cannot be told is `['0.0.0.0']`
+ * (refused). Each must be public: `[64:ff9b::7f00:1]` is 127.0.0.1 to a NAT64 gateway, and
+ * `[2002:7f00:1::]` to a 6to4 relay.
+ */
+function embeddedIpv4(g: number[]): string[] | undefined {
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0)
+  const last = ipv4Of(g[6]!, g[7]!)
+  // IPv4-mapped ::ffff:a.b.c.d, and IPv4-translated ::ffff:0:a.b.c.d (SIIT).
+  if (zero(0, 5) && g[5] === 0xffff) return [last]
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return [last]
+  // NAT64: the well-known prefix 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (RFC 8215), which a
+  // network may use with any of RFC 6052's prefix lengths: only the /96 layout (the usual one) is
+  // read; another layout within 64:ff9b::/32 is refused, since which IPv4 address it reaches depends
+  // on the network's setting.
+  if (g[0] === 0x64 && g[1] === 0xff9b) return (g[2] === 0 || g[2] === 1) && zero(3, 6) ? [last] : ['0.0.0.0']
+  // 6to4 2002:a.b.c.d::/48: the relay delivers to that IPv4 address.
+  if (g[0] === 0x2002) return [ipv4Of(g[1]!, g[2]!)]
+  // Teredo 2001:0::/32: the server's address, and the client's, stored inverted in the last 32 bits.
+  if (g[0] === 0x2001 && g[1] === 0) return [ipv4Of(g[2]!, g[3]!), ipv4Of(g[6]! ^ 0xffff, g[7]! ^ 0xffff)]
+  // ISATAP, in any prefix: an interface identifier ::0:5efe:a.b.c.d (or ::200:5efe:, global).
+  if ((g[4]! & 0xfdff) === 0 && g[5] === 0x5efe) return [last]
+  return undefined
+}
+
 function ipv6Blocked(address: string): boolean {
   const g = ipv6Groups(address)
   if (!g) return true // not an address we understand: refuse rather than guess
-  const zeros = (n: number) => g.slice(0, n).every((x) => x === 0)
-  const embedded = `${g[6]! >> 8}.${g[6]! & 0xff}.${g[7]! >> 8}.${g[7]! & 0xff}`
-  // IPv4-mapped (::ffff:a.b.c.d) and the deprecated IPv4-compatible (::a.b.c.d) forms reach the
-  // IPv4 address they carry, as does NAT64's well-known prefix 64:ff9b::/96.
-  if (zeros(5) && g[5] === 0xffff) return ipv4Blocked(embedded)
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return ipv4Blocked(embedded)
-  if (zeros(6)) return true // :: (unspecified), ::1 (loopback), ::a.b.c.d
+  // An embedded IPv4 address can only refuse: fe80::5efe:8.8.8.8 is still link-local.
+  if (embeddedIpv4(g)?.some(ipv4Blocked)) return true
+  if (g.slice(0, 6).every((x) => x === 0)) return true // :: (unspecified), ::1 (loopback), ::a.b.c.d
   if ((g[0]! & 0xfe00) === 0xfc00) return true // fc00::/7 unique local
   if ((g[0]! & 0xffc0) === 0xfe80) return true // fe80::/10 link-local
   if ((g[0]! & 0xffc0) === 0xfec0) return true // fec0::/10 old site-local
