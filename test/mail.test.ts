@@ -6,6 +6,7 @@ import { mailOutbox, oneTimeTokens } from '../schema/db.js'
 import type { Config } from '../src/config.js'
 import { type BackendName, eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 import { type Inbox, linkToken, startInbox } from './helpers/smtp.js'
+import { fileTransport, type WrittenMail } from '../src/mail/transport.js'
 
 t.setTimeout(180_000)
 
@@ -297,6 +298,26 @@ t.test('the pages the links open: a GET spends nothing, the form sets the passwo
   const again = await form({ token, new_password: 'set from the page 2' })
   t.equal(again.statusCode, 400)
   t.match(again.body, 'This link was already used.')
+})
+
+t.test('a mail written to a file is quoted-printable; its link is handed over as plain text', async (t) => {
+  const dir = t.testdir()
+  const written: WrittenMail[] = []
+  const link = `${PUBLIC_URL}/password/reset/?token=Xq3v9LmR2tY7bK0pWz5nC8dF1gH4jS6aE-uQiOoPrT0`
+  await fileTransport(dir, (mail) => written.push(mail)).send({
+    from: 'authjwt <no-reply@localhost>',
+    to: 'files@example.com',
+    subject: 'Reset your password',
+    text: `Hello alice,\n\nTo choose a new password, open this link within 30 minutes:\n${link}\n`,
+    html: `<p><a href="${link}">Choose a new password</a></p>`,
+    messageId: '<qp-test@localhost>',
+  })
+  const files = await readdir(dir)
+  t.equal(files.length, 1)
+  const raw = await readFile(join(dir, files[0] ?? ''), 'utf8')
+  t.notOk(raw.includes(link), 'the file does not hold the link as typed (quoted-printable: "=" is "=3D")')
+  t.match(raw, 'token=3D')
+  t.same(written, [{ to: 'files@example.com', file: join(dir, files[0] ?? ''), links: [link] }])
 })
 
 t.test('no SMTP_URL outside production: each mail is an .eml file in DATA_DIR/outbox', async (t) => {

@@ -96,7 +96,7 @@ t.test('README: keys, rotation and the client, as an operator and an app would r
   )
   t.match(
     rotated.stdout,
-    /New EdDSA key \S+ \(embedded PGlite, through the running server\): published now, signs from/,
+    /New EdDSA key \S+ \(embedded PGlite, through the running server\): in this server's key set \(JWKS\) now, in every other instance's within 10 s \(KEYS_POLL_SECONDS\); signs from/,
   )
   const after = await fetch(`${server.base}/.well-known/jwks.json`).then((r) => r.json())
   t.equal(after.keys.length, 2, 'the new key is published at once, beside the old one')
