@@ -7,6 +7,7 @@ import type { Config } from '../src/config.js'
 import { type BackendName, eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 import { type Inbox, linkToken, startInbox } from './helpers/smtp.js'
 import { fileTransport, type WrittenMail } from '../src/mail/transport.js'
+import { startServer } from './helpers/server-process.js'
 
 t.setTimeout(180_000)
 
@@ -319,6 +320,39 @@ t.test('a mail written to a file is quoted-printable; its link is handed over as
   t.match(raw, 'token=3D')
   t.same(written, [{ to: 'files@example.com', file: join(dir, files[0] ?? ''), links: [link] }])
 })
+
+t.test(
+  'in development the log prints the reset link, and that link, pasted, resets the password',
+  async (t) => {
+    const dir = t.testdir()
+    const server = await startServer(t, {
+      NODE_ENV: 'development',
+      DATA_DIR: dir,
+      ADMIN_USERNAME: 'dana',
+      ADMIN_PASSWORD: 'dana-old-password',
+      ADMIN_EMAIL: 'dana@example.com',
+      MAIL_RETRY_SECONDS: '1',
+    })
+    const asked = await fetch(`${server.base}/api/v1/auth/password/reset/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'dana@example.com' }),
+    })
+    t.equal(asked.status, 202)
+    const line = /mail to dana@example\.com written to (\S+\.eml); link: (http\S+\?token=[\w-]+)/
+    await server.waitFor(line)
+    const [, file, link] = line.exec(server.output())!
+    t.match(file, join(dir, 'outbox'), 'the log names the file')
+    const token = new URL(link!).searchParams.get('token') ?? ''
+    t.notOk((await readFile(file!, 'utf8')).includes(`token=${token}`), 'the file holds it quoted-printable')
+    const confirmed = await fetch(`${server.base}/api/v1/auth/password/reset/confirm/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, new_password: 'dana-new-password' }),
+    })
+    t.equal(confirmed.status, 200, `the token from the log works as pasted: ${await confirmed.text()}`)
+  },
+)
 
 t.test('no SMTP_URL outside production: each mail is an .eml file in DATA_DIR/outbox', async (t) => {
   const dataDir = t.testdir()
