@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { type OperationExample, operationExamples } from '../schema/examples.js'
 
 const require = createRequire(import.meta.url)
 const SCHEMA = '/api/v1/schema/'
@@ -55,9 +56,106 @@ function withOperationDefaults(
   }
 }
 
+type DocumentedSchema = FastifySchema & {
+  summary?: string
+  description?: string
+  tags?: string[]
+  'x-alias-of'?: string
+  'x-documented-body'?: unknown
+}
+
+/**
+ * An alias (routes/paths.ts aliasMarks) under the tag `aliases`, named by its path, pointing to its
+ * canonical operation; a body the document shows differently from how it is validated. Records each
+ * alias so the canonical operation can list them.
+ */
+function documented(schema: DocumentedSchema, url: string, method: string, aliases: Map<string, string[]>) {
+  const { 'x-alias-of': canonical, 'x-documented-body': shownBody, ...rest } = schema
+  const out: DocumentedSchema = shownBody ? { ...rest, body: shownBody } : rest
+  if (!canonical) return out
+  const key = `${method.toUpperCase()} ${canonical}`
+  aliases.set(key, [...(aliases.get(key) ?? []), url])
+  return {
+    ...out,
+    tags: ['aliases'],
+    summary: `${url} (alias)`,
+    description:
+      `${schema.summary ?? ''}: the same operation as \`${key}\`, at the path SimpleJWT deployments used. ` +
+      'Kept for their clients; new clients use the canonical path.',
+  }
+}
+
+/** OpenAPI path of a Fastify URL: `/users/:id/` -> `/users/{id}/`. */
+const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}')
+
+interface BodySchema {
+  properties?: Record<string, unknown>
+  required?: string[]
+}
+interface Media {
+  schema?: BodySchema & { oneOf?: BodySchema[] }
+  example?: unknown
+}
+interface Operation {
+  description?: string
+  deprecated?: boolean
+  requestBody?: { content: Record<string, Media> }
+  responses: Record<string, { content?: Record<string, Media> }>
+}
+
+/**
+ * The finished document: each operation's example request and answer (schema/examples.ts; an
+ * alias shows its canonical operation's), a 400 example naming one of the operation's own fields,
+ * and the canonical operations' list of aliases.
+ */
+function withExamples(
+  doc: { paths: Record<string, Record<string, Operation>> },
+  aliases: Map<string, string[]>,
+) {
+  const canonicalOf = new Map<string, string>()
+  for (const [key, list] of aliases)
+    for (const url of list) canonicalOf.set(`${key.split(' ')[0]} ${url}`, key)
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(operations)) {
+      const key = `${method.toUpperCase()} ${path}`
+      const canonical = canonicalOf.get(key) ?? key
+      const example: OperationExample = operationExamples[canonical] ?? {}
+      for (const media of Object.values(op.requestBody?.content ?? {})) {
+        if (example.request !== undefined) media.example = example.request
+      }
+      for (const [status, response] of Object.entries(op.responses)) {
+        for (const media of Object.values(response.content ?? {})) {
+          if (status.startsWith('2') && example.response !== undefined) media.example = example.response
+          const other = example.errors?.[Number(status)]
+          if (other !== undefined) media.example = other
+        }
+      }
+      // A field error about a field this operation reads: its first required one, else its first.
+      const shown = Object.values(op.requestBody?.content ?? {})[0]?.schema
+      const body = shown?.oneOf?.[0] ?? shown
+      const field = body?.required?.[1] ?? body?.required?.[0] ?? Object.keys(body?.properties ?? {})[0]
+      const bad = op.responses['400']?.content?.['application/json']
+      if (bad && field && !bad.schema?.properties?.detail) {
+        bad.example = {
+          [field]: [field === 'password' ? 'This field may not be blank.' : 'This field is required.'],
+        }
+      }
+      const listed = aliases.get(key)
+      if (listed) {
+        op.description = `${op.description ? `${op.description}\n\n` : ''}Also answered at ${listed
+          .map((u) => `\`${u}\``)
+          .join(', ')} (aliases, for existing SimpleJWT clients).`
+      }
+    }
+  }
+  return doc
+}
+
 /** The OpenAPI 3 document (built from the routes' TypeBox schemas), Swagger UI and ReDoc. */
 export default fp(
   async (app) => {
+    // Canonical operation ("POST /api/v1/auth/token/") -> its alias paths, gathered as routes are documented.
+    const aliases = new Map<string, string[]>()
     await app.register(swagger, {
       openapi: {
         openapi: '3.0.3',
@@ -66,7 +164,7 @@ export default fp(
           description:
             'Issues, refreshes, verifies and revokes JWTs (SimpleJWT wire format) and tracks every login as a device session. Revocation takes effect on the next request.',
           version: '1.0.0',
-          license: { name: 'Proprietary' },
+          license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
         },
         // Relative: the document describes whichever host serves it.
         servers: [{ url: '/', description: 'This server' }],
@@ -78,15 +176,59 @@ export default fp(
           },
         },
         tags: [
-          { name: 'tokens', description: 'Login, refresh, verify, blacklist, logout' },
-          { name: 'users', description: 'Users and the current user' },
-          { name: 'sessions', description: 'Device sessions' },
-          { name: 'admin', description: 'Operator actions' },
-          { name: 'health', description: 'Liveness and readiness' },
+          {
+            name: 'tokens',
+            description: 'Login, refresh, verify, blacklist, logout, introspection and revocation',
+          },
+          { name: 'users', description: 'The current user, and users as staff manage them' },
+          {
+            name: 'sessions',
+            description: 'Device sessions: each login is one, listed and revoked by its user',
+          },
+          {
+            name: 'admin',
+            description:
+              'Staff and superuser actions: every session, the kill switch, webhooks, the audit trail',
+          },
+          { name: 'health', description: 'Liveness and readiness, for load balancers and orchestrators' },
           { name: 'discovery', description: 'Keys and endpoints, for the services behind us' },
+          {
+            name: 'two-factor',
+            description:
+              'TOTP two-factor authentication: enrolment with an authenticator app, recovery codes, the second login step (POST /api/v1/auth/token/mfa/ after a 401 `mfa_required`), and staff reset. The app shows the account under the issuer JWT_ISSUER, else the host name of PUBLIC_URL.',
+          },
+          {
+            name: 'mail',
+            description:
+              'Password reset and e-mail verification by mailed link. Answers 404 when mail is off (production without SMTP_URL); outside production mail goes to .eml files in DATA_DIR/outbox/.',
+          },
+          {
+            name: 'aliases',
+            description:
+              'The paths the SimpleJWT deployments used, answered by the same handlers as the canonical /api/v1/auth/ operations. Deprecated for new clients, kept for existing ones.',
+          },
         ],
       },
-      transform: ({ schema, url, route }) => ({ schema: withOperationDefaults(schema, url, route), url }),
+      transform: ({ schema, url, route }) => ({
+        schema: withOperationDefaults(
+          documented(
+            schema as DocumentedSchema,
+            openapiPath(url),
+            String(Array.isArray(route.method) ? route.method[0] : route.method),
+            aliases,
+          ),
+          url,
+          route,
+        ),
+        url,
+      }),
+      transformObject: (documentObject) =>
+        'openapiObject' in documentObject
+          ? (withExamples(
+              documentObject.openapiObject as never,
+              aliases,
+            ) as typeof documentObject.openapiObject)
+          : documentObject.swaggerObject,
     })
     await app.register(swaggerUi, { routePrefix: `${SCHEMA}swagger-ui`, staticCSP: SWAGGER_CSP })
 

@@ -24,7 +24,10 @@ export default fp(
     const templates = new MailTemplates(config.mailTemplatesDir)
     const transport = config.smtpUrl
       ? smtpTransport(config.smtpUrl)
-      : fileTransport(join(config.dataDir, 'outbox'))
+      : fileTransport(join(config.dataDir, 'outbox'), ({ to, file, links }) =>
+          // The .eml is quoted-printable (`=3D` for `=`): the link as a developer can paste it.
+          app.log.info(`mail to ${to} written to ${file}${links.length ? `; link: ${links.join(' ')}` : ''}`),
+        )
     const mailer = new Mailer(repos.outbox, templates, transport, {
       from: config.mailFrom,
       retryMs: config.mailRetrySeconds * 1000,

@@ -13,7 +13,7 @@ import {
   TestAuthResponse,
   User,
 } from '../schema/wire.js'
-import { paths } from './paths.js'
+import { aliasMarks, paths } from './paths.js'
 
 const security = [{ bearerAuth: [] }]
 
@@ -22,6 +22,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of paths.logout) {
     app.post(url, {
       schema: {
+        ...aliasMarks(url, paths.logout),
         tags: ['tokens'],
         summary: "Log out: revoke this login's session and, when a Bearer is sent, that access token",
         body: LogoutBody,
@@ -50,6 +51,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
     app.get(url, {
       config: { protected: true },
       schema: {
+        ...aliasMarks(url, paths.me),
         tags: ['users'],
         summary: 'The current user, with profile and tenant',
         security,

@@ -12,7 +12,7 @@ import {
   protectedResponses,
   RevokeSessionResponse,
 } from '../schema/wire.js'
-import { V1 } from './paths.js'
+import { aliasMarks, V1 } from './paths.js'
 
 const tags = ['admin']
 const security = [{ bearerAuth: [] }]
@@ -62,10 +62,12 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       sessions.adminRevoke(principalOf(request), request.params.id, requestMeta(request)),
   })
 
-  for (const url of [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']) {
+  const invalidateAll = [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']
+  for (const url of invalidateAll) {
     app.post(url, {
       config: { protected: true },
       schema: {
+        ...aliasMarks(url, invalidateAll),
         tags,
         summary: 'Invalidate every token of every user (superuser); new logins keep working',
         security,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { absoluteUrl } from '../src/http/pagination.js'
 import { unreadableRequest } from '../schema/wire.js'
-import { V1 } from './paths.js'
+import { aliasMarks, V1 } from './paths.js'
 
 const tags = ['discovery']
 
@@ -39,9 +39,15 @@ const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Resource servers refetch on a kid they do not know; a rotation is published ahead of use.
   const maxAge = Math.min(300, Math.max(keysPollSeconds, 60))
 
-  for (const url of ['/.well-known/jwks.json', `${V1}/jwks/`]) {
+  const jwks = ['/.well-known/jwks.json', `${V1}/jwks/`]
+  for (const url of jwks) {
     app.get(url, {
-      schema: { tags, summary: 'JSON Web Key Set', response: { 200: Jwks, ...unreadableRequest } },
+      schema: {
+        ...aliasMarks(url, jwks),
+        tags,
+        summary: 'JSON Web Key Set',
+        response: { 200: Jwks, ...unreadableRequest },
+      },
       handler: async (_request, reply) => {
         reply.header('cache-control', `public, max-age=${maxAge}`)
         return { keys: app.keyring.jwks() }

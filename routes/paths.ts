@@ -27,3 +27,15 @@ export const paths = {
   me: [`${V1}/users/me/`, '/api/user/', '/api/users/auth/me/'],
   testAuth: ['/api/test-auth/'],
 } as const
+
+/**
+ * The document's marks for one path of an operation answered at several (`all`, canonical first):
+ * an alias is marked deprecated and names its canonical path, so the reference shows the operation
+ * once and lists its aliases apart (plugins/docs.ts), instead of six identical "Log in" entries.
+ */
+export function aliasMarks(
+  url: string,
+  all: readonly string[],
+): { deprecated?: true; 'x-alias-of'?: string } {
+  return url === all[0] ? {} : { deprecated: true, 'x-alias-of': all[0] }
+}

@@ -4,12 +4,13 @@ import {
   Empty,
   errorResponses,
   LoginBody,
+  LoginBodyDocumented,
   LoginResponse,
   RefreshBody,
   RefreshResponse,
   VerifyBody,
 } from '../schema/wire.js'
-import { paths } from './paths.js'
+import { aliasMarks, paths } from './paths.js'
 
 const tags = ['tokens']
 
@@ -24,12 +25,22 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of paths.login) {
     app.post(url, {
       schema: {
+        ...aliasMarks(url, paths.login),
         tags,
         summary: 'Log in: obtain an access and refresh token pair',
         description:
           '`username` may be a username or an e-mail; `login` and `email` are accepted for it. Each login is a device session.',
         body: LoginBody,
-        response: { 200: LoginResponse, ...errorResponses },
+        // What the document shows: the account by one of username, email or login (see preValidation).
+        'x-documented-body': LoginBodyDocumented,
+        response: {
+          200: LoginResponse,
+          ...errorResponses,
+          401: {
+            ...errorResponses[401],
+            example: { detail: 'No active account found with the given credentials' },
+          },
+        },
       },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.
@@ -46,6 +57,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of paths.refresh) {
     app.post(url, {
       schema: {
+        ...aliasMarks(url, paths.refresh),
         tags,
         summary: 'Refresh: a new access token (and, with rotation, a new refresh token)',
         description:
@@ -66,6 +78,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of paths.verify) {
     app.post(url, {
       schema: {
+        ...aliasMarks(url, paths.verify),
         tags,
         summary: 'Verify a token (access or refresh); a revoked token is 401 token_revoked',
         body: VerifyBody,
@@ -78,6 +91,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   for (const url of paths.blacklist) {
     app.post(url, {
       schema: {
+        ...aliasMarks(url, paths.blacklist),
         tags,
         summary: "Blacklist a refresh token, revoking that login's session",
         body: RefreshBody,

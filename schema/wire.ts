@@ -1,5 +1,5 @@
-import { type TSchema, Type } from '@sinclair/typebox'
-import { CLIENT_TYPES } from './db.js'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { CLIENT_TYPES, type ClientType } from './db.js'
 
 /**
  * A field that may be null (DRF allow_null). Preferred to a union with Null: fast-json-stringify
@@ -7,10 +7,87 @@ import { CLIENT_TYPES } from './db.js'
  */
 const Nullable = <T extends TSchema>(schema: T) =>
   Type.Unsafe<T['static'] | null>({ ...schema, nullable: true })
-const DateTime = Type.String({ format: 'date-time', example: '2024-01-15T12:30:00Z' })
+// No example here: each operation's example (schema/examples.ts) gives its own, consistent times.
+const DateTime = Type.String({ format: 'date-time' })
 const Jwt = Type.String({ minLength: 1, description: 'A JSON Web Token' })
 
 // ---- errors ---------------------------------------------------------------------------------
+
+/**
+ * Every `code` an error answer of each status may carry, as the source raises them (an answer
+ * without a code, such as SimpleJWT's failed login, has only `detail`). test/openapi-examples.test.ts
+ * reads the source and fails when a code is raised that is not listed here.
+ */
+export const ERROR_CODES = {
+  400: ['bad_request', 'parse_error', 'token_not_valid', 'mfa_already_enabled', 'mfa_not_enabled'],
+  401: [
+    'token_not_valid',
+    'token_revoked',
+    'bad_authorization_header',
+    'user_not_found',
+    'user_inactive',
+    'account_expired',
+    'email_not_verified',
+    'already_logged_in',
+    'mfa_required',
+    'mfa_token_invalid',
+    'mfa_invalid',
+    'mfa_code_used',
+    'invalid_client',
+    'authentication_failed',
+  ],
+  403: ['permission_denied', 'mfa_required_for_staff'],
+  404: ['not_found'],
+  405: ['method_not_allowed'],
+  413: ['payload_too_large'],
+  429: ['throttled'],
+  503: ['service_unavailable', 'mfa_unavailable', 'webhooks_unavailable'],
+} as const
+
+/** What each code means, for the reader of the document. */
+const CODE_MEANINGS: Record<string, string> = {
+  bad_request: 'the request could not be read',
+  parse_error: 'the body is not valid JSON',
+  token_not_valid: 'the token is malformed, expired, of the wrong type or its signature does not match',
+  token_revoked: 'the token was valid but its session, user or all tokens were revoked',
+  bad_authorization_header: 'the Authorization header is not `Bearer <token>`',
+  user_not_found: "the token's user no longer exists",
+  user_inactive: 'the user is deactivated',
+  account_expired: "the user's expiry_date has passed",
+  email_not_verified: 'REQUIRE_VERIFIED_EMAIL is on and the address is not verified yet',
+  already_logged_in: 'SESSION_POLICY=reject and a session of this client_type is open',
+  mfa_required: 'the password was right; send `mfa_token` and a code to POST /api/v1/auth/token/mfa/',
+  mfa_token_invalid: 'the mfa_token expired, was completed, or ran out of attempts: log in again',
+  mfa_invalid: 'the two-factor code is wrong',
+  mfa_code_used: "the two-factor code was already used: wait for the app's next one",
+  mfa_already_enabled: 'two-factor authentication is already on',
+  mfa_not_enabled: 'two-factor authentication is not on',
+  invalid_client: 'the HTTP Basic credentials of an introspection client are wrong',
+  authentication_failed: 'the metrics token is wrong',
+  permission_denied: 'the caller is not allowed (staff or superuser only, or another tenant)',
+  mfa_required_for_staff: 'MFA_REQUIRED_FOR_STAFF is on: turn two-factor on to act as staff',
+  not_found: 'no such object (or one outside your tenant)',
+  method_not_allowed: 'the path exists, not with this method',
+  payload_too_large: 'the body is larger than BODY_LIMIT',
+  throttled: 'too many attempts: wait for the seconds of Retry-After',
+  service_unavailable: 'the database or the revocation store cannot answer: retry shortly',
+  mfa_unavailable:
+    'two-factor needs KEY_ENCRYPTION_KEY on this server (or it is not the one that sealed the secrets)',
+  webhooks_unavailable: 'webhooks need KEY_ENCRYPTION_KEY on this server',
+}
+
+/** A realistic answer of each status, for the document. */
+const ERROR_EXAMPLES: Record<number, Record<string, unknown>> = {
+  400: { detail: 'JSON parse error - Unexpected end of JSON input', code: 'parse_error' },
+  401: { detail: 'Token has been revoked. Please login again.', code: 'token_revoked' },
+  403: { detail: 'You do not have permission to perform this action.', code: 'permission_denied' },
+  404: { detail: 'Not found.', code: 'not_found' },
+  429: { detail: 'Request was throttled. Expected available in 42 seconds.', code: 'throttled' },
+  503: {
+    detail: 'The service is temporarily unavailable. Please try again shortly.',
+    code: 'service_unavailable',
+  },
+}
 
 export const ErrorBody = Type.Object(
   {
@@ -34,36 +111,114 @@ export const FieldErrorBody = Type.Record(Type.String(), Type.Array(Type.String(
   description: 'DRF field errors: {"field": ["sentence"]}',
 })
 
-// Typed as the schema they copy, so declaration files can name them (a spread TypeBox object cannot be).
-const err = (description: string): typeof ErrorBody => ({ ...ErrorBody, description })
-const fieldErr: typeof FieldErrorBody = { ...FieldErrorBody, description: 'Invalid input (DRF field errors)' }
+/**
+ * The error body of one status, its `code` an enum of that status's codes, each explained.
+ * Typed as the schema it copies, so declaration files can name it (a spread TypeBox object cannot be).
+ */
+const err = (status: keyof typeof ERROR_CODES, description: string): typeof ErrorBody => {
+  const codes = ERROR_CODES[status]
+  const meanings = codes.map((c) => `- \`${c}\`: ${CODE_MEANINGS[c] ?? ''}`).join('\n')
+  return {
+    ...ErrorBody,
+    description: `${description}. \`code\` is one of:\n\n${meanings}`,
+    properties: {
+      ...ErrorBody.properties,
+      code: { ...ErrorBody.properties.code, enum: [...codes] },
+    },
+    ...(ERROR_EXAMPLES[status] ? { example: ERROR_EXAMPLES[status] } : {}),
+  } as typeof ErrorBody
+}
+const fieldErr: typeof FieldErrorBody = {
+  ...FieldErrorBody,
+  description: 'Invalid input (DRF field errors): each field named, with what is wrong with it',
+  example: { password: ['This field may not be blank.'] },
+}
 
 export const errorResponses = {
   400: fieldErr,
-  401: err('Not authenticated, or the token is invalid or revoked'),
-  429: err('Too many requests'),
-  503: err('A backing store is unavailable'),
+  401: err(401, 'Not authenticated, or the token is invalid or revoked'),
+  429: err(429, 'Too many requests'),
+  503: err(503, 'A backing store is unavailable'),
 }
 /** What any route may answer, even one that reads no input: Node refuses a malformed request. */
-export const unreadableRequest = { 400: err('The request could not be read') }
-export const protectedResponses = { ...errorResponses, 403: err('Not allowed'), 404: err('Not found') }
+export const unreadableRequest = { 400: err(400, 'The request could not be read') }
+export const protectedResponses = {
+  ...errorResponses,
+  403: err(403, 'Not allowed'),
+  404: err(404, 'Not found'),
+}
 
 // ---- tokens ---------------------------------------------------------------------------------
 
-export const LoginBody = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 254, description: 'A username or an e-mail address' }),
+const CLIENT_TYPE_MEANINGS: Record<ClientType, string> = {
+  website: 'a browser',
+  mobile: 'a phone or tablet app',
+  telegram_bot: 'a Telegram bot acting for a user (with telegram_user_id, telegram_username)',
+  unknown: 'anything else; the default',
+}
+/** A session's kind of client: one string of a fixed list (an enum, so documents show the list). */
+const ClientTypeField = (options: { default?: ClientType } = {}) =>
+  Type.Unsafe<ClientType>({
+    type: 'string',
+    enum: [...CLIENT_TYPES],
+    description: `The kind of client, shown in session lists and used by SESSION_POLICY:\n\n${CLIENT_TYPES.map(
+      (c) => `- \`${c}\`: ${CLIENT_TYPE_MEANINGS[c]}`,
+    ).join('\n')}`,
+    ...options,
+  })
+
+const loginFields = {
   password: Type.String({ minLength: 1, maxLength: 4096 }),
-  login: Type.Optional(Type.String({ description: 'Alias of username' })),
-  email: Type.Optional(Type.String({ description: 'Alias of username' })),
-  client_type: Type.Optional(
-    Type.Union(
-      CLIENT_TYPES.map((c) => Type.Literal(c)),
-      { default: 'unknown' },
+  client_type: Type.Optional(ClientTypeField({ default: 'unknown' })),
+  device_name: Type.Optional(
+    Nullable(
+      Type.String({ maxLength: 255, description: 'A name the user recognises in their session list' }),
     ),
   ),
-  device_name: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
   telegram_user_id: Type.Optional(Nullable(Type.Integer({ minimum: -(2 ** 53) + 1, maximum: 2 ** 53 - 1 }))),
   telegram_username: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+}
+
+export const LoginBody = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 254, description: 'A username or an e-mail address' }),
+  login: Type.Optional(Type.String({ description: 'Alias of username' })),
+  email: Type.Optional(Type.String({ description: 'Alias of username' })),
+  ...loginFields,
+})
+
+/**
+ * The login body as the document shows it: the account named by exactly one of `username`, `email`
+ * or `login` (the route copies `email` or `login` into `username` before validating LoginBody).
+ */
+export const LoginBodyDocumented = Type.Unsafe<Static<typeof LoginBody>>({
+  oneOf: [
+    Type.Object(
+      {
+        username: Type.String({
+          minLength: 1,
+          maxLength: 254,
+          description: 'A username or an e-mail address',
+        }),
+        ...loginFields,
+      },
+      { title: 'By username' },
+    ),
+    Type.Object(
+      {
+        email: Type.String({ minLength: 1, maxLength: 254, description: "The account's e-mail address" }),
+        ...loginFields,
+      },
+      { title: 'By e-mail' },
+    ),
+    Type.Object(
+      {
+        login: Type.String({ minLength: 1, maxLength: 254, description: 'A username or an e-mail address' }),
+        ...loginFields,
+      },
+      { title: "By login (the seeds' name for username)" },
+    ),
+  ],
+  description: 'The account, by exactly one of username, email or login, and its password',
 })
 
 export const LoginUser = Type.Object({
@@ -163,7 +318,8 @@ export const TestAuthResponse = Type.Object({
 export const Session = Type.Object({
   id: Type.Integer(),
   user_id: Type.Integer(),
-  client_type: Type.String(),
+  // Typed as the string a row holds; documented as the list it is.
+  client_type: Type.Unsafe<string>({ ...ClientTypeField() }),
   device_name: Nullable(Type.String()),
   telegram_user_id: Nullable(Type.Integer()),
   telegram_username: Nullable(Type.String()),
@@ -266,7 +422,7 @@ export const RevokeAllResponse = Type.Object({ message: Type.String(), revoked_c
 
 export const AdminSessionQuery = Type.Object({
   ...ListQuery,
-  client_type: Type.Optional(Type.Union(CLIENT_TYPES.map((c) => Type.Literal(c)))),
+  client_type: Type.Optional(ClientTypeField()),
   is_active: Type.Optional(Type.Boolean()),
   user_id: Type.Optional(Id),
 })

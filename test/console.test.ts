@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os'
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,11 +12,14 @@ import { codeAt } from '../src/mfa/totp.js'
  * The operator console end to end: a real Chromium drives /admin/ against a listening service,
  * and what the operator did in the page is checked through the API itself.
  */
-// The README's picture is refreshed only on request (UPDATE_SCREENSHOT=1), so a test run leaves the tree clean.
-const SCREENSHOT =
-  process.env.UPDATE_SCREENSHOT === '1'
-    ? join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'console.png')
-    : join(tmpdir(), `console-${process.pid}.png`)
+// A test artifact (gitignored); the README's pictures come from test/console-layout.test.ts.
+const SCREENSHOT = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '.tap',
+  'screenshots',
+  'console-operator.png',
+)
 const V1 = '/api/v1/auth'
 
 /** One backend is enough for a UI test: the real ones when reachable, else the embedded ones. */

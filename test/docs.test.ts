@@ -32,7 +32,15 @@ t.test('OpenAPI document, Swagger UI and ReDoc', async (t) => {
   }
 
   const login = doc.paths['/api/v1/auth/token/'].post
-  t.same(login.requestBody.content['application/json'].schema.required, ['username', 'password'])
+  t.same(
+    login.requestBody.content['application/json'].schema.oneOf.map((s: { required: string[] }) => s.required),
+    [
+      ['username', 'password'],
+      ['email', 'password'],
+      ['login', 'password'],
+    ],
+    'login names the account by username, email or login',
+  )
   t.ok(login.responses['200'], 'login documents its 200 body')
   t.ok(login.responses['401'], 'and its 401 body')
   t.same(

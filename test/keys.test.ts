@@ -169,7 +169,14 @@ t.test('rotate-key: the new key signs, the old one keeps verifying, nobody is lo
       const user = await app.createUser()
       const before = await app.login(user.username, user.password)
       const printed = await rotateKeyNow(app)
-      t.match(printed[0], new RegExp(`^New ${alg} key \\S+ \\(test\\): published now, signs from`))
+      t.match(
+        printed[0],
+        new RegExp(
+          `^New ${alg} key \\S+ \\(test\\): in this server's key set \\(JWKS\\) now, ` +
+            "in every other instance's within \\d+ s \\(KEYS_POLL_SECONDS\\); signs from",
+        ),
+        'says when the other instances have it, not "published now"',
+      )
       const after = await app.login(user.username, user.password)
       const oldKid = decodeJwt(before.access).header.kid
       const newKid = decodeJwt(after.access).header.kid

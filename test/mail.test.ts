@@ -6,6 +6,8 @@ import { mailOutbox, oneTimeTokens } from '../schema/db.js'
 import type { Config } from '../src/config.js'
 import { type BackendName, eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 import { type Inbox, linkToken, startInbox } from './helpers/smtp.js'
+import { fileTransport, type WrittenMail } from '../src/mail/transport.js'
+import { startServer } from './helpers/server-process.js'
 
 t.setTimeout(180_000)
 
@@ -298,6 +300,59 @@ t.test('the pages the links open: a GET spends nothing, the form sets the passwo
   t.equal(again.statusCode, 400)
   t.match(again.body, 'This link was already used.')
 })
+
+t.test('a mail written to a file is quoted-printable; its link is handed over as plain text', async (t) => {
+  const dir = t.testdir()
+  const written: WrittenMail[] = []
+  const link = `${PUBLIC_URL}/password/reset/?token=Xq3v9LmR2tY7bK0pWz5nC8dF1gH4jS6aE-uQiOoPrT0`
+  await fileTransport(dir, (mail) => written.push(mail)).send({
+    from: 'authjwt <no-reply@localhost>',
+    to: 'files@example.com',
+    subject: 'Reset your password',
+    text: `Hello alice,\n\nTo choose a new password, open this link within 30 minutes:\n${link}\n`,
+    html: `<p><a href="${link}">Choose a new password</a></p>`,
+    messageId: '<qp-test@localhost>',
+  })
+  const files = await readdir(dir)
+  t.equal(files.length, 1)
+  const raw = await readFile(join(dir, files[0] ?? ''), 'utf8')
+  t.notOk(raw.includes(link), 'the file does not hold the link as typed (quoted-printable: "=" is "=3D")')
+  t.match(raw, 'token=3D')
+  t.same(written, [{ to: 'files@example.com', file: join(dir, files[0] ?? ''), links: [link] }])
+})
+
+t.test(
+  'in development the log prints the reset link, and that link, pasted, resets the password',
+  async (t) => {
+    const dir = t.testdir()
+    const server = await startServer(t, {
+      NODE_ENV: 'development',
+      DATA_DIR: dir,
+      ADMIN_USERNAME: 'dana',
+      ADMIN_PASSWORD: 'dana-old-password',
+      ADMIN_EMAIL: 'dana@example.com',
+      MAIL_RETRY_SECONDS: '1',
+    })
+    const asked = await fetch(`${server.base}/api/v1/auth/password/reset/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'dana@example.com' }),
+    })
+    t.equal(asked.status, 202)
+    const line = /mail to dana@example\.com written to (\S+\.eml); link: (http\S+\?token=[\w-]+)/
+    await server.waitFor(line)
+    const [, file, link] = line.exec(server.output())!
+    t.match(file, join(dir, 'outbox'), 'the log names the file')
+    const token = new URL(link!).searchParams.get('token') ?? ''
+    t.notOk((await readFile(file!, 'utf8')).includes(`token=${token}`), 'the file holds it quoted-printable')
+    const confirmed = await fetch(`${server.base}/api/v1/auth/password/reset/confirm/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, new_password: 'dana-new-password' }),
+    })
+    t.equal(confirmed.status, 200, `the token from the log works as pasted: ${await confirmed.text()}`)
+  },
+)
 
 t.test('no SMTP_URL outside production: each mail is an .eml file in DATA_DIR/outbox', async (t) => {
   const dataDir = t.testdir()

@@ -88,10 +88,12 @@ t.test('TOTP: enrol -> login with a code -> replay refused -> recovery code work
     )
 
     const second = (await login(app, user.username, user.password)).json().mfa_token
-    t.equal(
-      (await complete(app, second, code)).json().code,
-      'mfa_invalid',
-      'the same code again: replay refused',
+    const replay = await complete(app, second, code)
+    t.equal(replay.statusCode, 401)
+    t.match(
+      replay.json(),
+      { code: 'mfa_code_used', detail: /^The code was already used\./ },
+      'the same code again: refused, saying it was already used',
     )
     t.equal(
       (await complete(app, second, codeAt(secret, Date.now() + STEP))).statusCode,
@@ -146,6 +148,51 @@ t.test('TOTP: enrol -> login with a code -> replay refused -> recovery code work
       (await login(app, user.username, user.password)).statusCode,
       200,
       'off: the password alone logs in again',
+    )
+  })
+})
+
+t.test('the code that confirmed enrolment is refused at login as already used, not as wrong', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const app = await makeApp(t, backend, { keyEncryptionKey: 'mfa-test-key-encryption-key-32-bytes' })
+    const user = await app.createUser()
+    const headers = app.bearer((await app.login(user.username, user.password)).access)
+    const { secret } = (
+      await app.request({ method: 'POST', url: '/api/v1/auth/mfa/totp/setup/', headers })
+    ).json()
+    const code = codeAt(secret)
+    const on = await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/mfa/totp/confirm/',
+      headers,
+      payload: { code },
+    })
+    t.equal(on.statusCode, 200)
+    const { mfa_token } = (await login(app, user.username, user.password)).json()
+    const again = await complete(app, mfa_token, code)
+    t.equal(again.statusCode, 401)
+    t.same(
+      again.json(),
+      {
+        detail: 'The code was already used. Wait for the next code from your authenticator app.',
+        code: 'mfa_code_used',
+      },
+      "the contract's error shape, with its own code",
+    )
+    const off = await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/mfa/disable/',
+      headers,
+      payload: { code },
+    })
+    t.equal(off.statusCode, 400)
+    t.same(off.json(), { code: ['The code was already used.'] }, 'a field error when it proves a change')
+    const wrong = await complete(app, mfa_token, code === '000000' ? '111111' : '000000')
+    t.equal(wrong.json().code, 'mfa_invalid', 'a wrong code is still called not valid')
+    t.equal(
+      (await complete(app, mfa_token, codeAt(secret, Date.now() + STEP))).statusCode,
+      200,
+      "the app's next code logs in",
     )
   })
 })

@@ -96,7 +96,7 @@ t.test('README: keys, rotation and the client, as an operator and an app would r
   )
   t.match(
     rotated.stdout,
-    /New EdDSA key \S+ \(embedded PGlite, through the running server\): published now, signs from/,
+    /New EdDSA key \S+ \(embedded PGlite, through the running server\): in this server's key set \(JWKS\) now, in every other instance's within 10 s \(KEYS_POLL_SECONDS\); signs from/,
   )
   const after = await fetch(`${server.base}/.well-known/jwks.json`).then((r) => r.json())
   t.equal(after.keys.length, 2, 'the new key is published at once, beside the old one')
@@ -109,6 +109,32 @@ t.test('README: keys, rotation and the client, as an operator and an app would r
   })
   t.equal(client.code, 0, `client example runs ${client.stderr}`)
   t.same(client.stdout.trim().split('\n'), ['new tokens', 'logged in as alice, 1 session(s)', 'logged out'])
+})
+
+t.test('README: the Quick start logs in, calls a protected route, lists sessions, logs out', async (t) => {
+  const code = await examples()
+  t.ok(code.quickstart, 'the README has the Quick start example')
+  const dir = await mkdtemp(join(tmpdir(), 'authjwt-readme-quickstart-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const server = await startServer(t, {
+    DATA_DIR: dir,
+    ADMIN_USERNAME: 'admin',
+    ADMIN_PASSWORD: 'a quick start password',
+  })
+  const script = (code.quickstart ?? '')
+    .replaceAll('localhost:8000', server.base.replace(/^http:\/\//, ''))
+    .replaceAll('<password>', 'a quick start password')
+  const out = await run('bash', ['-c', `set -e\n${script}`], { cwd: dir, env: childEnv({}) })
+  t.equal(out.code, 0, `the example runs ${out.stderr}`)
+  const [me, sessions, logout, after] = out.stdout
+    .replace(/}(?=[[{])/g, '}\n')
+    .replace(/](?=[[{])/g, ']\n')
+    .split('\n')
+    .map((line) => JSON.parse(line))
+  t.match(me, { username: 'admin', is_superuser: true }, 'the protected call answers who is logged in')
+  t.match(sessions, [{ client_type: 'website', device_name: 'my laptop', is_current: true }], 'one session')
+  t.match(logout, { message: 'Logout successful' })
+  t.match(after, { code: 'token_revoked' }, 'after the logout the access token is refused')
 })
 
 t.test('README: the resource-server kit honours a logout on ours at the next request', async (t) => {
@@ -192,13 +218,21 @@ t.test(
 
     const setup = await curl('mfa-setup', { ACCESS })
     t.match(setup, { secret: String, otpauth_url: /^otpauth:\/\/totp\//, qr_code: /^data:image\/svg\+xml/ })
-    const confirm = await curl('mfa-confirm', { ACCESS, CODE: codeAt(setup.secret) })
+    const CODE = codeAt(setup.secret)
+    const confirm = await curl('mfa-confirm', { ACCESS, CODE })
     t.equal(confirm.recovery_codes.length, 10)
     const challenge = await curl('mfa-login')
     t.match(challenge, { code: 'mfa_required', mfa_token: String })
+    // What a newcomer tries first: the code that just confirmed enrolment.
+    const reused = await curl('mfa-complete', { MFA_TOKEN: challenge.mfa_token, NEXT_CODE: CODE })
+    t.match(
+      reused,
+      { code: 'mfa_code_used', detail: /^The code was already used\./ },
+      'the confirming code again is refused as already used, as the README says',
+    )
     const pair = await curl('mfa-complete', {
       MFA_TOKEN: challenge.mfa_token,
-      CODE: codeAt(setup.secret, Date.now() + 30_000),
+      NEXT_CODE: codeAt(setup.secret, Date.now() + 30_000),
     })
     t.match(pair, { access: String, refresh: String, username: 'alice' }, 'the usual login answer')
 

@@ -163,7 +163,7 @@ export const commands: Record<string, Command> = {
       algorithm: { type: 'string', help: 'algorithm of the new key (default: JWT_ALGORITHM)' },
       'signs-in': {
         type: 'string',
-        help: 'published now, signs after this many seconds (default: twice KEYS_POLL_SECONDS, so every instance knows it first)',
+        help: 'signs after this many seconds (default: twice KEYS_POLL_SECONDS, so every instance, which reads the key set every KEYS_POLL_SECONDS, knows it first)',
       },
     },
     async run(values, ctx) {
@@ -195,7 +195,13 @@ export const commands: Record<string, Command> = {
         type: 'key.rotated',
         details: { kid: rotation.kid, algorithm: rotation.alg, signs_from: at, removed: rotation.removed },
       })
-      ctx.print(`New ${rotation.alg} key ${rotation.kid} (${ctx.where}): published now, signs from ${at}.`)
+      // Instances read the key set every KEYS_POLL_SECONDS: only a server that ran this command
+      // itself (ctx.keyring) publishes the key at once; the others within that period.
+      const poll = `within ${config.keysPollSeconds} s (KEYS_POLL_SECONDS)`
+      const published = ctx.keyring
+        ? `in this server's key set (JWKS) now, in every other instance's ${poll}`
+        : `in every instance's key set (JWKS) ${poll}`
+      ctx.print(`New ${rotation.alg} key ${rotation.kid} (${ctx.where}): ${published}; signs from ${at}.`)
       ctx.print(
         `The keys before it verify until their last token has expired (${Math.max(config.refreshTokenLifetime, config.accessTokenLifetime)} s after ${at}).`,
       )

@@ -18,6 +18,10 @@ const CHALLENGE_SECONDS = 300
 const CHALLENGE_ATTEMPTS = 5
 const RECOVERY_CODES = 10
 const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
+const CODE_USED = 'The code was already used.'
+
+/** What a code proved: the step or recovery code was spent now, was spent before, or proves nothing. */
+type CodeCheck = 'accepted' | 'used' | 'wrong'
 
 export interface TwoFactorDeps {
   config: Config
@@ -45,6 +49,10 @@ const errors = {
       'mfa_token_invalid',
     ),
   wrongCode: () => new ApiError(401, 'The code is not valid.', 'mfa_invalid'),
+  // Said apart from a wrong code: the user typed the right code once too often (the one that just
+  // confirmed enrolment, say) and only has to wait for the app's next one.
+  codeUsed: () =>
+    new ApiError(401, `${CODE_USED} Wait for the next code from your authenticator app.`, 'mfa_code_used'),
   unavailable: () =>
     new ApiError(
       503,
@@ -163,26 +171,31 @@ export class TwoFactor {
     const user = await users.findById(challenge.userId)
     if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
     await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
-    if (!(await this.accepts(user.id, code))) {
+    const check = await this.accepts(user.id, code)
+    if (check !== 'accepted') {
       this.d.audit.record({ type: 'mfa.failed', userId: user.id }, meta)
       if (challenge.attempts >= CHALLENGE_ATTEMPTS) await mfa.spendChallenge(challenge.tokenHash)
-      throw errors.wrongCode()
+      throw check === 'used' ? errors.codeUsed() : errors.wrongCode()
     }
     if (!(await mfa.spendChallenge(challenge.tokenHash))) throw errors.challengeGone()
     return { user, pending: challenge.login as unknown as PendingLogin }
   }
 
-  /** A current TOTP code not used before, or an unused recovery code. */
-  private async accepts(userId: number, code: string): Promise<boolean> {
+  /**
+   * A current TOTP code not used before, or an unused recovery code. A current code whose step (or a
+   * later one) was already accepted is `used`: a replay, or the code that confirmed enrolment.
+   */
+  private async accepts(userId: number, code: string): Promise<CodeCheck> {
     const { mfa } = this.d.repos
     const compact = code.replace(/[\s-]/g, '').toLowerCase()
     if (/^\d{6}$/.test(compact)) {
       const row = await mfa.find(userId)
-      if (!row?.enabledAt) return false
+      if (!row?.enabledAt) return 'wrong'
       const step = codeStep(this.secretOf(userId, row.sealedSecret), compact)
-      return step !== undefined && (await mfa.acceptStep(userId, step))
+      if (step === undefined) return 'wrong'
+      return (await mfa.acceptStep(userId, step)) ? 'accepted' : 'used'
     }
-    return compact.length === 10 && (await mfa.spendCode(userId, digest(compact)))
+    return compact.length === 10 && (await mfa.spendCode(userId, digest(compact))) ? 'accepted' : 'wrong'
   }
 
   private async proven(principal: Principal, proof: Proof, ip: string | undefined): Promise<UserRecord> {
@@ -190,10 +203,15 @@ export class TwoFactor {
     if (!user.mfaEnabled) throw errors.notOn()
     const account = accountKey(user.id, user.username)
     await this.d.throttle.attempt(account, ip)
-    const ok = proof.password
-      ? await this.d.hasher.verify(user.passwordHash, proof.password, account)
-      : proof.code !== undefined && (await this.accepts(user.id, proof.code))
-    if (!ok) throw new FieldErrors({ [proof.password ? 'password' : 'code']: ['Wrong password or code.'] })
+    if (proof.password) {
+      if (!(await this.d.hasher.verify(user.passwordHash, proof.password, account))) {
+        throw new FieldErrors({ password: ['Wrong password or code.'] })
+      }
+      return user
+    }
+    const check = proof.code === undefined ? 'wrong' : await this.accepts(user.id, proof.code)
+    if (check === 'used') throw new FieldErrors({ code: [CODE_USED] })
+    if (check !== 'accepted') throw new FieldErrors({ code: ['Wrong password or code.'] })
     return user
   }
 
