@@ -14,7 +14,10 @@ import type { Principal } from '../tokens/claims.js'
 import { codeStep, enrolment, newSecret } from './totp.js'
 
 const CHALLENGE_SECONDS = 300
-/** Wrong codes one login attempt may try before it must start again (they count against the login limit too). */
+/**
+ * Codes one login attempt may try before it must start again (they count against the login limit
+ * too, and wrong ones against the account's daily cap, MFA_DAILY_FAILURE_LIMIT).
+ */
 const CHALLENGE_ATTEMPTS = 5
 const RECOVERY_CODES = 10
 const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
@@ -45,6 +48,14 @@ const errors = {
       'mfa_token_invalid',
     ),
   wrongCode: () => new ApiError(401, 'The code is not valid.', 'mfa_invalid'),
+  locked: (retryAfterSeconds: number) =>
+    new ApiError(
+      429,
+      `Too many wrong codes for this account today: two-factor login is locked for ${lockedFor(retryAfterSeconds)}. Try again later, or ask an administrator to reset your two-factor authentication.`,
+      'mfa_locked',
+      {},
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
   unavailable: () =>
     new ApiError(
       503,
@@ -67,7 +78,9 @@ const errors = {
  * after the password with 401 `mfa_required` and an `mfa_token` (single-use, five minutes, bound
  * to that attempt; not a token any route accepts), completed by a code or a recovery code.
  * Invariants: a TOTP code is accepted once (its step must be later than the last one accepted);
- * a recovery code once; every code tried counts against the account's login limit.
+ * a recovery code once; every code tried counts against the account's login limit; a challenge
+ * checks at most five codes and an account at most MFA_DAILY_FAILURE_LIMIT wrong ones a day,
+ * however many arrive at once.
  */
 export class TwoFactor {
   constructor(private readonly d: TwoFactorDeps) {}
@@ -158,16 +171,28 @@ export class TwoFactor {
     meta: RequestMeta,
   ): Promise<{ user: UserRecord; pending: PendingLogin }> {
     const { mfa, users } = this.d.repos
-    const challenge = await mfa.attemptChallenge(digest(mfaToken))
+    const challenge = await mfa.attemptChallenge(digest(mfaToken), CHALLENGE_ATTEMPTS)
     if (!challenge) throw errors.challengeGone()
     const user = await users.findById(challenge.userId)
     if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
     await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
+    // The login limit alone lets a guesser try codes all day: the day's failures have a cap of
+    // their own, reserved before the code is checked so that parallel guesses cannot overshoot it.
+    const cap = this.d.config.mfaDailyFailureLimit
+    const failures = cap > 0 ? await mfa.reserveFailure(user.id, cap) : 0
+    if (failures === undefined) {
+      const until = await mfa.lockedUntil(user.id)
+      throw errors.locked(Math.max(1, Math.ceil(((until?.getTime() ?? Date.now()) - Date.now()) / 1000)))
+    }
     if (!(await this.accepts(user.id, code))) {
-      this.d.audit.record({ type: 'mfa.failed', userId: user.id }, meta)
+      // The failure that reaches the cap says so: the audit trail raises an alert for it.
+      const details =
+        cap > 0 ? { failures_today: failures, ...(failures >= cap ? { locked: true } : {}) } : {}
+      this.d.audit.record({ type: 'mfa.failed', userId: user.id, details }, meta)
       if (challenge.attempts >= CHALLENGE_ATTEMPTS) await mfa.spendChallenge(challenge.tokenHash)
       throw errors.wrongCode()
     }
+    if (cap > 0) await mfa.releaseFailure(user.id)
     if (!(await mfa.spendChallenge(challenge.tokenHash))) throw errors.challengeGone()
     return { user, pending: challenge.login as unknown as PendingLogin }
   }
@@ -222,6 +247,13 @@ export interface Proof {
 /** The sealed secret is bound to its user: copied onto another row, it does not open. */
 function sealId(userId: number): string {
   return `mfa:${userId}`
+}
+
+/** A lock's remaining time in words: "3 hours", "1 hour", "12 minutes". */
+function lockedFor(seconds: number): string {
+  const [n, unit] =
+    seconds >= 3600 ? [Math.ceil(seconds / 3600), 'hour'] : [Math.ceil(seconds / 60), 'minute']
+  return `${n} ${unit}${n === 1 ? '' : 's'}`
 }
 
 function shown(code: string): string {
