@@ -21,6 +21,16 @@ export interface NewSession {
   expiresAt: Date
 }
 
+/** What a login under a one-per-client-type policy got: its session (and those it replaced), or a refusal. */
+export type ExclusiveSession = { id: number; replaced: number[] } | 'already_logged_in'
+
+/** Thrown inside the transaction to roll it back (the last_login it stamped included). */
+class Refused extends Error {
+  constructor(readonly reason: 'already_logged_in') {
+    super(reason)
+  }
+}
+
 export interface AdminSessionRow extends SessionRow {
   username: string
 }
@@ -90,6 +100,39 @@ export class SessionRepository {
   async createAtLogin(input: NewSession): Promise<{ id: number }> {
     const [row] = await this.loginInserter.execute(this.params(storable(input)))
     return row!
+  }
+
+  /**
+   * A login's session under SESSION_POLICY `reject` or `replace` (at most one live session per
+   * user and client type), decided in one transaction whose first statement locks the user's row
+   * (stamping last_login): concurrent logins of one user take their turns, and each sees the
+   * sessions the one before it committed. `reject` refuses while a live session of the type
+   * exists; `replace` revokes those sessions (the caller denies them in the revocation store).
+   */
+  async openExclusive(input: NewSession, policy: 'reject' | 'replace'): Promise<ExclusiveSession> {
+    const row = storable(input)
+    try {
+      return await this.db.transaction(async (tx) => {
+        await tx.update(users).set({ lastLogin: row.createdAt }).where(eq(users.id, row.userId))
+        const sameType = and(eq(sessions.userId, row.userId), eq(sessions.clientType, row.clientType))
+        let replaced: number[] = []
+        if (policy === 'replace') {
+          replaced = await this.revokeWhere(sameType, 'replaced', tx)
+        } else {
+          const [live] = await tx
+            .select({ id: sessions.id })
+            .from(sessions)
+            .where(and(sameType, eq(sessions.isActive, true), gt(sessions.expiresAt, row.createdAt)))
+            .limit(1)
+          if (live) throw new Refused('already_logged_in')
+        }
+        const { id } = await this.create(row, tx)
+        return { id, replaced }
+      })
+    } catch (err) {
+      if (err instanceof Refused) return err.reason
+      throw err
+    }
   }
 
   /** Creates a session; returns its id. `db`: a transaction it is part of (the prepared insert is not). */
@@ -184,28 +227,8 @@ export class SessionRepository {
     return this.revokeWhere(where, reason, db)
   }
 
-  revokeForUserAndClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
-    return this.revokeWhere(and(eq(sessions.userId, userId), eq(sessions.clientType, clientType)), reason)
-  }
-
   revokeAll(reason: string, db = this.db): Promise<number[]> {
     return this.revokeWhere(undefined, reason, db)
-  }
-
-  async hasLiveSession(userId: number, clientType: string, now: Date): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(
-        and(
-          eq(sessions.userId, userId),
-          eq(sessions.clientType, clientType),
-          eq(sessions.isActive, true),
-          gt(sessions.expiresAt, now),
-        ),
-      )
-      .limit(1)
-    return row !== undefined
   }
 
   async listForUser(userId: number, includeInactive: boolean, now = new Date()): Promise<SessionRow[]> {

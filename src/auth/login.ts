@@ -1,3 +1,4 @@
+import type { NewSession } from '../accounts/sessions.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { ClientType } from '../../schema/db.js'
 import { ApiError, errors } from '../http/errors.js'
@@ -80,16 +81,14 @@ export async function startSession(
 ) {
   const { repos, config } = d
   const clientType = input.client_type ?? 'unknown'
-  await applySessionPolicy(d, user, clientType, meta)
 
   const nowMs = Date.now()
   const now = new Date(nowMs)
   const refreshJti = newJti(nowMs)
   const accessJti = newJti(nowMs)
-  // The session and the user's last_login, written at once: one round trip of latency.
-  // The session insert sets the user's last_login too (one statement): the cached row is stale.
+  // The session insert sets the user's last_login too: the cached row is stale.
   repos.users.forget(user.id)
-  const session = await repos.sessions.createAtLogin({
+  const row: NewSession = {
     userId: user.id,
     refreshJti,
     accessJti,
@@ -101,7 +100,8 @@ export async function startSession(
     telegramUsername: input.telegram_username ?? null,
     createdAt: now,
     expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
-  })
+  }
+  const session = await openSession(d, row, meta)
   d.audit.record(
     {
       type: 'login.succeeded',
@@ -133,30 +133,32 @@ export async function startSession(
   }
 }
 
-/** SESSION_POLICY: a second login on one client type is allowed, refused, or replaces the first. */
-async function applySessionPolicy(
-  d: AuthDeps,
-  user: UserRecord,
-  clientType: string,
-  meta: RequestMeta,
-): Promise<void> {
-  if (d.config.sessionPolicy === 'reject') {
-    if (await d.repos.sessions.hasLiveSession(user.id, clientType, new Date())) {
-      const details = { reason: 'already_logged_in', client_type: clientType }
-      d.audit.record({ type: 'login.failed', userId: user.id, details }, meta)
-      throw new ApiError(
-        401,
-        `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
-        'already_logged_in',
-      )
-    }
-  } else if (d.config.sessionPolicy === 'replace') {
-    const ids = await d.revocations.revokeClientType(user.id, clientType, 'replaced')
-    for (const id of ids) {
-      d.audit.record(
-        { type: 'session.revoked', userId: user.id, sessionId: id, details: { reason: 'replaced' } },
-        meta,
-      )
-    }
+/**
+ * The login's session under SESSION_POLICY. `allow`: the session and the user's last_login,
+ * written at once (one round trip of latency). `reject` and `replace`: one live session per
+ * client type, decided by the database (one transaction under the user's row lock), so
+ * concurrent logins cannot both pass.
+ */
+async function openSession(d: AuthDeps, row: NewSession, meta: RequestMeta): Promise<{ id: number }> {
+  const policy = d.config.sessionPolicy
+  if (policy === 'allow') return d.repos.sessions.createAtLogin(row)
+  const opened = await d.repos.sessions.openExclusive(row, policy)
+  const { userId, clientType } = row
+  if (opened === 'already_logged_in') {
+    const details = { reason: 'already_logged_in', client_type: clientType }
+    d.audit.record({ type: 'login.failed', userId, details }, meta)
+    throw new ApiError(
+      401,
+      `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
+      'already_logged_in',
+    )
   }
+  if (opened.replaced.length > 0) {
+    await d.revocations.denySessions(opened.replaced.map((id) => ({ id, userId })))
+  }
+  for (const id of opened.replaced) {
+    const details = { reason: 'replaced' }
+    d.audit.record({ type: 'session.revoked', userId, sessionId: id, details }, meta)
+  }
+  return opened
 }

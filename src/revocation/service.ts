@@ -71,13 +71,6 @@ export class RevocationService {
     return wasActive
   }
 
-  /** Revokes a user's live sessions of one client type (SESSION_POLICY=replace). */
-  async revokeClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
-    const ids = await this.d.repos.sessions.revokeForUserAndClientType(userId, clientType, reason)
-    await this.denySessions(ids.map((id) => ({ id, userId })))
-    return ids
-  }
-
   /**
    * Stops every token of a user issued until now and revokes their sessions; with `exceptSid`,
    * every session but that one (whose tokens keep working). `alongside` writes more in the same
