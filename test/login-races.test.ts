@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { sessions } from '../schema/db.js'
 import { codeAt } from '../src/mfa/totp.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
@@ -174,5 +174,127 @@ t.test('SESSION_POLICY=allow (the default): parallel logins are all sessions', a
       Array(8).fill(200),
     )
     t.equal((await activeRows(app, user.id)).length, 8, 'eight live sessions')
+  })
+})
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Starts `change` (a password change or a reset), and twelve logins with the old password a few
+ * ms apart meanwhile; answers the sessions those logins opened.
+ */
+async function loginsRacing(
+  app: TestApp,
+  user: { username: string; password: string },
+  change: () => Promise<{ statusCode: number; body: string }>,
+  t: Test,
+) {
+  const logins = Array.from({ length: 12 }, (_, i) =>
+    sleep(i * 3).then(() => login(app, user.username, user.password, 'website')),
+  )
+  const [changed, ...answers] = await Promise.all([change(), ...logins])
+  t.equal(changed.statusCode, 200, changed.body)
+  t.ok(
+    answers.every((a) => a.statusCode === 200 || a.json().code === undefined),
+    'a login refused is told the credentials are wrong',
+  )
+  return answers
+    .filter((a) => a.statusCode === 200)
+    .map((a) => a.json() as { access: string; refresh: string })
+}
+
+t.test('logins with the old password racing a password change keep no session', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const app = await makeApp(t, backend)
+    let opened = 0
+    for (let round = 0; round < 3; round++) {
+      const user = await app.createUser()
+      const own = await app.login(user.username, user.password)
+      const sessions = await loginsRacing(
+        app,
+        user,
+        () =>
+          app.request({
+            method: 'POST',
+            url: '/api/v1/auth/users/me/password/',
+            headers: app.bearer(own.access),
+            payload: { old_password: user.password, new_password: `Changed-password-${round}-42` },
+          }),
+        t,
+      )
+      opened += sessions.length
+      for (const pair of sessions) {
+        t.same(await works(app, pair), { access: false, refresh: false }, 'its tokens are refused')
+      }
+      const old = await login(app, user.username, user.password)
+      t.equal(old.statusCode, 401, 'the old password no longer logs in')
+      t.same(await works(app, own), { access: true, refresh: true }, "the changer's own session stays")
+    }
+    t.comment(`${opened} racing logins opened a session before the change`)
+  })
+})
+
+t.test('logins with the old password racing a reset confirmation keep no session', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const app = await makeApp(t, backend)
+    app.config.mailEnabled = true // the confirm route; the token is issued below, no mail is sent
+    let opened = 0
+    for (let round = 0; round < 3; round++) {
+      const user = await app.createUser()
+      const token = await app.app.repos.oneTimeTokens.issue(
+        'password_reset',
+        { userId: user.id, email: `${user.username}@example.com` },
+        1800,
+      )
+      const sessions = await loginsRacing(
+        app,
+        user,
+        () =>
+          app.request({
+            method: 'POST',
+            url: '/api/v1/auth/password/reset/confirm/',
+            payload: { token, new_password: `Reset-password-${round}-42` },
+          }),
+        t,
+      )
+      opened += sessions.length
+      for (const pair of sessions) {
+        t.same(await works(app, pair), { access: false, refresh: false }, 'its tokens are refused')
+      }
+    }
+    t.comment(`${opened} racing logins opened a session before the reset`)
+  })
+})
+
+t.test('a second factor completed after a password change opens no session', async (t) => {
+  await eachBackend(t, async (t, backend) => {
+    const app = await makeApp(t, backend, { keyEncryptionKey: 'mfa-test-key-encryption-key-32-bytes' })
+    const user = await app.createUser()
+    const own = await app.login(user.username, user.password)
+    const headers = app.bearer(own.access)
+    const { secret } = (
+      await app.request({ method: 'POST', url: '/api/v1/auth/mfa/totp/setup/', headers })
+    ).json()
+    await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/mfa/totp/confirm/',
+      headers,
+      payload: { code: codeAt(secret, Date.now() - 30_000) },
+    })
+    const mfa_token = (await login(app, user.username, user.password)).json().mfa_token
+    const changed = await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/users/me/password/',
+      headers,
+      payload: { old_password: user.password, new_password: 'Changed-password-42' },
+    })
+    t.equal(changed.statusCode, 200)
+    const done = await app.request({
+      method: 'POST',
+      url: '/api/v1/auth/token/mfa/',
+      payload: { mfa_token, code: codeAt(secret) },
+    })
+    t.equal(done.statusCode, 401, 'the login checked the old password: it ends')
+    t.equal(done.json().code, 'mfa_token_invalid')
   })
 })

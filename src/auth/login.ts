@@ -1,4 +1,4 @@
-import type { NewSession } from '../accounts/sessions.js'
+import type { OpenedSession, NewSession } from '../accounts/sessions.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { ClientType } from '../../schema/db.js'
 import { ApiError, errors } from '../http/errors.js'
@@ -55,23 +55,34 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
     failed('email_not_verified')
     throw errors.emailNotVerified()
   }
-  // A hash made with older parameters is replaced.
+  // A hash made with older parameters is replaced, unless the password changed meanwhile (the
+  // change must stand); the session is then opened under the new hash.
+  let verified = user
   if (hasher.needsRehash(user.passwordHash)) {
-    await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
+    const passwordHash = await hasher.hash(input.password)
+    if (!(await repos.users.rehashPassword(user.id, user.passwordHash, passwordHash))) {
+      failed('password_changed')
+      throw errors.badCredentials()
+    }
+    verified = { ...user, passwordHash }
   }
   if (user.mfaEnabled && d.twoFactor) {
     const { password: _, ...fields } = input
-    const challenge = await d.twoFactor.challenge(user, {
+    const challenge = await d.twoFactor.challenge(verified, {
       input: fields,
       meta: { ip: meta.ip, userAgent: meta.userAgent },
     })
     audit.record({ type: 'mfa.challenged', userId: user.id }, meta)
     throw challenge
   }
-  return startSession(d, user, input, meta, 'password')
+  return startSession(d, verified, input, meta, 'password')
 }
 
-/** A login that passed every check (password, and the second factor when on): the session and the pair. */
+/**
+ * A login that passed every check (password, and the second factor when on): the session and the
+ * pair. `user.passwordHash` is the hash the password was checked against: the session is opened
+ * only while the user still has it, so a login racing a password change or reset keeps nothing.
+ */
 export async function startSession(
   d: AuthDeps,
   user: UserRecord,
@@ -101,7 +112,7 @@ export async function startSession(
     createdAt: now,
     expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
   }
-  const session = await openSession(d, row, meta)
+  const session = await openSession(d, row, user.passwordHash, meta)
   d.audit.record(
     {
       type: 'login.succeeded',
@@ -137,13 +148,29 @@ export async function startSession(
  * The login's session under SESSION_POLICY. `allow`: the session and the user's last_login,
  * written at once (one round trip of latency). `reject` and `replace`: one live session per
  * client type, decided by the database (one transaction under the user's row lock), so
- * concurrent logins cannot both pass.
+ * concurrent logins cannot both pass. Either way only while the user's password hash is still
+ * `verifiedHash`.
  */
-async function openSession(d: AuthDeps, row: NewSession, meta: RequestMeta): Promise<{ id: number }> {
+async function openSession(
+  d: AuthDeps,
+  row: NewSession,
+  verifiedHash: string,
+  meta: RequestMeta,
+): Promise<{ id: number }> {
   const policy = d.config.sessionPolicy
-  if (policy === 'allow') return d.repos.sessions.createAtLogin(row)
-  const opened = await d.repos.sessions.openExclusive(row, policy)
+  const opened: OpenedSession =
+    policy === 'allow'
+      ? await d.repos.sessions
+          .createAtLogin(row, verifiedHash)
+          .then((created) => (created ? { ...created, replaced: [] } : 'password_changed'))
+      : await d.repos.sessions.openExclusive(row, policy, verifiedHash)
   const { userId, clientType } = row
+  if (opened === 'password_changed') {
+    // The password changed (or was reset) while this login checked it: the new one decides.
+    const details = { reason: 'password_changed' }
+    d.audit.record({ type: 'login.failed', userId, details }, meta)
+    throw errors.badCredentials()
+  }
   if (opened === 'already_logged_in') {
     const details = { reason: 'already_logged_in', client_type: clientType }
     d.audit.record({ type: 'login.failed', userId, details }, meta)

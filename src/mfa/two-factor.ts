@@ -36,6 +36,8 @@ export interface TwoFactorDeps {
 export interface PendingLogin {
   input: Record<string, unknown>
   meta: { ip: string | undefined; userAgent: string | undefined }
+  /** SHA-256 of the password hash the login checked: a change or reset meanwhile ends the challenge. */
+  verified?: string
 }
 
 const errors = {
@@ -160,7 +162,8 @@ export class TwoFactor {
   async challenge(user: UserRecord, pending: PendingLogin): Promise<ApiError> {
     const token = newToken()
     const expires = new Date(Date.now() + CHALLENGE_SECONDS * 1000)
-    await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...pending }, expires)
+    const login = { ...pending, verified: digest(user.passwordHash) }
+    await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...login }, expires)
     return errors.mfaRequired(token)
   }
 
@@ -175,6 +178,10 @@ export class TwoFactor {
     if (!challenge) throw errors.challengeGone()
     const user = await users.findById(challenge.userId)
     if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
+    // The password the login checked is no longer the user's: the attempt ends with it. (The
+    // session insert checks the hash again, against a change that commits after this read.)
+    const pending = challenge.login as unknown as PendingLogin
+    if (pending.verified !== digest(user.passwordHash)) throw errors.challengeGone()
     await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
     // The login limit alone lets a guesser try codes all day: the day's failures have a cap of
     // their own, reserved before the code is checked so that parallel guesses cannot overshoot it.
@@ -194,7 +201,7 @@ export class TwoFactor {
     }
     if (cap > 0) await mfa.releaseFailure(user.id)
     if (!(await mfa.spendChallenge(challenge.tokenHash))) throw errors.challengeGone()
-    return { user, pending: challenge.login as unknown as PendingLogin }
+    return { user, pending }
   }
 
   /** A current TOTP code not used before, or an unused recovery code. */
