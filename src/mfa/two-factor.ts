@@ -189,7 +189,9 @@ export class TwoFactor {
     const failures = cap > 0 ? await mfa.reserveFailure(user.id, cap) : 0
     if (failures === undefined) {
       const until = await mfa.lockedUntil(user.id)
-      throw errors.locked(Math.max(1, Math.ceil(((until?.getTime() ?? Date.now()) - Date.now()) / 1000)))
+      // No lock: two-factor was turned off meanwhile, which ends the challenge too.
+      if (!until) throw errors.challengeGone()
+      throw errors.locked(Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)))
     }
     if (!(await this.accepts(user.id, code))) {
       // The failure that reaches the cap says so: the audit trail raises an alert for it.
