@@ -201,6 +201,10 @@ export const userMfa = pgTable('user_mfa', {
   enabledAt: ts('enabled_at'),
   lastStep: bigint('last_step', { mode: 'number' }).notNull().default(0),
   createdAt: ts('created_at').notNull().defaultNow(),
+  // Wrong second-factor codes since `failures_since` (a day's window): MFA_DAILY_FAILURE_LIMIT.
+  // Counted in the row, by one conditional UPDATE, so concurrent guesses cannot pass the cap.
+  failures: integer('failures').notNull().default(0),
+  failuresSince: ts('failures_since'),
 })
 
 /** Single-use recovery codes, stored as SHA-256 (they are random, 50 bits and more). */

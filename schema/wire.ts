@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   404: ['not_found'],
   405: ['method_not_allowed'],
   413: ['payload_too_large'],
-  429: ['throttled'],
+  429: ['throttled', 'mfa_locked'],
   503: ['service_unavailable', 'mfa_unavailable', 'webhooks_unavailable'],
 } as const
 
@@ -70,6 +70,8 @@ const CODE_MEANINGS: Record<string, string> = {
   method_not_allowed: 'the path exists, not with this method',
   payload_too_large: 'the body is larger than BODY_LIMIT',
   throttled: 'too many attempts: wait for the seconds of Retry-After',
+  mfa_locked:
+    'MFA_DAILY_FAILURE_LIMIT wrong two-factor codes today: locked for the seconds of Retry-After (staff can reset two-factor)',
   service_unavailable: 'the database or the revocation store cannot answer: retry shortly',
   mfa_unavailable:
     'two-factor needs KEY_ENCRYPTION_KEY on this server (or it is not the one that sealed the secrets)',

@@ -111,6 +111,8 @@ export interface Config {
   requireVerifiedEmail: boolean
   /** Staff act as staff only with two-factor on (they may still log in, and enrol). */
   mfaRequiredForStaff: boolean
+  /** Wrong second-factor codes one account may get in a day before its two-factor logins lock; 0: no cap. */
+  mfaDailyFailureLimit: number
   mailRateLimit: number
   mailIpRateLimit: number
   /** The first wait before a failed mail is tried again; each further wait doubles, up to an hour. */
@@ -235,6 +237,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     emailVerificationTtlSeconds: read.int('EMAIL_VERIFICATION_TTL', 3 * 86400, 60, 30 * 86400),
     requireVerifiedEmail: read.bool('REQUIRE_VERIFIED_EMAIL', false),
     mfaRequiredForStaff: read.bool('MFA_REQUIRED_FOR_STAFF', false),
+    mfaDailyFailureLimit: read.int('MFA_DAILY_FAILURE_LIMIT', 20, 0, 1_000_000),
     mailRateLimit: read.int('MAIL_RATE_LIMIT', 5, 0, 1_000_000),
     mailIpRateLimit: read.int('MAIL_IP_RATE_LIMIT', 30, 0, 1_000_000),
     mailRetrySeconds: read.int('MAIL_RETRY_SECONDS', 10, 1, 3600),

@@ -21,6 +21,16 @@ export interface NewSession {
   expiresAt: Date
 }
 
+/** What a login under a one-per-client-type policy got: its session (and those it replaced), or a refusal. */
+export type OpenedSession = { id: number; replaced: number[] } | 'already_logged_in' | 'password_changed'
+
+/** Thrown inside the transaction to roll it back (the last_login it stamped included). */
+class Refused extends Error {
+  constructor(readonly reason: 'already_logged_in' | 'password_changed') {
+    super(reason)
+  }
+}
+
 export interface AdminSessionRow extends SessionRow {
   username: string
 }
@@ -45,26 +55,10 @@ const at = (name: string) => sql`${sql.placeholder(name)}::timestamptz`
 export class SessionRepository {
   // The per-request queries are built once: Drizzle's query builder costs several times the round trip.
   private readonly inserter
-  private readonly loginInserter
   private readonly batches: SessionBatches
 
   constructor(private readonly db: Db) {
     this.inserter = this.insertion(db).returning({ id: sessions.id }).prepare('session_insert')
-    // A login's session and the user's last_login in one statement: one round trip and one
-    // commit instead of two, which on a login's budget is the database's largest share.
-    const created = db.$with('created').as(this.insertion(db).returning({ id: sessions.id }))
-    const seen = db.$with('seen').as(
-      db
-        .update(users)
-        .set({ lastLogin: at('createdAt') })
-        .where(eq(users.id, ph('userId')))
-        .returning({ userId: users.id }),
-    )
-    this.loginInserter = db
-      .with(created, seen)
-      .select({ id: created.id })
-      .from(created)
-      .prepare('session_insert_login')
     this.batches = new SessionBatches(db)
   }
 
@@ -86,10 +80,76 @@ export class SessionRepository {
     })
   }
 
-  /** A login's session, with the user's last_login set to its start in the same statement. */
-  async createAtLogin(input: NewSession): Promise<{ id: number }> {
-    const [row] = await this.loginInserter.execute(this.params(storable(input)))
-    return row!
+  /**
+   * A login's session, with the user's last_login set to its start in the same statement (one
+   * round trip and one commit, on a login's budget the database's largest share), only while the
+   * user's password hash is still `verifiedHash`, the one the login checked: undefined otherwise.
+   * The user's row is locked by the statement (the last_login update), and the hash is checked on
+   * the row as it is once the lock is held: a password change committed meanwhile refuses the
+   * session, and one that commits later finds the session to revoke.
+   */
+  async createAtLogin(input: NewSession, verifiedHash: string): Promise<{ id: number } | undefined> {
+    const p = storable(input)
+    const createdAt = p.createdAt.toISOString()
+    const result = await this.db.execute(sql`
+      with seen as (
+        update ${users} set last_login = ${createdAt}::timestamptz
+        where id = ${p.userId} and password_hash = ${verifiedHash}
+        returning id
+      )
+      insert into ${sessions} (user_id, refresh_jti, access_jti, client_type, device_name, ip_address,
+        user_agent, telegram_user_id, telegram_username, created_at, last_activity, expires_at)
+      select id, ${p.refreshJti}::text, ${p.accessJti}::text, ${p.clientType}::text,
+        ${p.deviceName ?? null}::text, ${p.ipAddress ?? null}::text, ${p.userAgent ?? null}::text,
+        ${p.telegramUserId ?? null}::bigint, ${p.telegramUsername ?? null}::text,
+        ${createdAt}::timestamptz, ${createdAt}::timestamptz, ${p.expiresAt.toISOString()}::timestamptz
+      from seen
+      returning id`)
+    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as { id: number }[]
+    return rows[0] ? { id: Number(rows[0].id) } : undefined
+  }
+
+  /**
+   * A login's session under SESSION_POLICY `reject` or `replace` (at most one live session per
+   * user and client type), decided in one transaction whose first statement locks the user's row
+   * (stamping last_login): concurrent logins of one user take their turns, and each sees the
+   * sessions the one before it committed. `reject` refuses while a live session of the type
+   * exists; `replace` revokes those sessions (the caller denies them in the revocation store).
+   * As createAtLogin, only while the user's password hash is still `verifiedHash`.
+   */
+  async openExclusive(
+    input: NewSession,
+    policy: 'reject' | 'replace',
+    verifiedHash: string,
+  ): Promise<OpenedSession> {
+    const row = storable(input)
+    try {
+      return await this.db.transaction(async (tx) => {
+        const locked = await tx
+          .update(users)
+          .set({ lastLogin: row.createdAt })
+          .where(and(eq(users.id, row.userId), eq(users.passwordHash, verifiedHash)))
+          .returning({ id: users.id })
+        if (locked.length === 0) throw new Refused('password_changed')
+        const sameType = and(eq(sessions.userId, row.userId), eq(sessions.clientType, row.clientType))
+        let replaced: number[] = []
+        if (policy === 'replace') {
+          replaced = await this.revokeWhere(sameType, 'replaced', tx)
+        } else {
+          const [live] = await tx
+            .select({ id: sessions.id })
+            .from(sessions)
+            .where(and(sameType, eq(sessions.isActive, true), gt(sessions.expiresAt, row.createdAt)))
+            .limit(1)
+          if (live) throw new Refused('already_logged_in')
+        }
+        const { id } = await this.create(row, tx)
+        return { id, replaced }
+      })
+    } catch (err) {
+      if (err instanceof Refused) return err.reason
+      throw err
+    }
   }
 
   /** Creates a session; returns its id. `db`: a transaction it is part of (the prepared insert is not). */
@@ -184,28 +244,8 @@ export class SessionRepository {
     return this.revokeWhere(where, reason, db)
   }
 
-  revokeForUserAndClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
-    return this.revokeWhere(and(eq(sessions.userId, userId), eq(sessions.clientType, clientType)), reason)
-  }
-
   revokeAll(reason: string, db = this.db): Promise<number[]> {
     return this.revokeWhere(undefined, reason, db)
-  }
-
-  async hasLiveSession(userId: number, clientType: string, now: Date): Promise<boolean> {
-    const [row] = await this.db
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(
-        and(
-          eq(sessions.userId, userId),
-          eq(sessions.clientType, clientType),
-          eq(sessions.isActive, true),
-          gt(sessions.expiresAt, now),
-        ),
-      )
-      .limit(1)
-    return row !== undefined
   }
 
   async listForUser(userId: number, includeInactive: boolean, now = new Date()): Promise<SessionRow[]> {

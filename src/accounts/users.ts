@@ -212,6 +212,20 @@ export class UserRepository {
     await db.update(users).set({ passwordHash }).where(eq(users.id, id))
   }
 
+  /**
+   * Replaces the hash only while it is still `verifiedHash` (a login rehashing the password it
+   * checked): false when the password changed meanwhile, which the login must not undo.
+   */
+  async rehashPassword(id: number, verifiedHash: string, passwordHash: string): Promise<boolean> {
+    this.forget(id)
+    const rows = await this.db
+      .update(users)
+      .set({ passwordHash })
+      .where(and(eq(users.id, id), eq(users.passwordHash, verifiedHash)))
+      .returning({ id: users.id })
+    return rows.length === 1
+  }
+
   async setTokensValidAfter(id: number, at: Date, db = this.db): Promise<void> {
     this.forget(id)
     await db.update(users).set({ tokensValidAfter: at }).where(eq(users.id, id))

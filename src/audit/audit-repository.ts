@@ -19,6 +19,9 @@ export interface AuditQuery {
 
 export type AuditRow = typeof auditEvents.$inferSelect
 
+/** The events that are a failed login: a wrong password (or refused account), a wrong code. */
+export const FAILED_LOGIN_TYPES: AuditType[] = ['login.failed', 'mfa.failed']
+
 /** The audit_events table: written in batches, read newest first, pruned by age. */
 export class AuditRepository {
   constructor(private readonly db: Db) {}
@@ -117,7 +120,10 @@ export class AuditRepository {
       .limit(q.limit)
   }
 
-  /** Failed logins of each user since `since`, counted in `db` (the batch's transaction). */
+  /**
+   * Failed logins of each user since `since`, counted in `db` (the batch's transaction): wrong
+   * passwords and wrong second-factor codes alike.
+   */
   async failedLogins(userIds: number[], since: Date, db: Db = this.db): Promise<Map<number, number>> {
     if (userIds.length === 0) return new Map()
     const rows = await db
@@ -126,7 +132,7 @@ export class AuditRepository {
       .where(
         and(
           inArray(auditEvents.userId, userIds),
-          eq(auditEvents.type, 'login.failed'),
+          inArray(auditEvents.type, FAILED_LOGIN_TYPES),
           gte(auditEvents.at, since),
         ),
       )

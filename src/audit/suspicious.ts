@@ -4,6 +4,7 @@ import { users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { AuditRecord, EventDetector, StoredEvent } from './events.js'
+import { FAILED_LOGIN_TYPES } from './audit-repository.js'
 import { sightingsOf } from './known-devices.js'
 import { describeUserAgent } from './user-agent.js'
 
@@ -21,14 +22,15 @@ export const FAILED_LOGIN_WINDOW_MS = 15 * 60_000
 const WHAT: Record<string, string> = {
   'suspicious.new_device': 'a login from a device or network not seen before',
   'suspicious.refresh_reuse': 'a stolen refresh token being used (the session was ended)',
-  'suspicious.failed_logins': 'many failed login attempts',
+  'suspicious.failed_logins': 'many failed login attempts (wrong passwords or two-factor codes)',
 }
 
 /**
  * Turns written events into alerts: a login from a device or network the user was never seen
- * from (not their first login), a refresh token presented again after it was spent, and failed
- * logins on one account reaching the threshold within 15 minutes (once per crossing, not on
- * every failure after it). Each alert is an event of its own: an audit row, webhooks, and
+ * from (not their first login), a refresh token presented again after it was spent, failed
+ * logins (wrong passwords and wrong codes) on one account reaching the threshold within 15
+ * minutes (once per crossing, not on every failure after it), and the wrong code that locks an
+ * account's two-factor logins for the day. Each alert is an event of its own: an audit row, webhooks, and
  * optionally a mail to the user.
  */
 export class SuspiciousActivity implements EventDetector {
@@ -56,22 +58,29 @@ export class SuspiciousActivity implements EventDetector {
 
   private async failedLogins(tx: Db, events: StoredEvent[]): Promise<AuditRecord[]> {
     const threshold = this.d.failedLoginThreshold
-    if (threshold <= 0) return []
     const lastOf = new Map<number, StoredEvent>()
     const inBatch = new Map<number, number>()
+    // A wrong code that reached the day's cap (MFA_DAILY_FAILURE_LIMIT) locked the account's
+    // two-factor logins: an alert of its own, whatever the 15-minute count says.
+    const locks = new Map<number, StoredEvent>()
     for (const e of events) {
-      if (e.type !== 'login.failed' || e.userId == null) continue
+      if (!FAILED_LOGIN_TYPES.includes(e.type) || e.userId == null) continue
       lastOf.set(e.userId, e)
       inBatch.set(e.userId, (inBatch.get(e.userId) ?? 0) + 1)
+      if (e.type === 'mfa.failed' && e.details?.locked === true) locks.set(e.userId, e)
     }
-    if (lastOf.size === 0) return []
+    const alerts: AuditRecord[] = []
+    for (const lock of locks.values()) {
+      const details = { failures: lock.details?.failures_today, window_hours: 24, second_factor_locked: true }
+      alerts.push(alert(lock, 'suspicious.failed_logins', details))
+    }
+    if (threshold <= 0 || lastOf.size === 0) return alerts
     const since = new Date(Date.now() - FAILED_LOGIN_WINDOW_MS)
     const totals = await this.d.repos.audit.failedLogins([...lastOf.keys()], since, tx)
-    const alerts: AuditRecord[] = []
     for (const [userId, last] of lastOf) {
       const total = totals.get(userId) ?? 0
       const before = total - (inBatch.get(userId) ?? 0)
-      if (before < threshold && total >= threshold) {
+      if (before < threshold && total >= threshold && !locks.has(userId)) {
         alerts.push(alert(last, 'suspicious.failed_logins', { failures: total, window_minutes: 15 }))
       }
     }

@@ -1,3 +1,4 @@
+import type { OpenedSession, NewSession } from '../accounts/sessions.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { ClientType } from '../../schema/db.js'
 import { ApiError, errors } from '../http/errors.js'
@@ -54,23 +55,34 @@ export async function login(d: AuthDeps, input: LoginInput, meta: RequestMeta) {
     failed('email_not_verified')
     throw errors.emailNotVerified()
   }
-  // A hash made with older parameters is replaced.
+  // A hash made with older parameters is replaced, unless the password changed meanwhile (the
+  // change must stand); the session is then opened under the new hash.
+  let verified = user
   if (hasher.needsRehash(user.passwordHash)) {
-    await repos.users.setPasswordHash(user.id, await hasher.hash(input.password))
+    const passwordHash = await hasher.hash(input.password)
+    if (!(await repos.users.rehashPassword(user.id, user.passwordHash, passwordHash))) {
+      failed('password_changed')
+      throw errors.badCredentials()
+    }
+    verified = { ...user, passwordHash }
   }
   if (user.mfaEnabled && d.twoFactor) {
     const { password: _, ...fields } = input
-    const challenge = await d.twoFactor.challenge(user, {
+    const challenge = await d.twoFactor.challenge(verified, {
       input: fields,
       meta: { ip: meta.ip, userAgent: meta.userAgent },
     })
     audit.record({ type: 'mfa.challenged', userId: user.id }, meta)
     throw challenge
   }
-  return startSession(d, user, input, meta, 'password')
+  return startSession(d, verified, input, meta, 'password')
 }
 
-/** A login that passed every check (password, and the second factor when on): the session and the pair. */
+/**
+ * A login that passed every check (password, and the second factor when on): the session and the
+ * pair. `user.passwordHash` is the hash the password was checked against: the session is opened
+ * only while the user still has it, so a login racing a password change or reset keeps nothing.
+ */
 export async function startSession(
   d: AuthDeps,
   user: UserRecord,
@@ -80,16 +92,14 @@ export async function startSession(
 ) {
   const { repos, config } = d
   const clientType = input.client_type ?? 'unknown'
-  await applySessionPolicy(d, user, clientType, meta)
 
   const nowMs = Date.now()
   const now = new Date(nowMs)
   const refreshJti = newJti(nowMs)
   const accessJti = newJti(nowMs)
-  // The session and the user's last_login, written at once: one round trip of latency.
-  // The session insert sets the user's last_login too (one statement): the cached row is stale.
+  // The session insert sets the user's last_login too: the cached row is stale.
   repos.users.forget(user.id)
-  const session = await repos.sessions.createAtLogin({
+  const row: NewSession = {
     userId: user.id,
     refreshJti,
     accessJti,
@@ -101,7 +111,8 @@ export async function startSession(
     telegramUsername: input.telegram_username ?? null,
     createdAt: now,
     expiresAt: new Date(nowMs + config.refreshTokenLifetime * 1000),
-  })
+  }
+  const session = await openSession(d, row, user.passwordHash, meta)
   d.audit.record(
     {
       type: 'login.succeeded',
@@ -133,30 +144,48 @@ export async function startSession(
   }
 }
 
-/** SESSION_POLICY: a second login on one client type is allowed, refused, or replaces the first. */
-async function applySessionPolicy(
+/**
+ * The login's session under SESSION_POLICY. `allow`: the session and the user's last_login,
+ * written at once (one round trip of latency). `reject` and `replace`: one live session per
+ * client type, decided by the database (one transaction under the user's row lock), so
+ * concurrent logins cannot both pass. Either way only while the user's password hash is still
+ * `verifiedHash`.
+ */
+async function openSession(
   d: AuthDeps,
-  user: UserRecord,
-  clientType: string,
+  row: NewSession,
+  verifiedHash: string,
   meta: RequestMeta,
-): Promise<void> {
-  if (d.config.sessionPolicy === 'reject') {
-    if (await d.repos.sessions.hasLiveSession(user.id, clientType, new Date())) {
-      const details = { reason: 'already_logged_in', client_type: clientType }
-      d.audit.record({ type: 'login.failed', userId: user.id, details }, meta)
-      throw new ApiError(
-        401,
-        `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
-        'already_logged_in',
-      )
-    }
-  } else if (d.config.sessionPolicy === 'replace') {
-    const ids = await d.revocations.revokeClientType(user.id, clientType, 'replaced')
-    for (const id of ids) {
-      d.audit.record(
-        { type: 'session.revoked', userId: user.id, sessionId: id, details: { reason: 'replaced' } },
-        meta,
-      )
-    }
+): Promise<{ id: number }> {
+  const policy = d.config.sessionPolicy
+  const opened: OpenedSession =
+    policy === 'allow'
+      ? await d.repos.sessions
+          .createAtLogin(row, verifiedHash)
+          .then((created) => (created ? { ...created, replaced: [] } : 'password_changed'))
+      : await d.repos.sessions.openExclusive(row, policy, verifiedHash)
+  const { userId, clientType } = row
+  if (opened === 'password_changed') {
+    // The password changed (or was reset) while this login checked it: the new one decides.
+    const details = { reason: 'password_changed' }
+    d.audit.record({ type: 'login.failed', userId, details }, meta)
+    throw errors.badCredentials()
   }
+  if (opened === 'already_logged_in') {
+    const details = { reason: 'already_logged_in', client_type: clientType }
+    d.audit.record({ type: 'login.failed', userId, details }, meta)
+    throw new ApiError(
+      401,
+      `You are already logged in on ${clientType.replace(/_/g, ' ')}. Please logout first.`,
+      'already_logged_in',
+    )
+  }
+  if (opened.replaced.length > 0) {
+    await d.revocations.denySessions(opened.replaced.map((id) => ({ id, userId })))
+  }
+  for (const id of opened.replaced) {
+    const details = { reason: 'replaced' }
+    d.audit.record({ type: 'session.revoked', userId, sessionId: id, details }, meta)
+  }
+  return opened
 }

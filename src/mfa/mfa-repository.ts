@@ -1,4 +1,4 @@
-import { and, count, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm'
+import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import { mfaChallenges, mfaRecoveryCodes, userMfa } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import { storableJson } from '../lib/storable.js'
@@ -89,8 +89,12 @@ export class MfaRepository {
     await this.db.insert(mfaChallenges).values({ tokenHash, userId, login: stored, expiresAt })
   }
 
-  /** A live challenge (unused, unexpired), counting this attempt at it. */
-  async attemptChallenge(tokenHash: string) {
+  /**
+   * A live challenge (unused, unexpired, fewer than `maxAttempts` codes tried), counting this
+   * attempt at it. The check and the count are one statement: of any number of concurrent
+   * attempts, `maxAttempts` get the row.
+   */
+  async attemptChallenge(tokenHash: string, maxAttempts: number) {
     const [row] = await this.db
       .update(mfaChallenges)
       .set({ attempts: sql`${mfaChallenges.attempts} + 1` })
@@ -99,10 +103,51 @@ export class MfaRepository {
           eq(mfaChallenges.tokenHash, tokenHash),
           isNull(mfaChallenges.usedAt),
           gt(mfaChallenges.expiresAt, sql`now()`),
+          lt(mfaChallenges.attempts, maxAttempts),
         ),
       )
       .returning()
     return row
+  }
+
+  /**
+   * Reserves one failure of the day's `cap` before a code is checked (released if the code is
+   * right): the count and the cap are one statement, so concurrent guesses cannot pass it. A day
+   * starts at the first failure after the previous day ended. Answers the failures counted with
+   * this one, or undefined when the cap is reached (or two-factor is off).
+   */
+  async reserveFailure(userId: number, cap: number): Promise<number | undefined> {
+    const newDay = sql`(${userMfa.failuresSince} is null or ${userMfa.failuresSince} <= now() - interval '1 day')`
+    const [row] = await this.db
+      .update(userMfa)
+      .set({
+        failures: sql`case when ${newDay} then 1 else ${userMfa.failures} + 1 end`,
+        failuresSince: sql`case when ${newDay} then now() else ${userMfa.failuresSince} end`,
+      })
+      .where(
+        and(eq(userMfa.userId, userId), isNotNull(userMfa.enabledAt), or(newDay, lt(userMfa.failures, cap))),
+      )
+      .returning({ failures: userMfa.failures })
+    return row?.failures
+  }
+
+  /** Gives back a reservation whose code was right. */
+  async releaseFailure(userId: number): Promise<void> {
+    await this.db
+      .update(userMfa)
+      .set({ failures: sql`greatest(${userMfa.failures} - 1, 0)` })
+      .where(eq(userMfa.userId, userId))
+  }
+
+  /** When the day of failures that locked the user ends (undefined: not locked). */
+  async lockedUntil(userId: number): Promise<Date | undefined> {
+    const [row] = await this.db
+      .select({ until: sql<string>`${userMfa.failuresSince} + interval '1 day'` })
+      .from(userMfa)
+      .where(
+        and(eq(userMfa.userId, userId), gt(sql`${userMfa.failuresSince} + interval '1 day'`, sql`now()`)),
+      )
+    return row ? new Date(row.until) : undefined
   }
 
   /** Spends a challenge once: of two concurrent completions, one gets true. */

@@ -14,7 +14,10 @@ import type { Principal } from '../tokens/claims.js'
 import { codeStep, enrolment, newSecret } from './totp.js'
 
 const CHALLENGE_SECONDS = 300
-/** Wrong codes one login attempt may try before it must start again (they count against the login limit too). */
+/**
+ * Codes one login attempt may try before it must start again (they count against the login limit
+ * too, and wrong ones against the account's daily cap, MFA_DAILY_FAILURE_LIMIT).
+ */
 const CHALLENGE_ATTEMPTS = 5
 const RECOVERY_CODES = 10
 const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
@@ -37,6 +40,8 @@ export interface TwoFactorDeps {
 export interface PendingLogin {
   input: Record<string, unknown>
   meta: { ip: string | undefined; userAgent: string | undefined }
+  /** SHA-256 of the password hash the login checked: a change or reset meanwhile ends the challenge. */
+  verified?: string
 }
 
 const errors = {
@@ -53,6 +58,14 @@ const errors = {
   // confirmed enrolment, say) and only has to wait for the app's next one.
   codeUsed: () =>
     new ApiError(401, `${CODE_USED} Wait for the next code from your authenticator app.`, 'mfa_code_used'),
+  locked: (retryAfterSeconds: number) =>
+    new ApiError(
+      429,
+      `Too many wrong codes for this account today: two-factor login is locked for ${lockedFor(retryAfterSeconds)}. Try again later, or ask an administrator to reset your two-factor authentication.`,
+      'mfa_locked',
+      {},
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
   unavailable: () =>
     new ApiError(
       503,
@@ -75,7 +88,9 @@ const errors = {
  * after the password with 401 `mfa_required` and an `mfa_token` (single-use, five minutes, bound
  * to that attempt; not a token any route accepts), completed by a code or a recovery code.
  * Invariants: a TOTP code is accepted once (its step must be later than the last one accepted);
- * a recovery code once; every code tried counts against the account's login limit.
+ * a recovery code once; every code tried counts against the account's login limit; a challenge
+ * checks at most five codes and an account at most MFA_DAILY_FAILURE_LIMIT wrong ones a day,
+ * however many arrive at once.
  */
 export class TwoFactor {
   constructor(private readonly d: TwoFactorDeps) {}
@@ -155,7 +170,8 @@ export class TwoFactor {
   async challenge(user: UserRecord, pending: PendingLogin): Promise<ApiError> {
     const token = newToken()
     const expires = new Date(Date.now() + CHALLENGE_SECONDS * 1000)
-    await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...pending }, expires)
+    const login = { ...pending, verified: digest(user.passwordHash) }
+    await this.d.repos.mfa.addChallenge(digest(token), user.id, { ...login }, expires)
     return errors.mfaRequired(token)
   }
 
@@ -166,19 +182,37 @@ export class TwoFactor {
     meta: RequestMeta,
   ): Promise<{ user: UserRecord; pending: PendingLogin }> {
     const { mfa, users } = this.d.repos
-    const challenge = await mfa.attemptChallenge(digest(mfaToken))
+    const challenge = await mfa.attemptChallenge(digest(mfaToken), CHALLENGE_ATTEMPTS)
     if (!challenge) throw errors.challengeGone()
     const user = await users.findById(challenge.userId)
     if (!user?.isActive || !user.mfaEnabled) throw errors.challengeGone()
+    // The password the login checked is no longer the user's: the attempt ends with it. (The
+    // session insert checks the hash again, against a change that commits after this read.)
+    const pending = challenge.login as unknown as PendingLogin
+    if (pending.verified !== digest(user.passwordHash)) throw errors.challengeGone()
     await this.d.throttle.attempt(accountKey(user.id, user.username), meta.ip)
+    // The login limit alone lets a guesser try codes all day: the day's failures have a cap of
+    // their own, reserved before the code is checked so that parallel guesses cannot overshoot it.
+    const cap = this.d.config.mfaDailyFailureLimit
+    const failures = cap > 0 ? await mfa.reserveFailure(user.id, cap) : 0
+    if (failures === undefined) {
+      const until = await mfa.lockedUntil(user.id)
+      // No lock: two-factor was turned off meanwhile, which ends the challenge too.
+      if (!until) throw errors.challengeGone()
+      throw errors.locked(Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000)))
+    }
     const check = await this.accepts(user.id, code)
     if (check !== 'accepted') {
-      this.d.audit.record({ type: 'mfa.failed', userId: user.id }, meta)
+      // The failure that reaches the cap says so: the audit trail raises an alert for it.
+      const details =
+        cap > 0 ? { failures_today: failures, ...(failures >= cap ? { locked: true } : {}) } : {}
+      this.d.audit.record({ type: 'mfa.failed', userId: user.id, details }, meta)
       if (challenge.attempts >= CHALLENGE_ATTEMPTS) await mfa.spendChallenge(challenge.tokenHash)
       throw check === 'used' ? errors.codeUsed() : errors.wrongCode()
     }
+    if (cap > 0) await mfa.releaseFailure(user.id)
     if (!(await mfa.spendChallenge(challenge.tokenHash))) throw errors.challengeGone()
-    return { user, pending: challenge.login as unknown as PendingLogin }
+    return { user, pending }
   }
 
   /**
@@ -240,6 +274,13 @@ export interface Proof {
 /** The sealed secret is bound to its user: copied onto another row, it does not open. */
 function sealId(userId: number): string {
   return `mfa:${userId}`
+}
+
+/** A lock's remaining time in words: "3 hours", "1 hour", "12 minutes". */
+function lockedFor(seconds: number): string {
+  const [n, unit] =
+    seconds >= 3600 ? [Math.ceil(seconds / 3600), 'hour'] : [Math.ceil(seconds / 60), 'minute']
+  return `${n} ${unit}${n === 1 ? '' : 's'}`
 }
 
 function shown(code: string): string {

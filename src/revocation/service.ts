@@ -71,13 +71,6 @@ export class RevocationService {
     return wasActive
   }
 
-  /** Revokes a user's live sessions of one client type (SESSION_POLICY=replace). */
-  async revokeClientType(userId: number, clientType: string, reason: string): Promise<number[]> {
-    const ids = await this.d.repos.sessions.revokeForUserAndClientType(userId, clientType, reason)
-    await this.denySessions(ids.map((id) => ({ id, userId })))
-    return ids
-  }
-
   /**
    * Stops every token of a user issued until now and revokes their sessions; with `exceptSid`,
    * every session but that one (whose tokens keep working). `alongside` writes more in the same
@@ -94,9 +87,10 @@ export class RevocationService {
     const now = new Date()
     const ids = await this.d.db.transaction(async (tx) => {
       await alongside?.(tx)
-      const revoked = await this.d.repos.sessions.revokeForUser(user.id, reason, exceptSid, tx)
+      // The user's row first, then the sessions: the order a login takes its locks in
+      // (SessionRepository.openExclusive), so the two never wait for each other in a cycle.
       if (everything) await this.d.repos.users.setTokensValidAfter(user.id, now, tx)
-      return revoked
+      return this.d.repos.sessions.revokeForUser(user.id, reason, exceptSid, tx)
     })
     if (everything) await this.writeUserState({ ...user, tokensValidAfter: now })
     await this.denySessions(ids.map((id) => ({ id, userId: user.id })))
