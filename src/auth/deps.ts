@@ -22,3 +22,9 @@ export interface AuthDeps {
   /** Two-factor login, for users who turned it on. */
   twoFactor?: TwoFactor
 }
+
+/** What a refresh answers: a new access token, and a new refresh token when they rotate. */
+export interface Renewed {
+  access: string
+  refresh?: string
+}

@@ -3,8 +3,7 @@ import { isExpired } from '../http/serializers.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { newJti } from '../tokens/jti.js'
 import type { RequestMeta } from '../audit/events.js'
-import type { AuthDeps } from './deps.js'
-import type { Renewed } from './refresh.js'
+import type { AuthDeps, Renewed } from './deps.js'
 
 /**
  * A refresh token SimpleJWT issued before the move (it names no session; readRefreshToken lets

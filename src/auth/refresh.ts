@@ -5,14 +5,11 @@ import { StoreUnavailableError } from '../revocation/store.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { jtiIssuedAtMs } from '../tokens/jti.js'
 import type { RequestMeta } from '../audit/events.js'
-import type { AuthDeps } from './deps.js'
+import type { AuthDeps, Renewed } from './deps.js'
 import { refreshLegacy } from './legacy-refresh.js'
 import { readRefreshToken, sessionOf } from './refresh-token.js'
 
-export interface Renewed {
-  access: string
-  refresh?: string
-}
+export type { Renewed } from './deps.js'
 
 /**
  * Renews on the authority of the session row, not the revocation store. Every revocation is
