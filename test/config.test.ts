@@ -56,12 +56,13 @@ t.test('values are read and typed', async (t) => {
   const c = loadConfig({
     SIGNING_KEY: KEY,
     NODE_ENV: 'production',
+    PUBLIC_URL: 'https://auth.example.com',
     PORT: '9000',
     DATABASE_URL: 'postgresql://u:p@db:5432/auth',
     REDIS_URL: 'rediss://cache:6380',
     REDIS_PREFIX: 'svc1:',
     ROTATE_REFRESH_TOKENS: 'off',
-    TRUST_PROXY: 'yes',
+    TRUST_PROXY: '2',
     SESSION_POLICY: 'replace',
     JWT_ALGORITHM: 'HS512',
     CORS_ORIGINS: ' https://a.example , https://b.example,',
@@ -73,7 +74,7 @@ t.test('values are read and typed', async (t) => {
     redisUrl: 'rediss://cache:6380',
     redisPrefix: 'svc1:',
     rotateRefreshTokens: false,
-    trustProxy: true,
+    trustProxy: 2,
     sessionPolicy: 'replace',
     jwtAlgorithm: 'HS512',
     corsOrigins: ['https://a.example', 'https://b.example'],
@@ -94,7 +95,9 @@ t.test('numbers must be whole and in range', async (t) => {
 })
 
 t.test('booleans and enums', async (t) => {
-  t.match(problems({ TRUST_PROXY: 'maybe' }), [/^TRUST_PROXY: expected true or false, got "maybe"\.$/])
+  t.match(problems({ TRUST_PROXY: 'maybe' }), [
+    /^TRUST_PROXY: expected a number of proxies or their addresses/,
+  ])
   t.match(problems({ SESSION_POLICY: 'kick' }), [/^SESSION_POLICY: expected one of allow, reject, replace/])
   t.match(problems({ JWT_ALGORITHM: 'none' }), [/^JWT_ALGORITHM: expected one of HS256, HS384, HS512/])
   t.match(problems({ JWT_ALGORITHM: 'RS384' }), [/^JWT_ALGORITHM: /])
@@ -182,7 +185,7 @@ t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR
   )
   const file = join(dir, 'signing-key-es256.pem')
   t.equal(loadConfig({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: file }).privateKey, generated.privateKey)
-  t.match(problems({ NODE_ENV: 'production', JWT_ALGORITHM: 'RS256' }), [
+  t.match(problems({ NODE_ENV: 'production', PUBLIC_URL: 'https://a.example', JWT_ALGORITHM: 'RS256' }), [
     /^JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: required for RS256 when NODE_ENV=production/,
   ])
   t.match(problems({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), [
@@ -197,12 +200,9 @@ t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR
 })
 
 t.test('mail: on outside production or with SMTP_URL; links need PUBLIC_URL in production', async (t) => {
-  const prod = { NODE_ENV: 'production', SIGNING_KEY: KEY }
+  const prod = { NODE_ENV: 'production', SIGNING_KEY: KEY, PUBLIC_URL: 'https://auth.example.com' }
   t.equal(loadConfig({}).mailEnabled, true, 'outside production: on, to files')
   t.equal(loadConfig(prod).mailEnabled, false, 'production without SMTP_URL: off')
-  t.match(problems({ ...prod, SMTP_URL: 'smtp://mail.example.com:587' }), [
-    /^PUBLIC_URL: required with SMTP_URL/,
-  ])
   const on = loadConfig({
     ...prod,
     SMTP_URL: 'smtps://u:p@mail.example.com',
@@ -307,4 +307,14 @@ t.test('Redis Cluster: REDIS_CLUSTER_NODES', async (t) => {
     [],
     'WORKERS > 1 accepts a cluster as the shared Redis',
   )
+})
+
+t.test('PUBLIC_URL: required in production; elsewhere where the server listens', async (t) => {
+  t.same(problems({ NODE_ENV: 'production', SIGNING_KEY: KEY }), [
+    'PUBLIC_URL: required when NODE_ENV=production (the discovery document, page links and mailed links start with it, never with a Host header), e.g. https://auth.example.com.',
+  ])
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).publicUrl, 'http://127.0.0.1:8000')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: '0.0.0.0', PORT: '9100' }).publicUrl, 'http://127.0.0.1:9100')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: '::1', PORT: '9100' }).publicUrl, 'http://[::1]:9100')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: 'auth.local' }).publicUrl, 'http://auth.local:8000')
 })
