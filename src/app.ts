@@ -29,6 +29,7 @@ import mfaRoutes from '../routes/mfa.js'
 import metricsRoutes from '../routes/metrics.js'
 import mailPages from '../routes/mail-pages.js'
 import healthRoutes from '../routes/health.js'
+import homeRoutes from '../routes/home.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
@@ -111,5 +112,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsRoutes)
   await app.register(mailPages)
   await app.register(adminConsole)
+  await app.register(homeRoutes)
   return app
 }

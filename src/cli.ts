@@ -10,7 +10,8 @@ import { PasswordHasher } from './accounts/passwords.js'
 import { createRepositories } from './database/repositories.js'
 import { RevocationService } from './revocation/service.js'
 import { openStore } from './revocation/open-store.js'
-import { describeRedis, usesRedis } from './revocation/redis-target.js'
+import { usesRedis } from './revocation/redis-target.js'
+import { databaseStartError, redisStartError } from './startup-errors.js'
 import type { RevocationStore } from './revocation/store.js'
 
 /**
@@ -170,7 +171,8 @@ async function openLocal(config: Config) {
     await database.migrate()
   } catch (err) {
     if (err instanceof FolderInUseError) throw err
-    // The error names host and port, never the URL (which may hold a password).
+    // The sentence names host and port, never the URL (which may hold a password).
+    if (config.databaseUrl) throw new CommandError(databaseStartError(err, config.databaseUrl).message)
     throw new CommandError(`Cannot open the database: ${safeError(err).message}`)
   }
   let store: RevocationStore
@@ -178,10 +180,7 @@ async function openLocal(config: Config) {
     store = await openStore(config)
   } catch (err) {
     await database.close()
-    const cause = (err as Error).cause as Error | undefined
-    throw new CommandError(
-      `Cannot reach Redis (${describeRedis(config)}): ${cause?.message ?? (err as Error).message}`,
-    )
+    throw new CommandError(redisStartError(err, config).message)
   }
   const repos = createRepositories(database.db)
   return {

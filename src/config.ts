@@ -80,6 +80,8 @@ export interface Config {
   loginAccountRateLimit: number
   loginRateWindowSeconds: number
   corsOrigins: string[]
+  /** ALLOW_EMBEDDED_IN_PRODUCTION: production may run on PGlite and the in-process store, on purpose. */
+  allowEmbeddedInProduction: boolean
   /**
    * Which proxies in front may name the client (X-Forwarded-For, -Proto, X-Request-Id): false for
    * none, a number of hops, or the proxies' addresses and CIDR ranges (Fastify's trustProxy).
@@ -166,8 +168,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const problems: string[] = []
   const read = new Reader(env, problems)
 
-  const nodeEnv =
-    env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
+  const nodeEnv = read.nodeEnv('NODE_ENV')
   const dataDir = dataDirOf(env)
   const config: Config = {
     env: nodeEnv,
@@ -224,6 +225,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       .map((s) => s.trim())
       .filter(Boolean),
     trustProxy: read.trustProxy('TRUST_PROXY'),
+    allowEmbeddedInProduction: read.bool('ALLOW_EMBEDDED_IN_PRODUCTION', false),
     adminUsername: env.ADMIN_USERNAME || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     adminEmail: env.ADMIN_EMAIL || '',
@@ -267,6 +269,28 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   if (nodeEnv === 'production' && !env.PUBLIC_URL) {
     problems.push(
       'PUBLIC_URL: required when NODE_ENV=production (the discovery document, page links and mailed links start with it, never with a Host header), e.g. https://auth.example.com.',
+    )
+  }
+  // Production on the embedded backends is refused unless asked for: a forgotten variable would
+  // otherwise put every account in a folder of one container (lost at the next deploy) and keep
+  // revocations in one process's memory, with one info line to show for it.
+  if (nodeEnv === 'production' && !config.allowEmbeddedInProduction) {
+    if (!config.databaseUrl) {
+      problems.push(
+        'DATABASE_URL: required when NODE_ENV=production (else the users live in an embedded PGlite in DATA_DIR); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database on purpose.',
+      )
+    }
+    if (!usesRedis(config)) {
+      problems.push(
+        'REDIS_URL: required when NODE_ENV=production (or REDIS_SENTINELS, REDIS_CLUSTER_NODES; else revocations live in one process only); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to use the in-process store on purpose.',
+      )
+    }
+  }
+  // Two-factor secrets and rotated keys are sealed with it: without it production would start,
+  // then answer 503 mfa_unavailable to every user who tries two-factor.
+  if (nodeEnv === 'production' && config.keyEncryptionKey === undefined) {
+    problems.push(
+      'KEY_ENCRYPTION_KEY: required when NODE_ENV=production (it seals the two-factor secrets and rotated signing keys; the same on every instance), at least 32 bytes, e.g. `openssl rand -hex 32`.',
     )
   }
   if (config.requireVerifiedEmail && !config.mailEnabled) {
@@ -496,6 +520,15 @@ class Reader {
       }
     }
     return list
+  }
+
+  /** NODE_ENV: a typo (`prod`) would run in development mode, with a generated key and mail to files. */
+  nodeEnv(name: string): Config['env'] {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return 'development'
+    if (raw === 'production' || raw === 'development' || raw === 'test') return raw
+    this.problems.push(`${name}: expected production, development or test, got "${raw.slice(0, 32)}".`)
+    return 'development'
   }
 
   bool(name: string, fallback: boolean): boolean {
