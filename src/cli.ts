@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Command, CommandError, commands, type Values } from './cli/commands.js'
+import { PasswordInputError, passwordFor } from './cli/password-input.js'
 import { ControlFolderError, controlSocketPath, runCommand, sendCommand } from './cli/control.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { type Database, openDatabase } from './database/database.js'
@@ -109,6 +110,15 @@ export async function main(argv: string[]): Promise<number> {
       return 78
     }
     throw err
+  }
+  if (Object.hasOwn(command.options, 'password-stdin')) {
+    try {
+      values.password = await passwordFor(name, values)
+    } catch (err) {
+      if (!(err instanceof PasswordInputError)) throw err
+      console.error(err.message)
+      return 2
+    }
   }
   return execute(name, values, config)
 }

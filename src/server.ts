@@ -111,7 +111,9 @@ async function main(): Promise<void> {
   }
   if (admin !== 'exists' && !(await app.repos.users.list({ limit: 1, offset: 0 })).count) {
     app.log.info(
-      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --password <password> --staff --superuser` (it works while this server runs), or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
+      // Paste-able as it stands: no placeholder a shell would read as a redirection, and no password
+      // on the command line (npm would echo it back); the CLI asks for it, hidden.
+      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --staff --superuser` (it asks for the password, hidden; it works while this server runs), or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
     )
   }
 
