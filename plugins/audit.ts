@@ -1,3 +1,4 @@
+import { clientIp } from '../src/http/client-ip.js'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuditLog } from '../src/audit/audit-log.js'
@@ -48,7 +49,7 @@ export default fp(
 /** Where a request came from, for the events it causes. */
 export function requestMeta(request: FastifyRequest): RequestMeta {
   return {
-    ip: request.ip,
+    ip: clientIp(request),
     userAgent: request.headers['user-agent'],
     requestId: request.id,
     actorId: request.principal?.user_id,

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { join } from 'node:path'
 import { type Database, openDatabase } from '../src/database/database.js'
+import { databaseStartError } from '../src/startup-errors.js'
 import { createRepositories, type Repositories } from '../src/database/repositories.js'
 
 declare module 'fastify' {
@@ -21,16 +22,22 @@ export interface DatabasePluginOptions {
 export default fp<DatabasePluginOptions>(
   async (app, opts) => {
     const { config } = app
-    const database =
-      opts.database ??
-      (await openDatabase({
+    let database = opts.database
+    try {
+      database ??= await openDatabase({
         url: config.databaseUrl,
         embeddedDir: join(config.dataDir, 'pglite'),
         poolSize: config.dbPoolSize,
         queryTimeoutMs: config.dbQueryTimeoutMs,
         connectTimeoutMs: config.dbConnectTimeoutMs,
-      }))
-    if (opts.migrate !== false) await database.migrate()
+      })
+      if (opts.migrate !== false) await database.migrate()
+    } catch (err) {
+      if (!opts.database) await database?.close().catch(() => {})
+      // PostgreSQL missing, unreachable or refusing us: one sentence naming DATABASE_URL (src/server.ts).
+      if (config.databaseUrl) throw databaseStartError(err, config.databaseUrl)
+      throw err
+    }
     app.decorate('database', database)
     app.decorate('repos', createRepositories(database.db, { recentUserMs: config.userCacheMs }))
     if (!opts.database) app.addHook('onClose', () => database.close())

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { openStore } from '../src/revocation/open-store.js'
 import type { RevocationStore } from '../src/revocation/store.js'
+import { redisStartError } from '../src/startup-errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,7 +20,10 @@ export default fp<StorePluginOptions>(
   async (app, opts) => {
     let store = opts.store
     if (!store) {
-      const owned = await openStore(app.config)
+      // Unreachable, or refusing us: one sentence naming the variable (src/server.ts).
+      const owned = await openStore(app.config).catch((err: unknown) => {
+        throw redisStartError(err, app.config)
+      })
       app.addHook('onClose', () => owned.close())
       store = owned
     }

@@ -45,7 +45,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
       checkPage(page, count)
       const sid = principalOf(request).sid
       const results = rows.map((row) => ({ ...sessionBody(row, sid), username: row.username }))
-      return paginated(absoluteUrl(request), page, count, results)
+      return paginated(absoluteUrl(app.config.publicUrl, request.url), page, count, results)
     },
   })
 

@@ -32,7 +32,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       })
       let next: string | null = null
       if (nextCursor) {
-        const url = new URL(absoluteUrl(request))
+        const url = new URL(absoluteUrl(app.config.publicUrl, request.url))
         url.searchParams.set('cursor', nextCursor)
         next = url.toString()
       }

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { absoluteUrl } from '../src/http/pagination.js'
 import { unreadableRequest } from '../schema/wire.js'
 import { aliasMarks, V1 } from './paths.js'
 
@@ -57,9 +56,10 @@ const discoveryRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/.well-known/openid-configuration', {
     schema: { tags, summary: 'Discovery document', response: { 200: Discovery, ...unreadableRequest } },
-    handler: async (request, reply) => {
-      // absoluteUrl refuses a Host header that is not a host: nothing a client sends lands in the links.
-      const origin = new URL(absoluteUrl(request)).origin
+    handler: async (_request, reply) => {
+      // From PUBLIC_URL alone, never Host or X-Forwarded-Host: the answer is cached publicly, and a
+      // client naming another host would point every reader's keys and endpoints there.
+      const origin = app.config.publicUrl
       reply.header('cache-control', 'public, max-age=300')
       return {
         issuer: jwtIssuer ?? origin,

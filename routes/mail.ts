@@ -1,3 +1,4 @@
+import { clientIp } from '../src/http/client-ip.js'
 import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
@@ -36,7 +37,7 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 202: Detail, ...errorResponses, ...notFound },
     },
     handler: async (request, reply) => {
-      await passwordReset.request(request.body.email, request.ip)
+      await passwordReset.request(request.body.email, clientIp(request))
       return reply
         .code(202)
         .send({ detail: 'If an account uses this address, a link to reset its password is on its way.' })
@@ -74,7 +75,7 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     handler: async (request, reply) => {
       const user = await currentUser.of(principalOf(request))
-      return reply.code(202).send(await emailVerification.resend(user, request.ip))
+      return reply.code(202).send(await emailVerification.resend(user, clientIp(request)))
     },
   })
 }

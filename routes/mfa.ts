@@ -1,3 +1,4 @@
+import { clientIp } from '../src/http/client-ip.js'
 import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
@@ -91,7 +92,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: MfaProofBody,
       response: { 200: RecoveryCodes, ...protectedResponses },
     },
-    handler: async (request) => twoFactor.regenerate(principalOf(request), request.body, request.ip),
+    handler: async (request) => twoFactor.regenerate(principalOf(request), request.body, clientIp(request)),
   })
 
   app.delete(`${V1}/users/:id/mfa/`, {

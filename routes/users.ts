@@ -40,7 +40,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         offset: page.offset,
       })
       checkPage(page, count)
-      return paginated(absoluteUrl(request), page, count, rows.map(userBody))
+      return paginated(absoluteUrl(app.config.publicUrl, request.url), page, count, rows.map(userBody))
     },
   })
 

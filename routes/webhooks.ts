@@ -38,7 +38,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, results } = await admin.list(principalOf(request), page.limit, page.offset)
       checkPage(page, count)
-      return paginated(absoluteUrl(request), page, count, results)
+      return paginated(absoluteUrl(app.config.publicUrl, request.url), page, count, results)
     },
   })
 
@@ -127,7 +127,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         offset: page.offset,
       })
       checkPage(page, count)
-      return paginated(absoluteUrl(request), page, count, results)
+      return paginated(absoluteUrl(app.config.publicUrl, request.url), page, count, results)
     },
   })
 

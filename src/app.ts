@@ -29,12 +29,14 @@ import mfaRoutes from '../routes/mfa.js'
 import metricsRoutes from '../routes/metrics.js'
 import mailPages from '../routes/mail-pages.js'
 import healthRoutes from '../routes/health.js'
+import homeRoutes from '../routes/home.js'
 import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
 import webhookRoutes from '../routes/webhooks.js'
 import type { Config } from './config.js'
 import type { Database } from './database/database.js'
+import { fastifyTrustProxy } from './http/client-ip.js'
 import { echoRequestId, requestIdGenerator } from './http/request-id.js'
 import { loggerOptions } from './log.js'
 import type { RevocationStore } from './revocation/store.js'
@@ -59,10 +61,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: config.bodyLimit,
     clientErrorHandler,
-    trustProxy: config.trustProxy,
+    // A number of hops or the proxies' addresses, never every hop (src/config.ts); request.ip may
+    // still be whatever a trusted proxy passed on: src/http/client-ip.ts keeps only a valid address.
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // x-request-id: the trusted proxy's when safe, else a UUID (src/http/request-id.ts); logged as reqId.
     requestIdHeader: false,
-    genReqId: requestIdGenerator(config.trustProxy),
+    genReqId: requestIdGenerator(config.trustProxy !== false),
     // Per-request lines only when debugging: at thousands of requests a second they cost throughput.
     logController: new LogController({
       disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
@@ -108,5 +112,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsRoutes)
   await app.register(mailPages)
   await app.register(adminConsole)
+  await app.register(homeRoutes)
   return app
 }

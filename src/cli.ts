@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Command, CommandError, commands, type Values } from './cli/commands.js'
+import { PasswordInputError, passwordFor } from './cli/password-input.js'
 import { ControlFolderError, controlSocketPath, runCommand, sendCommand } from './cli/control.js'
 import { type Config, ConfigError, loadConfig } from './config.js'
 import { type Database, openDatabase } from './database/database.js'
@@ -10,7 +11,8 @@ import { PasswordHasher } from './accounts/passwords.js'
 import { createRepositories } from './database/repositories.js'
 import { RevocationService } from './revocation/service.js'
 import { openStore } from './revocation/open-store.js'
-import { describeRedis, usesRedis } from './revocation/redis-target.js'
+import { usesRedis } from './revocation/redis-target.js'
+import { databaseStartError, redisStartError } from './startup-errors.js'
 import type { RevocationStore } from './revocation/store.js'
 
 /**
@@ -109,6 +111,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err
   }
+  if (Object.hasOwn(command.options, 'password-stdin')) {
+    try {
+      values.password = await passwordFor(name, values)
+    } catch (err) {
+      if (!(err instanceof PasswordInputError)) throw err
+      console.error(err.message)
+      return 2
+    }
+  }
   return execute(name, values, config)
 }
 
@@ -170,7 +181,8 @@ async function openLocal(config: Config) {
     await database.migrate()
   } catch (err) {
     if (err instanceof FolderInUseError) throw err
-    // The error names host and port, never the URL (which may hold a password).
+    // The sentence names host and port, never the URL (which may hold a password).
+    if (config.databaseUrl) throw new CommandError(databaseStartError(err, config.databaseUrl).message)
     throw new CommandError(`Cannot open the database: ${safeError(err).message}`)
   }
   let store: RevocationStore
@@ -178,10 +190,7 @@ async function openLocal(config: Config) {
     store = await openStore(config)
   } catch (err) {
     await database.close()
-    const cause = (err as Error).cause as Error | undefined
-    throw new CommandError(
-      `Cannot reach Redis (${describeRedis(config)}): ${cause?.message ?? (err as Error).message}`,
-    )
+    throw new CommandError(redisStartError(err, config).message)
   }
   const repos = createRepositories(database.db)
   return {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { generatePrivateKey } from './keys/material.js'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
@@ -79,7 +80,13 @@ export interface Config {
   loginAccountRateLimit: number
   loginRateWindowSeconds: number
   corsOrigins: string[]
-  trustProxy: boolean
+  /** ALLOW_EMBEDDED_IN_PRODUCTION: production may run on PGlite and the in-process store, on purpose. */
+  allowEmbeddedInProduction: boolean
+  /**
+   * Which proxies in front may name the client (X-Forwarded-For, -Proto, X-Request-Id): false for
+   * none, a number of hops, or the proxies' addresses and CIDR ranges (Fastify's trustProxy).
+   */
+  trustProxy: TrustProxy
   adminUsername: string | undefined
   adminPassword: string | undefined
   adminEmail: string
@@ -139,6 +146,8 @@ export interface Config {
   metricsToken: string | undefined
 }
 
+export type TrustProxy = false | number | string[]
+
 export const LEGACY_PASSWORD_HASHES = ['accept', 'refuse'] as const
 export type LegacyPasswordHashes = (typeof LEGACY_PASSWORD_HASHES)[number]
 
@@ -161,8 +170,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const problems: string[] = []
   const read = new Reader(env, problems)
 
-  const nodeEnv =
-    env.NODE_ENV === 'production' ? 'production' : env.NODE_ENV === 'test' ? 'test' : 'development'
+  const nodeEnv = read.nodeEnv('NODE_ENV')
   const dataDir = dataDirOf(env)
   const config: Config = {
     env: nodeEnv,
@@ -218,7 +226,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    trustProxy: read.bool('TRUST_PROXY', false),
+    trustProxy: read.trustProxy('TRUST_PROXY'),
+    allowEmbeddedInProduction: read.bool('ALLOW_EMBEDDED_IN_PRODUCTION', false),
     adminUsername: env.ADMIN_USERNAME || undefined,
     adminPassword: env.ADMIN_PASSWORD || undefined,
     adminEmail: env.ADMIN_EMAIL || '',
@@ -257,13 +266,34 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   }
   config.mailEnabled = Boolean(config.smtpUrl) || nodeEnv !== 'production'
   config.publicUrl =
-    read.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ??
-    `http://localhost:${config.port || 8000}`
+    read.url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '') ?? localUrl(config.host, config.port)
   config.passwordResetUrl = read.url('PASSWORD_RESET_URL', ['http:', 'https:']) ?? ''
   config.emailVerificationUrl = read.url('EMAIL_VERIFICATION_URL', ['http:', 'https:']) ?? ''
-  if (nodeEnv === 'production' && config.smtpUrl && !env.PUBLIC_URL) {
+  if (nodeEnv === 'production' && !env.PUBLIC_URL) {
     problems.push(
-      'PUBLIC_URL: required with SMTP_URL when NODE_ENV=production (the links in mails start with it).',
+      'PUBLIC_URL: required when NODE_ENV=production (the discovery document, page links and mailed links start with it, never with a Host header), e.g. https://auth.example.com.',
+    )
+  }
+  // Production on the embedded backends is refused unless asked for: a forgotten variable would
+  // otherwise put every account in a folder of one container (lost at the next deploy) and keep
+  // revocations in one process's memory, with one info line to show for it.
+  if (nodeEnv === 'production' && !config.allowEmbeddedInProduction) {
+    if (!config.databaseUrl) {
+      problems.push(
+        'DATABASE_URL: required when NODE_ENV=production (else the users live in an embedded PGlite in DATA_DIR); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database on purpose.',
+      )
+    }
+    if (!usesRedis(config)) {
+      problems.push(
+        'REDIS_URL: required when NODE_ENV=production (or REDIS_SENTINELS, REDIS_CLUSTER_NODES; else revocations live in one process only); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to use the in-process store on purpose.',
+      )
+    }
+  }
+  // Two-factor secrets and rotated keys are sealed with it: without it production would start,
+  // then answer 503 mfa_unavailable to every user who tries two-factor.
+  if (nodeEnv === 'production' && config.keyEncryptionKey === undefined) {
+    problems.push(
+      'KEY_ENCRYPTION_KEY: required when NODE_ENV=production (it seals the two-factor secrets and rotated signing keys; the same on every instance), at least 32 bytes, e.g. `openssl rand -hex 32`.',
     )
   }
   if (config.requireVerifiedEmail && !config.mailEnabled) {
@@ -324,6 +354,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   return { ...config, ...overrides }
 }
 
+/**
+ * PUBLIC_URL outside production when unset: the address this server listens on (HOST and PORT),
+ * with a wildcard host read as this machine. PORT=0 is known only once listening (src/server.ts).
+ */
+export function localUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port || 8000}`
+}
+
 /** JWT_PRIVATE_KEY (the PEM itself) or JWT_PRIVATE_KEY_FILE (its path); the key is checked by the keyring. */
 function readPrivateKey(env: Env, problems: string[]): string | undefined {
   if (env.JWT_PRIVATE_KEY && env.JWT_PRIVATE_KEY_FILE) {
@@ -367,6 +406,18 @@ function keptInDataDir(dataDir: string, name: string, make: () => string): strin
   writeFileSync(file, `${value.trim()}\n`, { mode: 0o600 })
   chmodSync(file, 0o600)
   return value.trim()
+}
+
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal']
+
+/** An IP address, a CIDR range (10.0.0.0/8, fd00::/8) or one of proxy-addr's named ranges. */
+function isAddressOrRange(item: string): boolean {
+  if (NAMED_RANGES.includes(item)) return true
+  const [address = '', prefix, ...rest] = item.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)
 }
 
 class Reader {
@@ -438,6 +489,49 @@ class Reader {
       return 1
     }
     return n
+  }
+
+  /**
+   * TRUST_PROXY: a number of proxies in front, or their addresses (IP or CIDR, and proxy-addr's
+   * names loopback, linklocal, uniquelocal). Never "every hop": behind a proxy that appends to
+   * X-Forwarded-For, the leftmost value is whatever the client wrote.
+   */
+  trustProxy(name: string): TrustProxy {
+    const raw = this.env[name]?.trim()
+    if (!raw) return false
+    const v = raw.toLowerCase()
+    if (['0', 'false', 'no', 'off'].includes(v)) return false
+    if (['true', 'yes', 'on'].includes(v)) {
+      this.problems.push(
+        `${name}: "${raw}" would trust every hop, so any client could choose its own address by sending X-Forwarded-For; set the number of proxies in front of the service (1 behind one nginx) or their addresses (e.g. 10.0.0.5,10.1.0.0/16).`,
+      )
+      return false
+    }
+    if (/^\d+$/.test(v)) {
+      const hops = Number(v)
+      if (hops <= 10) return hops === 0 ? false : hops
+      this.problems.push(`${name}: expected a number of proxies from 0 to 10, got "${raw}".`)
+      return false
+    }
+    const list = raw.split(',').map((x) => x.trim())
+    for (const item of list) {
+      if (!isAddressOrRange(item)) {
+        this.problems.push(
+          `${name}: expected a number of proxies or their addresses (IP or CIDR, comma-separated), got an item "${item.slice(0, 64)}".`,
+        )
+        return false
+      }
+    }
+    return list
+  }
+
+  /** NODE_ENV: a typo (`prod`) would run in development mode, with a generated key and mail to files. */
+  nodeEnv(name: string): Config['env'] {
+    const raw = this.env[name]
+    if (raw === undefined || raw === '') return 'development'
+    if (raw === 'production' || raw === 'development' || raw === 'test') return raw
+    this.problems.push(`${name}: expected production, development or test, got "${raw.slice(0, 32)}".`)
+    return 'development'
   }
 
   bool(name: string, fallback: boolean): boolean {

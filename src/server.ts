@@ -9,6 +9,8 @@ import { FolderInUseError } from './database/embedded-lock.js'
 import { FolderNotPrivateError, restrictToOwner } from './lib/owner-only.js'
 import { safeError } from './log.js'
 import { isBackendUnavailable } from './http/unavailable.js'
+import { featuresOff, productionWarnings } from './features.js'
+import { EXIT_CODES, listenStartError, StartupError } from './startup-errors.js'
 
 async function main(): Promise<void> {
   // DATA_DIR holds the embedded database, generated keys, mail and the control socket: the
@@ -43,18 +45,29 @@ async function main(): Promise<void> {
   if (admin === 'created')
     app.log.info({ username: config.adminUsername }, 'created the ADMIN_USERNAME superuser')
 
-  const address = await app.listen({ port: config.port, host: config.host })
+  const address = await app.listen({ port: config.port, host: config.host }).catch(async (err: unknown) => {
+    const failure = listenStartError(err, config.host, config.port)
+    if (!failure) throw err
+    await app.close().catch(() => {})
+    throw failure
+  })
   const base = address.replace('://0.0.0.0', '://127.0.0.1')
+  // PORT=0 (a free port) is known only now: the links default to where this server listens.
+  if (!process.env.PUBLIC_URL && config.port === 0) config.publicUrl = base
   const storeName = app.revocationStore.shared ? 'redis' : 'in-process'
   app.log.info(
     {
       database: app.database.kind,
       revocationStore: storeName,
+      console: `${base}/admin/`,
       docs: `${base}/api/v1/schema/swagger-ui/`,
       redoc: `${base}/api/v1/schema/redoc/`,
     },
-    `auth service listening on ${base}`,
+    `auth service listening on ${base} (console: ${base}/admin/, API docs: ${base}/api/v1/schema/swagger-ui/)`,
   )
+  const off = featuresOff(config)
+  if (off.length) app.log.info({ featuresOff: off }, `features off: ${off.join('; ')}`)
+  for (const warning of productionWarnings(config)) app.log.warn(warning)
 
   // On an embedded backend no other process can write what this one reads: operator commands
   // come in through this process (src/cli/control.ts).
@@ -98,7 +111,9 @@ async function main(): Promise<void> {
   }
   if (admin !== 'exists' && !(await app.repos.users.list({ limit: 1, offset: 0 })).count) {
     app.log.info(
-      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --password <password> --staff --superuser` (it works while this server runs), or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
+      // Paste-able as it stands: no placeholder a shell would read as a redirection, and no password
+      // on the command line (npm would echo it back); the CLI asks for it, hidden.
+      'no users yet: create one with `npm run cli -- create-user --username admin --email admin@example.com --staff --superuser` (it asks for the password, hidden; it works while this server runs), or start with ADMIN_USERNAME and ADMIN_PASSWORD set',
     )
   }
 
@@ -126,7 +141,12 @@ main().catch((err) => {
   // can reach) exits 78, with its sentences and never a secret.
   if (err instanceof ConfigError || err instanceof FolderNotPrivateError) {
     console.error(err.message)
-    process.exit(78)
+    process.exit(EXIT_CODES.configuration)
+  }
+  // DATABASE_URL, REDIS_URL, PORT: one sentence and its own exit code (src/startup-errors.ts).
+  if (err instanceof StartupError) {
+    console.error(err.message)
+    process.exit(err.exitCode)
   }
   if (err instanceof FolderInUseError) {
     console.error(`${err.message} Stop it, or set DATA_DIR to another folder.`)

@@ -64,7 +64,7 @@ t.test('operator session list and revoke', async (t) => {
         page.results.map((s: { id: number }) => s.id),
         [op.session_id],
       )
-      t.equal(page.previous, 'http://localhost/api/v1/auth/admin/sessions/?page_size=3')
+      t.equal(page.previous, 'http://127.0.0.1:8000/api/v1/auth/admin/sessions/?page_size=3')
       t.equal(page.next, null)
       t.equal((await list('?page=3&page_size=3')).statusCode, 404)
     })

@@ -313,7 +313,7 @@ t.test(
 
 t.test('the audit API: filters, cursor pages, tenants, refusals', async (t) => {
   await eachBackend(t, async (t, backend) => {
-    const app = await makeApp(t, backend, { auditFlushMs: 20, trustProxy: true })
+    const app = await makeApp(t, backend, { auditFlushMs: 20, trustProxy: 1 })
     const admin = await superuser(app)
     const acmeStaff = await app.createUser({ clientName: 'acme', isStaff: true })
     const acmeUser = await app.createUser({ clientName: 'acme' })

@@ -54,7 +54,7 @@ t.test('dates neither JavaScript nor PostgreSQL can hold are refused with 400', 
 
 t.test('pagination links never carry a Host the client made up', async (t) => {
   await eachBackend(t, async (t, backend) => {
-    const h = await makeApp(t, backend)
+    const h = await makeApp(t, backend, { publicUrl: 'https://auth.example.com', trustProxy: 1 })
     const staff = await h.createUser({ isStaff: true, isSuperuser: true })
     const { access } = await h.login(staff.username, staff.password)
     for (let i = 0; i < 3; i++) await h.createUser()
@@ -62,23 +62,20 @@ t.test('pagination links never carry a Host the client made up', async (t) => {
       h.request({
         method: 'GET',
         url: '/api/v1/auth/users/?page_size=1',
-        headers: { ...h.bearer(access), host },
+        headers: { ...h.bearer(access), host, 'x-forwarded-host': host },
       })
-    for (const host of ['[', 'a:99999', 'evil.example/?#', 'x y', 'a@b']) {
+    // The links start with PUBLIC_URL, whatever Host (or X-Forwarded-Host) the client sent.
+    for (const host of ['[', 'a:99999', 'evil.example/?#', 'x y', 'a@b', 'attacker.example', '[::1]:8000']) {
       const res = await list(host)
-      t.equal(res.statusCode, 400, `Host ${JSON.stringify(host)}`)
-      t.same(res.json(), { detail: 'Invalid Host header.', code: 'bad_request' })
-    }
-    for (const host of ['auth.example', 'auth.example:8443', '127.0.0.1:8000', '[::1]:8000']) {
-      const res = await list(host)
-      t.equal(res.statusCode, 200, `Host ${host}`)
-      t.match(res.json().next, `http://${host}/api/v1/auth/users/?page_size=1&page=2`)
+      t.equal(res.statusCode, 200, `Host ${JSON.stringify(host)}`)
+      t.equal(res.json().next, 'https://auth.example.com/api/v1/auth/users/?page_size=1&page=2')
     }
     const sessions = await h.request({
       method: 'GET',
       url: '/api/v1/auth/admin/sessions/',
       headers: { ...h.bearer(access), host: '[' },
     })
-    t.equal(sessions.statusCode, 400, 'the admin session list too')
+    t.equal(sessions.statusCode, 200)
+    t.match(sessions.json().results, [{}], 'the admin session list answers')
   })
 })

@@ -11,6 +11,14 @@ import {
 } from '../src/revocation/redis-target.js'
 
 const KEY = 'k'.repeat(32)
+/** Everything production requires besides the signing key. */
+const PROD = {
+  NODE_ENV: 'production',
+  PUBLIC_URL: 'https://auth.example.com',
+  DATABASE_URL: 'postgres://db.internal/auth',
+  REDIS_URL: 'redis://cache.internal:6379',
+  KEY_ENCRYPTION_KEY: 'e'.repeat(32),
+}
 
 async function dataDir(t: Test): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'authjwt-config-'))
@@ -55,13 +63,13 @@ t.test('defaults', async (t) => {
 t.test('values are read and typed', async (t) => {
   const c = loadConfig({
     SIGNING_KEY: KEY,
-    NODE_ENV: 'production',
+    ...PROD,
     PORT: '9000',
     DATABASE_URL: 'postgresql://u:p@db:5432/auth',
     REDIS_URL: 'rediss://cache:6380',
     REDIS_PREFIX: 'svc1:',
     ROTATE_REFRESH_TOKENS: 'off',
-    TRUST_PROXY: 'yes',
+    TRUST_PROXY: '2',
     SESSION_POLICY: 'replace',
     JWT_ALGORITHM: 'HS512',
     CORS_ORIGINS: ' https://a.example , https://b.example,',
@@ -73,7 +81,7 @@ t.test('values are read and typed', async (t) => {
     redisUrl: 'rediss://cache:6380',
     redisPrefix: 'svc1:',
     rotateRefreshTokens: false,
-    trustProxy: true,
+    trustProxy: 2,
     sessionPolicy: 'replace',
     jwtAlgorithm: 'HS512',
     corsOrigins: ['https://a.example', 'https://b.example'],
@@ -94,7 +102,9 @@ t.test('numbers must be whole and in range', async (t) => {
 })
 
 t.test('booleans and enums', async (t) => {
-  t.match(problems({ TRUST_PROXY: 'maybe' }), [/^TRUST_PROXY: expected true or false, got "maybe"\.$/])
+  t.match(problems({ TRUST_PROXY: 'maybe' }), [
+    /^TRUST_PROXY: expected a number of proxies or their addresses/,
+  ])
   t.match(problems({ SESSION_POLICY: 'kick' }), [/^SESSION_POLICY: expected one of allow, reject, replace/])
   t.match(problems({ JWT_ALGORITHM: 'none' }), [/^JWT_ALGORITHM: expected one of HS256, HS384, HS512/])
   t.match(problems({ JWT_ALGORITHM: 'RS384' }), [/^JWT_ALGORITHM: /])
@@ -182,7 +192,7 @@ t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR
   )
   const file = join(dir, 'signing-key-es256.pem')
   t.equal(loadConfig({ JWT_ALGORITHM: 'ES256', JWT_PRIVATE_KEY_FILE: file }).privateKey, generated.privateKey)
-  t.match(problems({ NODE_ENV: 'production', JWT_ALGORITHM: 'RS256' }), [
+  t.match(problems({ ...PROD, JWT_ALGORITHM: 'RS256' }), [
     /^JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE: required for RS256 when NODE_ENV=production/,
   ])
   t.match(problems({ JWT_ALGORITHM: 'EdDSA', JWT_PRIVATE_KEY_FILE: join(dir, 'missing.pem') }), [
@@ -197,12 +207,9 @@ t.test('key pairs: a PEM from the environment or a file, generated into DATA_DIR
 })
 
 t.test('mail: on outside production or with SMTP_URL; links need PUBLIC_URL in production', async (t) => {
-  const prod = { NODE_ENV: 'production', SIGNING_KEY: KEY }
+  const prod = { ...PROD, SIGNING_KEY: KEY }
   t.equal(loadConfig({}).mailEnabled, true, 'outside production: on, to files')
   t.equal(loadConfig(prod).mailEnabled, false, 'production without SMTP_URL: off')
-  t.match(problems({ ...prod, SMTP_URL: 'smtp://mail.example.com:587' }), [
-    /^PUBLIC_URL: required with SMTP_URL/,
-  ])
   const on = loadConfig({
     ...prod,
     SMTP_URL: 'smtps://u:p@mail.example.com',
@@ -307,4 +314,81 @@ t.test('Redis Cluster: REDIS_CLUSTER_NODES', async (t) => {
     [],
     'WORKERS > 1 accepts a cluster as the shared Redis',
   )
+})
+
+t.test('PUBLIC_URL: required in production; elsewhere where the server listens', async (t) => {
+  t.same(problems({ ...PROD, PUBLIC_URL: '' }), [
+    'PUBLIC_URL: required when NODE_ENV=production (the discovery document, page links and mailed links start with it, never with a Host header), e.g. https://auth.example.com.',
+  ])
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).publicUrl, 'http://127.0.0.1:8000')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: '0.0.0.0', PORT: '9100' }).publicUrl, 'http://127.0.0.1:9100')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: '::1', PORT: '9100' }).publicUrl, 'http://[::1]:9100')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, HOST: 'auth.local' }).publicUrl, 'http://auth.local:8000')
+})
+
+t.test('NODE_ENV: production, development or test; a typo is refused', async (t) => {
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).env, 'development', 'unset: development')
+  for (const env of ['production', 'development', 'test'] as const) {
+    t.equal(loadConfig({ ...PROD, SIGNING_KEY: KEY, NODE_ENV: env }).env, env)
+  }
+  for (const typo of ['prod', 'Production', 'dev', 'staging']) {
+    t.same(problems({ NODE_ENV: typo }), [
+      `NODE_ENV: expected production, development or test, got "${typo}".`,
+    ])
+  }
+})
+
+t.test('production: the embedded backends only on purpose; KEY_ENCRYPTION_KEY required', async (t) => {
+  const prod = { ...PROD, SIGNING_KEY: KEY }
+  t.same(problems({ ...prod, DATABASE_URL: '', REDIS_URL: '' }), [
+    'DATABASE_URL: required when NODE_ENV=production (else the users live in an embedded PGlite in DATA_DIR); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to run on the embedded database on purpose.',
+    'REDIS_URL: required when NODE_ENV=production (or REDIS_SENTINELS, REDIS_CLUSTER_NODES; else revocations live in one process only); set it, or ALLOW_EMBEDDED_IN_PRODUCTION=true to use the in-process store on purpose.',
+  ])
+  t.same(problems({ ...prod, REDIS_URL: '', REDIS_CLUSTER_NODES: 'r1,r2,r3' }), [], 'a cluster is Redis too')
+  const allowed = loadConfig({
+    ...prod,
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    ALLOW_EMBEDDED_IN_PRODUCTION: 'true',
+  })
+  t.equal(allowed.databaseUrl, undefined, 'allowed on purpose')
+  t.same(problems({ ...prod, KEY_ENCRYPTION_KEY: '' }), [
+    'KEY_ENCRYPTION_KEY: required when NODE_ENV=production (it seals the two-factor secrets and rotated signing keys; the same on every instance), at least 32 bytes, e.g. `openssl rand -hex 32`.',
+  ])
+  t.same(
+    problems({ ...prod, NODE_ENV: 'development', DATABASE_URL: '', KEY_ENCRYPTION_KEY: '' }),
+    [],
+    'elsewhere: generated',
+  )
+})
+
+t.test('the start-up log names the features that are off, and why', async (t) => {
+  const { featuresOff, productionWarnings } = await import('../src/features.js')
+  const prod = loadConfig({ ...PROD, SIGNING_KEY: KEY })
+  t.same(featuresOff(prod), [
+    'mail (password reset, e-mail verification, alerts): no SMTP_URL in production',
+    'mail to users about new devices and failed logins: SUSPICIOUS_ACTIVITY_MAIL is not on',
+    'metrics: set METRICS_PORT or METRICS_TOKEN',
+    'introspection by services (HTTP Basic): no INTROSPECTION_CLIENTS; staff tokens still introspect',
+  ])
+  t.same(productionWarnings(prod), [])
+  const all = loadConfig({
+    ...PROD,
+    SIGNING_KEY: KEY,
+    SMTP_URL: 'smtp://mail.internal',
+    SUSPICIOUS_ACTIVITY_MAIL: 'true',
+    METRICS_PORT: '9100',
+    INTROSPECTION_CLIENTS: `shop:${'s'.repeat(32)}`,
+  })
+  t.same(featuresOff(all), [], 'everything on: nothing listed')
+  t.same(featuresOff({ ...all, auditEnabled: false }), [
+    'audit trail, webhooks and alerts: AUDIT_ENABLED=false',
+  ])
+  const embedded = loadConfig({
+    ...PROD,
+    SIGNING_KEY: KEY,
+    DATABASE_URL: '',
+    ALLOW_EMBEDDED_IN_PRODUCTION: 'on',
+  })
+  t.match(productionWarnings(embedded), [/^production on the embedded database/])
 })

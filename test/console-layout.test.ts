@@ -202,7 +202,7 @@ t.test('each console page renders whole on a desktop and on a 420 px screen', as
   const browser = await launchChromium(t)
   if (!browser) return
   const h = await makeApp(t, 'embedded', {
-    trustProxy: true,
+    trustProxy: 1,
     webhookRetrySeconds: 3600,
     keyEncryptionKey: 'console-layout-key-encryption-key-0123456789',
   })

@@ -100,6 +100,8 @@ t.test('the Dockerfile builds and its runtime stage serves', async (t) => {
       REDIS_URL,
       REDIS_PREFIX: `docker-test:${Date.now()}:`,
       SIGNING_KEY: 'docker-test-signing-key-0123456789abcdef',
+      KEY_ENCRYPTION_KEY: 'docker-test-key-encryption-key-0123456789',
+      PUBLIC_URL: 'https://auth.example.com',
       ADMIN_USERNAME: 'dockeradmin',
       ADMIN_PASSWORD: 'docker-admin-password',
     },

@@ -414,7 +414,7 @@ t.test('x-request-id: generated, returned on every answer, taken only from a tru
   const b = await direct.request({ method: 'GET', url: '/health/live' })
   t.not(a.headers['x-request-id'], b.headers['x-request-id'], 'one per request')
 
-  const proxied = await makeApp(t, 'embedded', { trustProxy: true })
+  const proxied = await makeApp(t, 'embedded', { trustProxy: 1 })
   const kept = await proxied.request({
     method: 'GET',
     url: `${V1}/users/me/`,
@@ -445,7 +445,7 @@ t.test('the request id is in the log lines of its request', async (t) => {
     },
   })
   const { database, store } = await openBackend(t, 'embedded')
-  const app = await buildApp(testConfig({ logLevel: 'debug', trustProxy: true }), {
+  const app = await buildApp(testConfig({ logLevel: 'debug', trustProxy: 1 }), {
     database,
     store,
     logger: { level: 'info', stream },

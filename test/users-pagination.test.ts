@@ -32,7 +32,7 @@ t.test('links keep the other parameters and drop page=1, as DRF', async (t) => {
   })
   t.same(pageLinks(url, pageWindow(4, 10), 35).next, null)
   t.same(pageLinks('http://h/x/', pageWindow(1, 10), 11).next, 'http://h/x/?page=2')
-  t.equal(absoluteUrl({ protocol: 'https', host: 'h:8443', url: '/a/?b=1' }), 'https://h:8443/a/?b=1')
+  t.equal(absoluteUrl('https://h:8443/auth', '/a/?b=1'), 'https://h:8443/auth/a/?b=1')
 })
 
 t.test('search terms: trimmed, blank is none, NUL refused', async (t) => {

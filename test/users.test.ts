@@ -37,14 +37,14 @@ t.test('users: list, create, get, patch', async (t) => {
         ['pager_0', 'pager_1'],
       )
       t.equal(p1.previous, null)
-      t.equal(p1.next, 'http://localhost/api/v1/auth/users/?page_size=2&search=pager&page=2')
-      const p2 = (await call('GET', p1.next.replace('http://localhost', ''), staffTok.access)).json()
+      t.equal(p1.next, 'http://127.0.0.1:8000/api/v1/auth/users/?page_size=2&search=pager&page=2')
+      const p2 = (await call('GET', p1.next.replace('http://127.0.0.1:8000', ''), staffTok.access)).json()
       t.same(
         p2.results.map((u: { username: string }) => u.username),
         ['pager_2'],
       )
       t.equal(p2.next, null)
-      t.equal(p2.previous, 'http://localhost/api/v1/auth/users/?page_size=2&search=pager')
+      t.equal(p2.previous, 'http://127.0.0.1:8000/api/v1/auth/users/?page_size=2&search=pager')
 
       const byName = (await call('GET', `${U}/?search=STELLA`, staffTok.access)).json()
       t.same(

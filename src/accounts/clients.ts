@@ -12,6 +12,11 @@ export class ClientRepository {
     return row!
   }
 
+  async findByName(name: string): Promise<ClientRow | undefined> {
+    const [row] = await this.db.select().from(clients).where(eq(clients.name, name)).limit(1)
+    return row
+  }
+
   async findById(id: number): Promise<ClientRow | undefined> {
     const [row] = await this.db.select().from(clients).where(eq(clients.id, id)).limit(1)
     return row

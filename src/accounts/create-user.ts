@@ -95,8 +95,24 @@ export function invalidFields(
   }
   if (!out.email && input.email !== '' && !isEmail.test(input.email))
     out.email = ['Enter a valid email address.']
-  if (!out.password && input.password === '') out.password = ['This field may not be blank.']
+  if (!out.password && input.password !== undefined) {
+    const problem = passwordProblem(input.password)
+    if (problem) out.password = [problem]
+  }
   return Object.keys(out).length ? out : undefined
+}
+
+/** The API's password rule (CreateUserBody, new_password), for every other way in: the CLI, ADMIN_PASSWORD. */
+export const MIN_PASSWORD_LENGTH = 8
+
+/** What a new password breaks of that rule, in DRF's words, or undefined. Lengths count code points, as the API's. */
+export function passwordProblem(password: string): string | undefined {
+  if (password === '') return 'This field may not be blank.'
+  if (password.includes('\u0000')) return 'Null characters are not allowed.'
+  const length = [...password].length
+  if (length < MIN_PASSWORD_LENGTH) return `Ensure this field has at least ${MIN_PASSWORD_LENGTH} characters.`
+  if (length > 4096) return 'Ensure this field has no more than 4096 characters.'
+  return undefined
 }
 
 export function takenError(fields: ('username' | 'email')[]): TakenError {

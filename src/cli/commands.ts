@@ -2,7 +2,7 @@ import { type Config, JWT_ALGORITHMS, type JwtAlgorithm, keyEncryptionKeyOf } fr
 import { rotateKey } from '../keys/rotate.js'
 import { safeError } from '../log.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
-import { createUser, TakenError } from '../accounts/create-user.js'
+import { createUser, passwordProblem, TakenError } from '../accounts/create-user.js'
 import type { Repositories } from '../database/repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -39,6 +39,19 @@ export interface CommandContext {
 export type Values = Record<string, string | boolean | undefined>
 type OptionSpec = { type: 'string' | 'boolean'; help: string; required?: boolean }
 
+/**
+ * The options of a command that takes a new password. Without --password the CLI asks for it,
+ * hidden, on a terminal, or reads it from stdin with --password-stdin (src/cli/password-input.ts),
+ * before anything is sent: the command itself always receives `password`.
+ */
+const PASSWORD_OPTIONS: Record<string, OptionSpec> = {
+  password: {
+    type: 'string',
+    help: 'the password (visible in the shell history and process list: prefer being asked, or --password-stdin)',
+  },
+  'password-stdin': { type: 'boolean', help: 'read the password from the first line of stdin' },
+}
+
 export interface Command {
   summary: string
   usage: string
@@ -63,11 +76,12 @@ export const commands: Record<string, Command> = {
 
   'create-user': {
     summary: 'create a user; creates the client (tenant) named by --client if needed',
-    usage: 'create-user --username U --email E --password P [--staff] [--superuser] [--client NAME]',
+    usage:
+      'create-user --username U --email E [--password-stdin | --password P] [--staff] [--superuser] [--client NAME]',
     options: {
       username: { type: 'string', help: 'login name (unique)', required: true },
       email: { type: 'string', help: 'e-mail address (unique, case-insensitively)', required: true },
-      password: { type: 'string', help: 'initial password; stored as an argon2id hash', required: true },
+      ...PASSWORD_OPTIONS,
       staff: {
         type: 'boolean',
         help: 'may manage users and sessions (of their client only, unless superuser)',
@@ -112,6 +126,83 @@ export const commands: Record<string, Command> = {
         if (err instanceof TakenError) throw new CommandError(`${sentence} Nothing was created.`)
         throw new UsageError(`${flag}: ${sentence}`)
       }
+    },
+  },
+
+  'set-password': {
+    summary: "set a user's password (asked for, hidden, when not given); ends every session of theirs",
+    usage: 'set-password --username U [--password-stdin | --password P]',
+    options: {
+      username: { type: 'string', help: 'the username (or e-mail address) of the user', required: true },
+      ...PASSWORD_OPTIONS,
+    },
+    async run(values, ctx) {
+      const login = String(values.username)
+      const user = await ctx.repos.users.findByLogin(login)
+      if (!user) throw new CommandError(`No user "${login.slice(0, 150)}"; nothing was changed.`)
+      const problem = passwordProblem(String(values.password ?? ''))
+      if (problem) throw new UsageError(`--password: ${problem}`)
+      const hash = await ctx.hasher.hash(String(values.password))
+      // As a reset: the old password stops working and so does every session it opened.
+      const ids = await ctx.revocations.revokeUser(user, 'password_set', {
+        alongside: (tx) => ctx.repos.users.setPasswordHash(user.id, hash, tx),
+      })
+      await recordCommand(ctx, {
+        type: 'password.changed',
+        userId: user.id,
+        details: { revoked_sessions: ids.length, by: 'cli' },
+      })
+      ctx.print(
+        `Password of "${user.username}" (id ${user.id}) set in ${ctx.where}; ${ids.length} session(s) ended.`,
+      )
+    },
+  },
+
+  'list-users': {
+    summary: 'list users: id, username, e-mail, roles, client, active',
+    usage: 'list-users [--search TEXT] [--client NAME] [--limit N]',
+    options: {
+      search: { type: 'string', help: 'only users whose username, e-mail or name contains TEXT' },
+      client: { type: 'string', help: 'only the users of this client (tenant)' },
+      limit: { type: 'string', help: 'at most N users (default 100, up to 10000)' },
+    },
+    async run(values, ctx) {
+      const limit = values.limit === undefined ? 100 : Number(values.limit)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        throw new UsageError('--limit: expected a whole number from 1 to 10000')
+      }
+      let clientId: number | undefined
+      if (typeof values.client === 'string') {
+        const client = await ctx.repos.clients.findByName(values.client.trim())
+        if (!client) throw new CommandError(`No client "${values.client.slice(0, 150)}".`)
+        clientId = client.id
+      }
+      const search = typeof values.search === 'string' ? values.search.trim() || undefined : undefined
+      const { count, rows } = await ctx.repos.users.list({ search, clientId, limit, offset: 0 })
+      const table = [
+        ['id', 'username', 'email', 'roles', 'client', 'active'],
+        ...rows.map((u) => [
+          String(u.id),
+          u.username,
+          u.email,
+          [u.isSuperuser && 'superuser', u.isStaff && 'staff'].filter(Boolean).join(',') || '-',
+          u.clientName ?? '-',
+          u.isActive ? 'yes' : 'no',
+        ]),
+      ]
+      const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+      for (const row of table)
+        ctx.print(
+          row
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd(),
+        )
+      ctx.print(
+        count > rows.length
+          ? `${rows.length} of ${count} users (raise --limit for more).`
+          : `${count} user(s).`,
+      )
     },
   },
 

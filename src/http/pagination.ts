@@ -31,21 +31,13 @@ export function checkPage(request: PageRequest, count: number): void {
   if (!pageExists(request, count)) throw new ApiError(404, 'Invalid page.', 'not_found')
 }
 
-// A host name, an IPv4 address or a bracketed IPv6 address, and an optional port.
-const HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/
-
 /**
- * The absolute URL of a request, which the links are built from: protocol and host come from the
- * client (the Host header, or X-Forwarded-* behind a trusted proxy), so they are checked before
- * they reach a link, as Django refuses a bad Host with 400.
+ * The absolute URL of a request, which the links are built from: PUBLIC_URL (the service as users
+ * reach it) and the request's path and query. Never the Host header or X-Forwarded-Host: a client
+ * could point the links elsewhere, and a cache could keep them for everyone.
  */
-export function absoluteUrl(request: { protocol: string; host: string; url: string }): string {
-  const port = HOST.exec(request.host)?.[1]
-  const validHost = HOST.test(request.host) && (port === undefined || Number(port) <= 65535)
-  if (!validHost || (request.protocol !== 'http' && request.protocol !== 'https')) {
-    throw new ApiError(400, 'Invalid Host header.', 'bad_request')
-  }
-  return `${request.protocol}://${request.host}${request.url}`
+export function absoluteUrl(publicUrl: string, requestUrl: string): string {
+  return `${publicUrl}${requestUrl}`
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type RestoreScope,
   type RevocationStore,
   type SessionRef,
+  RedisDatabaseError,
   StoreUnavailableError,
   ttl,
 } from './store.js'
@@ -87,22 +88,57 @@ export class RedisRevocationStore implements RevocationStore {
 
   /** Resolves once connected, or rejects with StoreUnavailableError. */
   async connect(timeoutMs = 5000): Promise<void> {
-    if (this.client.status === 'ready') return
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new StoreUnavailableError(new Error(`Redis not ready after ${timeoutMs} ms`)))
-      }, timeoutMs)
-      const onReady = () => {
-        cleanup()
-        resolve()
-      }
-      const cleanup = () => {
-        clearTimeout(timer)
-        this.client.off('ready', onReady)
-      }
-      this.client.on('ready', onReady)
-    })
+    if (this.client.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          cleanup()
+          reject(new StoreUnavailableError(new Error(`Redis not ready after ${timeoutMs} ms`)))
+        }, timeoutMs)
+        const onReady = () => {
+          cleanup()
+          resolve()
+        }
+        // A refused connection or login will not heal by waiting: say so at once (a start
+        // fails fast, naming the cause). Through Sentinels a master may be between failovers: wait.
+        const onError = (err: Error & { code?: string }) => {
+          if (this.client.options.sentinels?.length) return
+          const hopeless =
+            ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(
+              err.code ?? '',
+            ) || /WRONGPASS|NOAUTH|invalid password|invalid username/i.test(err.message)
+          if (!hopeless) return
+          cleanup()
+          reject(new StoreUnavailableError(err))
+        }
+        const cleanup = () => {
+          clearTimeout(timer)
+          this.client.off('ready', onReady)
+          this.client.off('error', onError)
+        }
+        this.client.on('ready', onReady)
+        this.client.on('error', onError)
+      })
+    }
+    await this.checkDatabase()
+  }
+
+  /**
+   * The database named by REDIS_URL (/n) exists: ioredis reports a refused SELECT only as an
+   * event, and then works in database 0, beside whatever else lives there.
+   */
+  private async checkDatabase(): Promise<void> {
+    const db = Number(this.client.options.db ?? 0)
+    if (!db) return
+    try {
+      await this.client.select(db)
+    } catch (err) {
+      if (!/DB index is out of range|invalid DB index/i.test((err as Error).message)) throw err
+      const databases = await this.client
+        .config('GET', 'databases')
+        .then((r) => Number((r as string[])[1]))
+        .catch(() => undefined)
+      throw new RedisDatabaseError(db, Number.isInteger(databases) ? databases : undefined)
+    }
   }
 
   /**

@@ -77,6 +77,21 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * The database REDIS_URL names (its path, /99) is not one this Redis has. ioredis would report
+ * the failed SELECT only as an event and go on in database 0, beside whatever lives there.
+ */
+export class RedisDatabaseError extends Error {
+  constructor(
+    readonly db: number,
+    /** How many databases the server has, when it says (CONFIG GET databases). */
+    readonly available: number | undefined,
+  ) {
+    super(`Redis has no database ${db}`)
+    this.name = 'RedisDatabaseError'
+  }
+}
+
 export const keys = {
   jti: (p: string, jti: string) => `${p}j:${jti}`,
   session: (p: string, sid: number) => `${p}s:${sid}`,
