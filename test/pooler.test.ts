@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import t from 'tap'
@@ -24,28 +25,26 @@ t.test('the contract tests pass through PgBouncer in transaction mode', async (t
     .filter((f) => /^contract-.*\.test\.ts$/.test(f))
     .map((f) => `test/${f}`)
   t.ok(files.length >= 5, `${files.length} contract test files`)
+  // Asynchronously: this process must keep serving its own children (PgBouncer) meanwhile.
+  const child = spawn(`${root}node_modules/.bin/tap`, ['--reporter=tap', ...files], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TEST_DATABASE_URL: bouncer.url,
+      TEST_DB_POOLER: 'transaction',
+      REQUIRE_REAL_BACKENDS: '1',
+      // The embedded backend has no pooler in front; other tests run the suite on it.
+      TEST_BACKENDS: 'real',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   let output = ''
-  let code = 0
-  try {
-    output = execFileSync(`${root}node_modules/.bin/tap`, ['--reporter=tap', ...files], {
-      cwd: root,
-      env: {
-        ...process.env,
-        TEST_DATABASE_URL: bouncer.url,
-        TEST_DB_POOLER: 'transaction',
-        REQUIRE_REAL_BACKENDS: '1',
-        // The embedded backend has no pooler in front; other tests run the suite on it.
-        TEST_BACKENDS: 'real',
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    }).toString()
-  } catch (err) {
-    const e = err as { status: number; stdout: Buffer }
-    code = e.status
-    output = e.stdout.toString()
-  }
-  const summary = /# \{ total: \d+[^}]*\}/.exec(output)?.[0]
-  t.comment(summary ?? 'no summary')
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  const passed = output.split('\n').filter((line) => /^\s*ok \d+ /.test(line)).length
+  t.comment(`${passed} contract cases and checks passed through PgBouncer`)
   const failures = output.split('\n').filter((line) => /^\s*not ok /.test(line))
   t.same(failures.slice(0, 20), [], 'no contract case fails behind the pooler')
   t.equal(code, 0, 'the contract suite passes on the real backend through PgBouncer')

@@ -213,19 +213,20 @@ export async function privatePgBouncer(t: Test, server: { url: string }): Promis
       'pool_mode = transaction',
       'max_client_conn = 1000',
       'default_pool_size = 20',
+      // A log of its own: it writes a line per connection, which would fill a pipe nobody reads.
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
       '',
     ].join('\n'),
   )
   execFileSync('chown', ['-R', `${uid}:${gid}`, dir])
-  const child = spawn('pgbouncer', [join(dir, 'pgbouncer.ini')], {
-    uid,
-    gid,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
+  const child = spawn('pgbouncer', ['--quiet', join(dir, 'pgbouncer.ini')], { uid, gid, stdio: 'ignore' })
+  const log = () => {
+    try {
+      return readFileSync(join(dir, 'pgbouncer.log'), 'utf8').slice(-2000)
+    } catch {
+      return ''
+    }
+  }
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL')
@@ -235,7 +236,7 @@ export async function privatePgBouncer(t: Test, server: { url: string }): Promis
   })
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   await until('PgBouncer start', async () => {
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}): ${stderr}`)
+    if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}): ${log()}`)
     const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 2, prepare: false })
     try {
       await sql`select 1`
