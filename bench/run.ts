@@ -10,14 +10,17 @@ import postgres from 'postgres'
 import { loadConfig } from '../src/config.js'
 import { type Argon2Ceiling, argon2Ceilings, nodeRsCeiling } from './argon2.js'
 import { processTree } from './load.js'
-import { type RunResult, renderMarkdown, summarize } from './report.js'
+import { type RunResult, renderMarkdown, type Summary, summarize } from './report.js'
 import { runScenarios } from './scenarios.js'
 import { seed } from './seed.js'
 
 /**
- * `npm run bench [-- --runs 3 --embedded --seconds 5 --connections 32 --workers 2 --profile]`
+ * `npm run bench [-- --runs 3 --embedded --seconds 5 --connections 32 --workers 2 --profile --prepare-off]`
  * Builds the app, and per run: seeds a fresh database, starts `node dist/src/server.js`, measures
  * every scenario between two runs of the bare route, and stops it. Writes bench/results/.
+ * `--prepare-off` (PostgreSQL): each run measures the server twice, with prepared statements and
+ * with DB_POOLER=transaction (what a transaction-mode pooler needs: no prepared statements, SET LOCAL
+ * per transaction), and the table gets both, side by side.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values: args } = parseArgs({
@@ -30,6 +33,7 @@ const { values: args } = parseArgs({
     'login-connections': { type: 'string', default: '8' },
     workers: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
+    'prepare-off': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string' },
     only: { type: 'string' },
@@ -75,7 +79,11 @@ async function waitReady(
   throw new Error(`server not ready after 60 s:\n${stderr()}`)
 }
 
-async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResult> {
+async function oneRun(
+  index: number,
+  ceilings: Argon2Ceiling[],
+  variant: Record<string, string> = {},
+): Promise<RunResult> {
   const id = randomBytes(4).toString('hex')
   const port = await freePort()
   const prefix = `bench:${id}:`
@@ -90,6 +98,7 @@ async function oneRun(index: number, ceilings: Argon2Ceiling[]): Promise<RunResu
     LOGIN_RATE_LIMIT: '1000000',
     LOGIN_ACCOUNT_RATE_LIMIT: '1000000',
     WORKERS: String(opts.workers),
+    ...variant,
     // Sized for the machine rather than the default 10: refresh and logout wait on commits, and
     // PostgreSQL groups concurrent commits into one WAL flush (bench/README.md has the figures).
   }
@@ -198,6 +207,8 @@ async function main() {
   if (!args['no-build']) execSync('npm run build --silent', { cwd: root, stdio: 'inherit' })
   const config = loadConfig({ SIGNING_KEY })
   const runs: RunResult[] = []
+  const prepareOff = args['prepare-off'] === true && !opts.embedded
+  const runsOff: RunResult[] = []
   for (let i = 0; i < opts.runs; i++) {
     // The hashing ceiling is measured in each run, on an idle machine, right before the load.
     console.log(
@@ -206,11 +217,15 @@ async function main() {
     const ceilings = await argon2Ceilings(config.argon2)
     for (const c of ceilings) console.log(`  ${c.library}: ${c.verifiesPerSecond.toFixed(1)}/s`)
     runs.push(await oneRun(i, ceilings))
+    if (prepareOff) {
+      console.log(`run ${i + 1}/${opts.runs}: prepared statements off (DB_POOLER=transaction)`)
+      runsOff.push(await oneRun(i, ceilings, { DB_POOLER: 'transaction' }))
+    }
   }
   // A partial run (profiling one scenario) has no table to compare against the targets.
   if (args.only) return
-  const summary = summarize(runs, {
-    backend: opts.embedded ? 'embedded (PGlite + in-process store)' : 'PostgreSQL + Redis',
+  const meta = (backend: string) => ({
+    backend,
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -222,7 +237,18 @@ async function main() {
     argon2: config.argon2,
     date: new Date().toISOString(),
   })
-  const md = renderMarkdown(summary)
+  const summary = summarize(
+    runs,
+    meta(opts.embedded ? 'embedded (PGlite + in-process store)' : 'PostgreSQL + Redis'),
+  )
+  let md = renderMarkdown(summary)
+  if (prepareOff) {
+    const off = summarize(
+      runsOff,
+      meta('PostgreSQL + Redis, prepared statements off (DB_POOLER=transaction)'),
+    )
+    md += `\n${renderPrepareComparison(summary, off)}\n\n${renderMarkdown(off)}`
+  }
   console.log(`\n${md}`)
   const outDir = join(root, 'bench', 'results')
   mkdirSync(outDir, { recursive: true })
@@ -232,6 +258,26 @@ async function main() {
   console.log(`written bench/results/${name}.json and bench/results/${name}.md`)
   // Missed targets are reported in the table; only a broken run (errors, wrong statuses) fails the command.
   if (summary.rows.some((r) => r.errors > 0 || r.non2xx > 0)) process.exitCode = 1
+}
+
+/** Prepare-on beside prepare-off, per scenario: what a transaction-mode pooler's driver settings cost. */
+function renderPrepareComparison(on: Summary, off: Summary): string {
+  const f = (n: number, d = 0) => n.toFixed(d)
+  const lines = [
+    '## Prepared statements on and off (DB_POOLER=transaction), same runs',
+    '',
+    '| scenario | req/s on | req/s off | change | p50 ms on | p50 ms off | p99 ms on | p99 ms off |',
+    '|---|---|---|---|---|---|---|---|',
+  ]
+  for (const r of on.rows) {
+    const o = off.rows.find((x) => x.name === r.name)
+    if (!o) continue
+    const change = r.rps > 0 ? `${f(((o.rps - r.rps) / r.rps) * 100, 1)}%` : '-'
+    lines.push(
+      `| ${r.label} | ${f(r.rps)} | ${f(o.rps)} | ${change} | ${f(r.p50, 2)} | ${f(o.p50, 2)} | ${f(r.p99, 2)} | ${f(o.p99, 2)} |`,
+    )
+  }
+  return lines.join('\n')
 }
 
 main().catch((err) => {

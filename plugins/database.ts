@@ -30,6 +30,7 @@ export default fp<DatabasePluginOptions>(
         poolSize: config.dbPoolSize,
         queryTimeoutMs: config.dbQueryTimeoutMs,
         connectTimeoutMs: config.dbConnectTimeoutMs,
+        pooler: config.dbPooler,
       })
       if (opts.migrate !== false) await database.migrate()
     } catch (err) {

@@ -177,6 +177,7 @@ async function openLocal(config: Config) {
       poolSize: 2,
       queryTimeoutMs: config.dbQueryTimeoutMs,
       connectTimeoutMs: config.dbConnectTimeoutMs,
+      pooler: config.dbPooler,
     })
     await database.migrate()
   } catch (err) {

@@ -33,6 +33,8 @@ export interface Config {
   logLevel: string
   databaseUrl: string | undefined
   dbPoolSize: number
+  /** DB_POOLER=transaction: a transaction-mode pooler (PgBouncer, pgcat, RDS Proxy) in front of PostgreSQL. */
+  dbPooler: 'none' | 'transaction'
   /** Longest wait for a PostgreSQL statement or transaction, and for a new connection. */
   dbQueryTimeoutMs: number
   dbConnectTimeoutMs: number
@@ -186,10 +188,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       'trace',
       'silent',
     ]),
-    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:'], { hostList: true }),
     // Refresh and logout wait on commits, and PostgreSQL groups concurrent commits into one WAL
     // flush: with few connections, queries queue in the client while the server idles.
     dbPoolSize: read.int('DB_POOL_SIZE', 32, 1, 200),
+    dbPooler: read.choice('DB_POOLER', 'none', ['none', 'transaction'] as const),
     dbQueryTimeoutMs: read.int('DB_QUERY_TIMEOUT_MS', 5000, 100, 600_000),
     dbConnectTimeoutMs: read.int('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     userCacheMs: read.int('USER_CACHE_MS', 1000, 0, 60_000),
@@ -569,11 +572,12 @@ class Reader {
     return list
   }
 
-  url(name: string, protocols: string[]): string | undefined {
+  /** hostList: `postgres://user@h1:5432,h2:5432/db` (one host per server of a failover set) is allowed. */
+  url(name: string, protocols: string[], { hostList = false } = {}): string | undefined {
     const raw = this.env[name]
     if (raw === undefined || raw === '') return undefined
     try {
-      const u = new URL(raw)
+      const u = new URL(hostList ? firstHostOnly(raw) : raw)
       if (!protocols.includes(u.protocol)) {
         this.problems.push(
           `${name}: expected a ${protocols.join(' or ')}// URL, got one starting "${u.protocol}".`,
@@ -585,4 +589,17 @@ class Reader {
     }
     return raw
   }
+}
+
+/**
+ * The URL with only the first of its comma-separated hosts, for checking the rest of it (WHATWG
+ * URLs have one host); the other hosts must be host or host:port. Throws when one is not.
+ */
+function firstHostOnly(raw: string): string {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/is.exec(raw)
+  if (!m || !m[2]!.includes(',')) return raw
+  const hosts = m[2]!.split(',')
+  if (!hosts.every((h) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(:\d{1,5})?$/.test(h)))
+    throw new Error('bad host list')
+  return m[1]! + hosts[0]! + m[3]!
 }

@@ -392,3 +392,15 @@ t.test('the start-up log names the features that are off, and why', async (t) =>
   })
   t.match(productionWarnings(embedded), [/^production on the embedded database/])
 })
+
+t.test('DATABASE_URL may list the servers of a failover set; DB_POOLER names the pooler mode', async (t) => {
+  const url = 'postgres://auth:pw@pg-a:5432,pg-b:5433/auth?target_session_attrs=read-write'
+  t.same(problems({ DATABASE_URL: url }), [], 'a multi-host URL is accepted')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, DATABASE_URL: url }).databaseUrl, url, 'and passed on as it is')
+  t.match(problems({ DATABASE_URL: 'postgres://auth@pg-a:5432,pg b/auth' }), [
+    /^DATABASE_URL: not a valid URL/,
+  ])
+  t.equal(loadConfig({ SIGNING_KEY: KEY }).dbPooler, 'none', 'no pooler by default')
+  t.equal(loadConfig({ SIGNING_KEY: KEY, DB_POOLER: 'transaction' }).dbPooler, 'transaction')
+  t.match(problems({ DB_POOLER: 'session' }), [/^DB_POOLER: expected one of none, transaction/])
+})

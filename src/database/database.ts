@@ -6,6 +6,8 @@ import * as schema from '../../schema/db.js'
 import { restrictToOwner } from '../lib/owner-only.js'
 import { lockFolder } from './embedded-lock.js'
 import { isConnectionLost } from './errors.js'
+import { withCancelAfter, withLocalTimeouts } from './pooler.js'
+import { followPrimary } from './primary.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -36,6 +38,8 @@ export interface DatabaseOptions {
   queryTimeoutMs?: number
   /** PostgreSQL only: longest wait for a new connection. */
   connectTimeoutMs?: number
+  /** PostgreSQL only: 'transaction' when a transaction-mode pooler sits in front (src/database/pooler.ts). */
+  pooler?: 'none' | 'transaction'
 }
 
 /** A statement (or transaction) that PostgreSQL did not answer in time: the database is unavailable. */
@@ -69,42 +73,57 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const queryTimeoutMs = options.queryTimeoutMs ?? 5000
-  const client = postgres(url, {
-    max: options.poolSize ?? 10,
-    onnotice: () => {},
-    connect_timeout: (options.connectTimeoutMs ?? 5000) / 1000,
-    // The driver's first statement on each new connection reads the array types; when that
-    // connection is cut meanwhile, its rejection reaches nobody and ends the process (postgres.js
-    // issues 1192, 1205, 1223). No query here binds an array parameter, so nothing needs them.
-    fetch_types: false,
-    // The server gives up too, so a statement abandoned below does not hold locks for long.
-    connection: {
-      statement_timeout: queryTimeoutMs,
-      idle_in_transaction_session_timeout: queryTimeoutMs * 2,
-    },
-  })
+  const pooled = options.pooler === 'transaction'
+  const open = () =>
+    postgres(url, {
+      max: options.poolSize ?? 10,
+      onnotice: () => {},
+      connect_timeout: (options.connectTimeoutMs ?? 5000) / 1000,
+      // The driver's first statement on each new connection reads the array types; when that
+      // connection is cut meanwhile, its rejection reaches nobody and ends the process (postgres.js
+      // issues 1192, 1205, 1223). No query here binds an array parameter, so nothing needs them.
+      fetch_types: false,
+      // A pooler runs the next statement on any server connection: a statement prepared on
+      // another is missing there ("prepared statement ... does not exist").
+      prepare: !pooled,
+      // The server gives up too, so a statement abandoned below does not hold locks for long.
+      // A pooler refuses (or drops) startup parameters: there, each transaction sets them.
+      connection: pooled
+        ? {}
+        : { statement_timeout: queryTimeoutMs, idle_in_transaction_session_timeout: queryTimeoutMs * 2 },
+    })
+  const client = followPrimary(open)
   const usage = { size: options.poolSize ?? 10, busy: 0 }
-  const guarded = withDeadline(client, queryTimeoutMs, usage)
-  const db = drizzle(guarded, { schema }) as unknown as Db
+  const bounded = withDeadline(
+    pooled ? withCancelAfter(client, queryTimeoutMs) : client,
+    queryTimeoutMs,
+    usage,
+  )
+  const db = drizzle(pooled ? withLocalTimeouts(bounded, queryTimeoutMs) : bounded, {
+    schema,
+  }) as unknown as Db
   return {
     kind: 'postgres',
     db,
     pool: () => ({ ...usage }),
     async migrate() {
       const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-      // A dedicated single connection, so the advisory lock and the migration share a session.
-      const one = postgres(url, { max: 1, onnotice: () => {} })
+      // The lock is held by a transaction of its own, open while the migration runs on another
+      // connection: a transaction keeps its server connection behind a pooler too, where a session
+      // lock (pg_advisory_lock) would stay on whichever server connection took it.
+      const one = postgres(url, { max: 2, onnotice: () => {}, prepare: !pooled })
       try {
-        await one`select pg_advisory_lock(${MIGRATION_LOCK})`
-        await migrate(drizzle(one), { migrationsFolder: migrationsFolder() })
-        await one`select pg_advisory_unlock(${MIGRATION_LOCK})`
+        await one.begin(async (lock) => {
+          await lock`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
+          await migrate(drizzle(one), { migrationsFolder: migrationsFolder() })
+        })
       } finally {
         await one.end({ timeout: 5 })
       }
     },
     async ping() {
       // Under the deadline too: readiness must answer while the server is paused.
-      await guarded.unsafe('select 1')
+      await bounded.unsafe('select 1')
     },
     async close() {
       await client.end({ timeout: 5 })

@@ -25,6 +25,7 @@ const UNAVAILABLE = new Set([
   '57P03', // cannot_connect_now: starting up or shutting down
   '53300', // too_many_connections
   '25P03', // idle_in_transaction_session_timeout
+  '25006', // read_only_sql_transaction: a primary demoted or fenced (src/database/primary.ts)
 ])
 
 // Of those, the ones where the statement died with its connection, before the server answered.
@@ -63,6 +64,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 /** The statement's connection was cut under it (a failover, pg_terminate_backend). */
 export function isConnectionLost(err: unknown): boolean {
   return codesOf(err).some((code) => CONNECTION_LOST.has(code) || inClass08(code))
+}
+
+/** The server refused a write because it is read-only now: a demoted or fenced primary. */
+export function isReadOnlyServer(err: unknown): boolean {
+  return codesOf(err).includes('25006')
 }
 
 /**

@@ -17,6 +17,8 @@ import type { RevocationStore } from '../../src/revocation/store.js'
  */
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+/** TEST_DB_POOLER=transaction: TEST_DATABASE_URL is a transaction-mode pooler (test/pooler.test.ts). */
+const POOLER = process.env.TEST_DB_POOLER === 'transaction' ? 'transaction' : 'none'
 const requireReal = process.env.CI === 'true' || process.env.REQUIRE_REAL_BACKENDS === '1'
 
 export type BackendName = 'embedded' | 'real'
@@ -62,7 +64,8 @@ export function probeRealServers() {
 /** The backends this run tests against. Unreachable real servers fail the test when they are required. */
 export async function backendNames(t: Test): Promise<BackendName[]> {
   const { pg, redis } = await probeRealServers()
-  if (!pg && !redis) return ['embedded', 'real']
+  // TEST_BACKENDS=real: the real ones only (test/pooler.test.ts runs the contract tests so).
+  if (!pg && !redis) return process.env.TEST_BACKENDS === 'real' ? ['real'] : ['embedded', 'real']
   const why = [pg, redis].filter(Boolean).join('; ')
   if (requireReal) {
     t.fail(`real backends required but unreachable: ${why}`)
@@ -89,7 +92,7 @@ export async function freshPostgres(t: Test): Promise<{ url: string; database: D
   await admin.unsafe(`create database ${name}`)
   const url = new URL(PG_URL)
   url.pathname = `/${name}`
-  const database = await openDatabase({ url: url.toString(), poolSize: 5 })
+  const database = await openDatabase({ url: url.toString(), poolSize: 5, pooler: POOLER })
   t.teardown(async () => {
     await database.close()
     await admin.unsafe(`drop database if exists ${name} with (force)`)

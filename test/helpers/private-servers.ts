@@ -1,7 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import postgres from 'postgres'
 import type { Test } from 'tap'
@@ -178,4 +180,72 @@ export async function privatePostgres(t: Test): Promise<PrivatePostgres> {
       await ready()
     },
   }
+}
+
+export interface PrivatePgBouncer {
+  /** postgres://postgres@127.0.0.1:port/postgres, through the pooler; any database name works. */
+  url: string
+}
+
+/**
+ * Debian's PgBouncer in transaction mode on a free port, in front of `server` (every database on
+ * it), as the README's example configures it; killed when the test ends. PgBouncer refuses to run
+ * as root, so it runs as the postgres user.
+ */
+export async function privatePgBouncer(t: Test, server: { url: string }): Promise<PrivatePgBouncer> {
+  const port = await freePort()
+  const target = new URL(server.url)
+  const dir = mkdtempSync(join(tmpdir(), 'authjwt-pgbouncer-'))
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString())
+  writeFileSync(join(dir, 'userlist.txt'), '"postgres" ""\n')
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=127.0.0.1 port=${target.port}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      'max_client_conn = 1000',
+      'default_pool_size = 20',
+      // A log of its own: it writes a line per connection, which would fill a pipe nobody reads.
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
+      '',
+    ].join('\n'),
+  )
+  execFileSync('chown', ['-R', `${uid}:${gid}`, dir])
+  const child = spawn('pgbouncer', ['--quiet', join(dir, 'pgbouncer.ini')], { uid, gid, stdio: 'ignore' })
+  const log = () => {
+    try {
+      return readFileSync(join(dir, 'pgbouncer.log'), 'utf8').slice(-2000)
+    } catch {
+      return ''
+    }
+  }
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL')
+      await once(child, 'exit')
+    }
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  await until('PgBouncer start', async () => {
+    if (child.exitCode !== null) throw new Error(`pgbouncer exited (${child.exitCode}): ${log()}`)
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 2, prepare: false })
+    try {
+      await sql`select 1`
+      return true
+    } catch {
+      return false
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+  return { url }
 }
