@@ -8,14 +8,22 @@ import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
-export const KEY_PAIR_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'] as const
-export const JWT_ALGORITHMS = [...HMAC_ALGORITHMS, ...KEY_PAIR_ALGORITHMS] as const
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
-export type KeyPairAlgorithm = (typeof KEY_PAIR_ALGORITHMS)[number]
+import {
+  HMAC_ALGORITHMS,
+  isKeyPairAlgorithm,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  KEY_PAIR_ALGORITHMS,
+  type KeyPairAlgorithm,
+} from './keys/algorithms.js'
 
-export function isKeyPairAlgorithm(alg: string): alg is KeyPairAlgorithm {
-  return (KEY_PAIR_ALGORITHMS as readonly string[]).includes(alg)
+export {
+  HMAC_ALGORITHMS,
+  isKeyPairAlgorithm,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  KEY_PAIR_ALGORITHMS,
+  type KeyPairAlgorithm,
 }
 
 export interface Argon2Params {
