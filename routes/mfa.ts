@@ -104,10 +104,8 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Detail, ...protectedResponses },
     },
     handler: async (request) => {
-      await twoFactor.reset(
-        await users.managed(principalOf(request), request.params.id),
-        requestMeta(request),
-      )
+      const { user } = await users.managed(principalOf(request), request.params.id)
+      await twoFactor.reset(user, requestMeta(request))
       return { detail: 'Two-factor authentication is off for this user.' }
     },
   })

@@ -1,5 +1,6 @@
 import { eq, type SQL, sql } from 'drizzle-orm'
 import { users } from '../../schema/db.js'
+import type { Reach } from './scope.js'
 
 /** A unique constraint said no; `field` is the API field it concerns. */
 export class DuplicateError extends Error {
@@ -28,4 +29,11 @@ export function translateUniqueViolation(err: unknown): unknown {
 /** Users of one tenant; null: the users without one. */
 export function inTenant(tenantId: number | null): SQL {
   return tenantId === null ? sql`${users.clientId} is null` : eq(users.clientId, tenantId)
+}
+
+/** The users an operator's lists show (src/accounts/scope.ts `manageable`, as a filter on `users`). */
+export function inReach(reach: Reach): SQL | undefined {
+  const tenant = reach.tenant === undefined ? undefined : inTenant(reach.tenant)
+  const superusers = reach.superusers ? undefined : eq(users.isSuperuser, false)
+  return tenant && superusers ? sql`${tenant} and ${superusers}` : (tenant ?? superusers)
 }

@@ -4,7 +4,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
-import { inScope, tenantOf } from './scope.js'
+import { inScope, requireManageable, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
@@ -67,12 +67,12 @@ export class UserService {
     return this.inScope(await this.operator(principal), id)
   }
 
-  /** A user the caller may manage: an operator's tenant, and a superuser only for a superuser. */
-  async managed(principal: Principal, id: number): Promise<UserRecord> {
+  /** A user the caller may act on, by the one rule of staff actions (src/accounts/scope.ts). */
+  async managed(principal: Principal, id: number): Promise<{ actor: UserRecord; user: UserRecord }> {
     const actor = await this.operator(principal)
-    const user = await this.inScope(actor, id)
-    if (user.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
-    return user
+    const user = await this.d.repos.users.findById(id)
+    requireManageable(actor, user)
+    return { actor, user }
   }
 
   private async inScope(actor: UserRecord, id: number): Promise<UserRecord> {
@@ -131,11 +131,8 @@ export class UserService {
     input: PatchUserInput,
     meta: RequestMeta,
   ): Promise<UserRecord> {
-    const actor = await this.operator(principal)
+    const { user: before } = await this.managed(principal, id)
     refuseNullCharacters(input)
-    const before = await this.inScope(actor, id)
-    // A tenant's operator must not be able to lock out or demote the service's superusers.
-    if (before.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
     if (input.email) await this.refuseTaken({ email: input.email }, id)
     const patch: UserPatch = {
       email: input.email,
