@@ -153,23 +153,23 @@ export class UserService {
     const sameAddress = patch.email !== undefined && patch.email.toLowerCase() === before.email.toLowerCase()
     if (sameAddress) patch.emailVerified = before.emailVerified
     const newAddress = sameAddress ? undefined : patch.email || undefined
+    const addressChanged = patch.email !== undefined && !sameAddress
+    const verification = !deactivating && newAddress ? this.d.verification : undefined
+    // One transaction: the change; the end of every reset link mailed to the old address (whoever
+    // reads that mailbox now must not take the account back); the link proving the new one.
+    const write = async (tx: Db) => {
+      await users.update(id, patch, tx)
+      if (addressChanged) await this.d.repos.oneTimeTokens.cancel(id, 'password_reset', tx)
+      if (verification) await verification.queue(tx, { id, username: before.username, email: newAddress! })
+    }
     try {
       if (deactivating) {
         // The change and the revocation of every session commit together, or neither does.
         const after = { ...before, ...patch }
-        await this.d.revocations.revokeUser(after, 'deactivated', {
-          alongside: (tx) => users.update(id, patch, tx),
-        })
-      } else if (newAddress && this.d.verification) {
-        // The new address and the link that proves it commit together.
-        const verification = this.d.verification
-        await this.d.db.transaction(async (tx) => {
-          await users.update(id, patch, tx)
-          await verification.queue(tx, { id, username: before.username, email: newAddress })
-        })
-        verification.sent()
+        await this.d.revocations.revokeUser(after, 'deactivated', { alongside: write })
       } else {
-        await users.update(id, patch)
+        await this.d.db.transaction(write)
+        verification?.sent()
       }
     } catch (err) {
       if (err instanceof DuplicateError) throw takenError([err.field])
@@ -201,9 +201,13 @@ export class UserService {
     // One transaction: the new password never works while the other sessions still do. A token
     // without a session (not one of ours) keeps nothing: sid 0 matches no session, and revokeUser
     // then revokes every session without stopping the caller's own access token.
+    // A reset link still in a mailbox would undo the change: it ends with it.
     const ids = await this.d.revocations.revokeUser(user, 'password_change', {
       exceptSid: principal.sid ?? 0,
-      alongside: (tx) => this.d.repos.users.setPasswordHash(user.id, hash, tx),
+      alongside: async (tx) => {
+        await this.d.repos.users.setPasswordHash(user.id, hash, tx)
+        await this.d.repos.oneTimeTokens.cancel(user.id, 'password_reset', tx)
+      },
     })
     const details = { revoked_sessions: ids.length }
     this.d.audit.record(
