@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import t from 'tap'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { planImport } from '../src/django/import-plan.js'
 import { startInbox } from './helpers/smtp.js'
 
 const V1 = '/api/v1/auth'
@@ -145,4 +146,40 @@ t.test('a username can never be another account’s e-mail, nor the reverse', as
       t.equal(mail.subject, 'Reset your password', 'the owner gets the reset mail')
     })
   })
+})
+
+t.test('import-django skips a row whose username is another account’s e-mail, or the reverse', async (t) => {
+  const user = (id: number, username: string, email: string) => ({
+    id,
+    password: '!unusable',
+    last_login: null,
+    is_superuser: false,
+    username,
+    first_name: '',
+    last_name: '',
+    email,
+    is_staff: false,
+    is_active: true,
+    date_joined: '2024-01-01T00:00:00Z',
+  })
+  const plan = planImport(
+    [
+      user(1, 'alice', 'alice@x.example'),
+      user(2, 'ALICE@x.example', 'eve@x.example'),
+      user(3, 'jo@x.example', 'jo@y.example'),
+      user(4, 'bob', 'JO@x.example'),
+    ],
+    [],
+  )
+  t.same(
+    plan.create.map((u) => u.id),
+    [1, 4],
+  )
+  t.same(
+    plan.skipped.map((s) => [s.id, s.reason]),
+    [
+      ['2', 'username is the e-mail of user id 1'],
+      ['3', 'username is the e-mail of user id 4'],
+    ],
+  )
 })
