@@ -66,7 +66,7 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser, audit })
+    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser, audit, revocations })
     app.decorate('twoFactor', twoFactor)
     const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor, audit }
     app.decorate('tokens', new TokenFlows(authDeps))

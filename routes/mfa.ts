@@ -8,8 +8,10 @@ import {
   IdParams,
   LoginResponse,
   MfaConfirmBody,
+  MfaConfirmResponse,
   MfaLoginBody,
   MfaProofBody,
+  MfaSetupBody,
   MfaSetupResponse,
   MfaStatus,
   protectedResponses,
@@ -52,10 +54,12 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary:
         'Start enrolment: a new secret, its otpauth URL and QR code (two-factor is on only after confirm)',
+      description: 'Needs the current `password`, unless the session logged in less than five minutes ago.',
       security,
+      body: MfaSetupBody,
       response: { 200: MfaSetupResponse, ...protectedResponses },
     },
-    handler: async (request) => twoFactor.setup(principalOf(request)),
+    handler: async (request) => twoFactor.setup(principalOf(request), request.body?.password, request.ip),
   })
 
   app.post(`${V1}/mfa/totp/confirm/`, {
@@ -63,12 +67,19 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags,
       summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
+      description:
+        "The caller's other sessions end (opened without the second factor), unless `keep_other_sessions` is true.",
       security,
       body: MfaConfirmBody,
-      response: { 200: RecoveryCodes, ...protectedResponses },
+      response: { 200: MfaConfirmResponse, ...protectedResponses },
     },
     handler: async (request) =>
-      twoFactor.confirm(principalOf(request), request.body.code, requestMeta(request)),
+      twoFactor.confirm(
+        principalOf(request),
+        request.body.code,
+        requestMeta(request),
+        request.body.keep_other_sessions === true,
+      ),
   })
 
   app.post(`${V1}/mfa/disable/`, {
@@ -105,10 +116,8 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: Detail, ...protectedResponses },
     },
     handler: async (request) => {
-      await twoFactor.reset(
-        await users.managed(principalOf(request), request.params.id),
-        requestMeta(request),
-      )
+      const { actor, user } = await users.managed(principalOf(request), request.params.id)
+      await twoFactor.reset(actor, user, requestMeta(request))
       return { detail: 'Two-factor authentication is off for this user.' }
     },
   })

@@ -58,6 +58,10 @@ export const users = pgTable(
       .on(sql`lower(${t.email})`)
       .where(sql`${t.email} <> '' and not ${t.emailShared}`),
     index('users_email_lower_idx').on(sql`lower(${t.email})`),
+    // Usernames shaped like an address, looked up against e-mails: a username never equals another
+    // account's e-mail, nor an e-mail another account's such username (trigger users_login_names,
+    // migration 0010, src/accounts/usernames.ts).
+    index('users_username_at_lower_idx').on(sql`lower(${t.username})`).where(sql`${t.username} like '%@%'`),
     index('users_client_id_idx').on(t.clientId),
   ],
 )

@@ -480,9 +480,30 @@ export const MfaSetupResponse = Type.Object({
   otpauth_url: Type.String(),
   qr_code: Type.String({ description: 'An SVG data URL of the otpauth URL' }),
 })
-export const MfaConfirmBody = Type.Object({ code: Code })
+export const MfaSetupBody = Type.Optional(
+  Type.Object({
+    password: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        'x-no-trim': true,
+        description: 'The current password; not needed within five minutes of a login',
+      }),
+    ),
+  }),
+)
+export const MfaConfirmBody = Type.Object({
+  code: Code,
+  keep_other_sessions: Type.Optional(
+    Type.Boolean({ default: false, description: "Keep the caller's other sessions (default: they end)" }),
+  ),
+})
 export const RecoveryCodes = Type.Object({
   recovery_codes: Type.Array(Type.String(), { description: 'Shown once; each works once' }),
+})
+export const MfaConfirmResponse = Type.Object({
+  ...RecoveryCodes.properties,
+  revoked_sessions: Type.Integer({ description: 'Other sessions ended by turning two-factor on' }),
 })
 export const MfaProofBody = Type.Object({
   password: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, 'x-no-trim': true })),

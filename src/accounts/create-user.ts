@@ -3,6 +3,8 @@ import { FieldErrors } from '../http/errors.js'
 import type { Repositories } from '../database/repositories.js'
 import type { EmailVerification } from './email-verification.js'
 import type { PasswordHasher } from './passwords.js'
+import type { Conflict } from './sql-helpers.js'
+import { foreignAddress, mixesScripts, normalizeUsername, usernameMessages } from './usernames.js'
 import { DuplicateError, type UserRecord } from './users.js'
 
 export interface NewAccount {
@@ -28,25 +30,30 @@ export class TakenError extends FieldErrors {}
 // Django's UnicodeUsernameValidator, and its User model's lengths.
 const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u
 const isEmail = fullFormats.email as RegExp
-const taken = {
-  username: 'A user with that username already exists.',
-  email: 'A user with that email already exists.',
-} as const
+const taken: Record<Conflict, ['username' | 'email', string]> = {
+  username: ['username', 'A user with that username already exists.'],
+  email: ['email', 'A user with that email already exists.'],
+  usernameIsEmail: ['username', usernameMessages.isAnotherEmail],
+  emailIsUsername: ['email', usernameMessages.isAnotherUsername],
+}
 
 /**
  * The one way a user is made: by an operator over HTTP, by `npm run cli -- create-user`, and for
  * ADMIN_USERNAME at start. One set of rules, in DRF's words, field by field: Django's username
  * rule and lengths, an e-mail address or none, no NUL (PostgreSQL text cannot hold it), a
- * password; then neither the username nor the e-mail (case aside) taken. Throws FieldErrors
+ * password; the username rules of src/accounts/usernames.ts (NFKC, one script, `@` only for the
+ * account's own address); then neither the username nor the e-mail (case aside) taken, nor either
+ * one the other of another account (as login identifiers). Throws FieldErrors
  * (TakenError for a taken name) and writes nothing then.
  */
 export async function createUser(
   d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher; verification?: EmailVerification },
   input: NewAccount,
 ): Promise<UserRecord> {
-  const username = input.username.trim()
+  // Stored as Django stores it: `ｃａｒｏｌ` is `carol`.
+  const username = normalizeUsername(input.username.trim())
   const email = (input.email ?? '').trim()
-  const problems = invalidFields({ ...input, username, email })
+  const problems = invalidFields({ ...input, username, email }) ?? ownAddressOnly(username, email)
   if (problems) throw new FieldErrors(problems)
   const conflicts = await d.repos.users.conflicts({ username, email })
   if (conflicts.length) throw takenError(conflicts)
@@ -91,6 +98,10 @@ export function invalidFields(
       out.username = [
         'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
       ]
+    } else if (normalizeUsername(input.username) !== input.username) {
+      out.username = [usernameMessages.notNormalized]
+    } else if (mixesScripts(input.username)) {
+      out.username = [usernameMessages.mixedScripts]
     }
   }
   if (!out.email && input.email !== '' && !isEmail.test(input.email))
@@ -115,6 +126,20 @@ export function passwordProblem(password: string): string | undefined {
   return undefined
 }
 
-export function takenError(fields: ('username' | 'email')[]): TakenError {
-  return new TakenError(Object.fromEntries(fields.map((f) => [f, [taken[f]]])))
+/**
+ * A new username with `@` is the account's own address (src/accounts/usernames.ts). Not applied to
+ * `import-django`: Django allows `jo@x` beside another address, and the database's trigger (0010)
+ * keeps such a name from ever being another account's e-mail.
+ */
+function ownAddressOnly(username: string, email: string): Record<string, string[]> | undefined {
+  return foreignAddress(username, email) ? { username: [usernameMessages.foreignAddress] } : undefined
+}
+
+export function takenError(conflicts: Conflict[]): TakenError {
+  const out: Record<string, string[]> = {}
+  for (const c of conflicts) {
+    const [field, message] = taken[c]
+    out[field] = [...(out[field] ?? []), message]
+  }
+  return new TakenError(out)
 }

@@ -24,16 +24,7 @@ export class OneTimeTokenRepository {
   async issue(purpose: TokenPurpose, to: IssuedFor, ttlSeconds: number, db = this.db): Promise<string> {
     const token = newToken()
     const now = new Date()
-    await db
-      .update(oneTimeTokens)
-      .set({ usedAt: now })
-      .where(
-        and(
-          eq(oneTimeTokens.userId, to.userId),
-          eq(oneTimeTokens.purpose, purpose),
-          isNull(oneTimeTokens.usedAt),
-        ),
-      )
+    await this.cancel(to.userId, purpose, db, now)
     await db.insert(oneTimeTokens).values({
       tokenHash: digest(token),
       purpose,
@@ -42,6 +33,20 @@ export class OneTimeTokenRepository {
       expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
     })
     return token
+  }
+
+  /** The user's unused tokens for `purpose` stop working (an address or a password changed). */
+  async cancel(userId: number, purpose: TokenPurpose, db = this.db, at = new Date()): Promise<void> {
+    await db
+      .update(oneTimeTokens)
+      .set({ usedAt: at })
+      .where(
+        and(
+          eq(oneTimeTokens.userId, userId),
+          eq(oneTimeTokens.purpose, purpose),
+          isNull(oneTimeTokens.usedAt),
+        ),
+      )
   }
 
   /** Whom an unused, unexpired token is for, without spending it. */

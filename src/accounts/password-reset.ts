@@ -60,22 +60,28 @@ export class PasswordReset {
     const owner = await repos.oneTimeTokens.peek('password_reset', token)
     if (typeof owner === 'string') throw tokenRefused(owner)
     const user = await repos.users.findById(owner.userId)
-    if (!user?.isActive) throw tokenRefused('unknown')
+    // A link proves control of the address it went to, and of no other: if the account's address
+    // changed since, the link is void (the change also cancelled it; this holds for older rows).
+    if (!user?.isActive || !sameAddress(owner.email, user.email)) throw tokenRefused('unknown')
     const hash = await this.d.hasher.hash(newPassword)
     const ids = await this.d.revocations.revokeUser(user, 'password_reset', {
       alongside: async (tx) => {
         // Spent here, in the transaction: of two confirmations racing, one sets the password.
         const spent = await repos.oneTimeTokens.spend('password_reset', token, tx)
         if (typeof spent === 'string') throw tokenRefused(spent)
+        // An address change that raced this one cancelled the token first (the row lock orders
+        // them), and then `spend` found it used.
         await repos.users.setPasswordHash(user.id, hash, tx)
-        // Following the link proved the address, if it is still the account's.
-        if (spent.email.toLowerCase() === user.email.toLowerCase()) {
-          await repos.users.update(user.id, { emailVerified: true }, tx)
-        }
+        // Following the link proved the address (checked above to be the account's).
+        await repos.users.update(user.id, { emailVerified: true }, tx)
       },
     })
     const details = { revoked_sessions: ids.length }
     this.d.audit.record({ type: 'password.reset', userId: user.id, details }, meta)
     return { detail: 'Your password has been reset. Log in with the new one.', revoked_sessions: ids.length }
   }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a !== '' && a.toLowerCase() === b.toLowerCase()
 }

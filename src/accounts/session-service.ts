@@ -1,7 +1,7 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors } from '../http/errors.js'
 import type { Repositories } from '../database/repositories.js'
-import { inScope, tenantOf } from './scope.js'
+import { reachOf, requireManageable } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -59,13 +59,13 @@ export class SessionService {
 
   async adminList(principal: Principal, filter: AdminSessionFilter) {
     const actor = await this.d.currentUser.operator(principal)
-    return this.d.repos.sessions.listAdmin({ ...filter, tenantId: tenantOf(actor) })
+    return this.d.repos.sessions.listAdmin({ ...filter, reach: reachOf(actor) })
   }
 
   async adminRevoke(principal: Principal, id: number, meta: RequestMeta) {
     const actor = await this.d.currentUser.operator(principal)
     const session = await this.d.repos.sessions.findWithUser(id)
-    if (!session || !inScope(actor, session.clientId)) throw errors.notFound()
+    requireManageable(actor, session)
     await this.d.revocations.revokeSession(session, 'admin_revoked')
     const details = { reason: 'admin_revoked' }
     this.d.audit.record({ type: 'session.revoked', userId: session.userId, sessionId: id, details }, meta)

@@ -4,7 +4,8 @@ import { type Rotation, SessionBatches, userMayRefresh } from './session-batches
 import type { Db } from '../database/database.js'
 import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 import { isRowId } from '../tokens/claims.js'
-import { escapeLike, inTenant } from './sql-helpers.js'
+import { escapeLike, inReach } from './sql-helpers.js'
+import type { Reach } from './scope.js'
 import { storableIp, storableText } from '../lib/storable.js'
 
 export interface NewSession {
@@ -269,7 +270,8 @@ export class SessionRepository {
     isActive?: boolean
     userId?: number
     search?: string
-    tenantId?: number | null
+    /** Whose sessions the operator may see (src/accounts/scope.ts). */
+    reach: Reach
     limit: number
     offset: number
   }): Promise<{ count: number; rows: AdminSessionRow[] }> {
@@ -277,7 +279,8 @@ export class SessionRepository {
     if (options.clientType) filters.push(eq(sessions.clientType, options.clientType))
     if (options.isActive !== undefined) filters.push(eq(sessions.isActive, options.isActive))
     if (options.userId !== undefined) filters.push(eq(sessions.userId, options.userId))
-    if (options.tenantId !== undefined) filters.push(inTenant(options.tenantId))
+    const reach = inReach(options.reach)
+    if (reach) filters.push(reach)
     if (options.search) {
       const like = `%${escapeLike(options.search)}%`
       filters.push(
@@ -314,16 +317,23 @@ export class SessionRepository {
       .where(and(eq(sessions.isActive, false), gt(sessions.expiresAt, now)))
   }
 
-  /** The tenant of a session's user, for scoping operator actions. */
+  /** The tenant and rank of a session's user, for the rule of operator actions (scope.ts). */
   async findWithUser(
     id: number,
-  ): Promise<(SessionRow & { clientId: number | null; username: string }) | undefined> {
+  ): Promise<(SessionRow & { clientId: number | null; isSuperuser: boolean; username: string }) | undefined> {
     const [row] = await this.db
-      .select({ session: sessions, clientId: users.clientId, username: users.username })
+      .select({
+        session: sessions,
+        clientId: users.clientId,
+        isSuperuser: users.isSuperuser,
+        username: users.username,
+      })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
       .where(eq(sessions.id, id))
       .limit(1)
-    return row ? { ...row.session, clientId: row.clientId, username: row.username } : undefined
+    return row
+      ? { ...row.session, clientId: row.clientId, isSuperuser: row.isSuperuser, username: row.username }
+      : undefined
   }
 }

@@ -4,7 +4,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
-import { inScope, tenantOf } from './scope.js'
+import { inScope, requireManageable, tenantOf } from './scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
@@ -67,12 +67,12 @@ export class UserService {
     return this.inScope(await this.operator(principal), id)
   }
 
-  /** A user the caller may manage: an operator's tenant, and a superuser only for a superuser. */
-  async managed(principal: Principal, id: number): Promise<UserRecord> {
+  /** A user the caller may act on, by the one rule of staff actions (src/accounts/scope.ts). */
+  async managed(principal: Principal, id: number): Promise<{ actor: UserRecord; user: UserRecord }> {
     const actor = await this.operator(principal)
-    const user = await this.inScope(actor, id)
-    if (user.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
-    return user
+    const user = await this.d.repos.users.findById(id)
+    requireManageable(actor, user)
+    return { actor, user }
   }
 
   private async inScope(actor: UserRecord, id: number): Promise<UserRecord> {
@@ -131,11 +131,8 @@ export class UserService {
     input: PatchUserInput,
     meta: RequestMeta,
   ): Promise<UserRecord> {
-    const actor = await this.operator(principal)
+    const { user: before } = await this.managed(principal, id)
     refuseNullCharacters(input)
-    const before = await this.inScope(actor, id)
-    // A tenant's operator must not be able to lock out or demote the service's superusers.
-    if (before.isSuperuser && !actor.isSuperuser) throw errors.permissionDenied()
     if (input.email) await this.refuseTaken({ email: input.email }, id)
     const patch: UserPatch = {
       email: input.email,
@@ -156,23 +153,23 @@ export class UserService {
     const sameAddress = patch.email !== undefined && patch.email.toLowerCase() === before.email.toLowerCase()
     if (sameAddress) patch.emailVerified = before.emailVerified
     const newAddress = sameAddress ? undefined : patch.email || undefined
+    const addressChanged = patch.email !== undefined && !sameAddress
+    const verification = !deactivating && newAddress ? this.d.verification : undefined
+    // One transaction: the change; the end of every reset link mailed to the old address (whoever
+    // reads that mailbox now must not take the account back); the link proving the new one.
+    const write = async (tx: Db) => {
+      await users.update(id, patch, tx)
+      if (addressChanged) await this.d.repos.oneTimeTokens.cancel(id, 'password_reset', tx)
+      if (verification) await verification.queue(tx, { id, username: before.username, email: newAddress! })
+    }
     try {
       if (deactivating) {
         // The change and the revocation of every session commit together, or neither does.
         const after = { ...before, ...patch }
-        await this.d.revocations.revokeUser(after, 'deactivated', {
-          alongside: (tx) => users.update(id, patch, tx),
-        })
-      } else if (newAddress && this.d.verification) {
-        // The new address and the link that proves it commit together.
-        const verification = this.d.verification
-        await this.d.db.transaction(async (tx) => {
-          await users.update(id, patch, tx)
-          await verification.queue(tx, { id, username: before.username, email: newAddress })
-        })
-        verification.sent()
+        await this.d.revocations.revokeUser(after, 'deactivated', { alongside: write })
       } else {
-        await users.update(id, patch)
+        await this.d.db.transaction(write)
+        verification?.sent()
       }
     } catch (err) {
       if (err instanceof DuplicateError) throw takenError([err.field])
@@ -204,9 +201,13 @@ export class UserService {
     // One transaction: the new password never works while the other sessions still do. A token
     // without a session (not one of ours) keeps nothing: sid 0 matches no session, and revokeUser
     // then revokes every session without stopping the caller's own access token.
+    // A reset link still in a mailbox would undo the change: it ends with it.
     const ids = await this.d.revocations.revokeUser(user, 'password_change', {
       exceptSid: principal.sid ?? 0,
-      alongside: (tx) => this.d.repos.users.setPasswordHash(user.id, hash, tx),
+      alongside: async (tx) => {
+        await this.d.repos.users.setPasswordHash(user.id, hash, tx)
+        await this.d.repos.oneTimeTokens.cancel(user.id, 'password_reset', tx)
+      },
     })
     const details = { revoked_sessions: ids.length }
     this.d.audit.record(

@@ -2,7 +2,8 @@ import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
 import { clients, profiles, type UserRow, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import { RecentUsers } from './recent-users.js'
-import { escapeLike, inTenant, translateUniqueViolation } from './sql-helpers.js'
+import { type Conflict, escapeLike, inTenant, translateUniqueViolation } from './sql-helpers.js'
+import { normalizeUsername } from './usernames.js'
 
 export { DuplicateError } from './sql-helpers.js'
 
@@ -87,10 +88,11 @@ export class UserRepository {
       .where(
         or(
           eq(users.username, identifier),
+          eq(users.username, sql.placeholder('normalized')),
           and(sql`${users.email} <> ''`, sql`lower(${users.email}) = lower(${identifier})`),
         ),
       )
-      .limit(3)
+      .limit(4)
       .prepare('user_by_login')
   }
 
@@ -117,36 +119,61 @@ export class UserRepository {
     return this.recent.get(id)
   }
 
-  /** By exact username (as Django), else by e-mail case-insensitively. */
+  /**
+   * The account a login identifier names, for login and password reset alike. With `@` it is an
+   * address: e-mails first (case aside), then a username. Without, a username, NFKC-normalised as
+   * Django's login form does (a row stored before normalisation is still found as written).
+   */
   async findByLogin(identifier: string): Promise<UserRecord | undefined> {
-    const rows = await this.byLogin.execute({ identifier })
-    // A username names one account. An e-mail that two accounts imported from Django share names
-    // neither: picking one would log into an account by chance.
-    return rows.find((r) => r.username === identifier) ?? (rows.length === 1 ? rows[0] : undefined)
+    const normalized = normalizeUsername(identifier)
+    const rows = await this.byLogin.execute({ identifier, normalized })
+    const byName = rows.find((r) => r.username === normalized) ?? rows.find((r) => r.username === identifier)
+    const lower = identifier.toLowerCase()
+    const byEmail = rows.filter((r) => r.email !== '' && r.email.toLowerCase() === lower)
+    if (identifier.includes('@')) {
+      // A username equal to another account's address (only rows from before migration 0010 can
+      // hold one) must not capture that address's login nor its reset mail.
+      if (byEmail.length === 1) return byEmail[0]
+      // An e-mail that two accounts imported from Django share names neither, unless it is also
+      // one of them's username: picking one would log into an account by chance.
+      if (byEmail.length > 1) return byEmail.find((r) => r === byName)
+      return byName
+    }
+    return byName ?? (byEmail.length === 1 ? byEmail[0] : undefined)
   }
 
   /**
-   * Which of a username and an e-mail another user already holds (`exceptId` excluded), so that a
-   * request with both taken hears about both at once, as DRF's validators answer.
+   * Which of a username and an e-mail another user already holds (`exceptId` excluded), as a
+   * username, an e-mail, or the other one (a login identifier names one account: a username with
+   * `@` is looked up as an address), so that a request hears about every conflict at once, as
+   * DRF's validators answer. Migration 0010's trigger holds the cross rules under concurrency.
    */
-  async conflicts(
-    candidate: { username?: string; email?: string },
-    exceptId?: number,
-  ): Promise<('username' | 'email')[]> {
+  async conflicts(candidate: { username?: string; email?: string }, exceptId?: number): Promise<Conflict[]> {
+    const { username, email } = candidate
+    const lower = (s: string | undefined) => s?.toLowerCase()
     const checks: SQL[] = []
-    if (candidate.username !== undefined) checks.push(eq(users.username, candidate.username))
-    if (candidate.email) checks.push(sql`lower(${users.email}) = lower(${candidate.email})`)
+    if (username !== undefined) {
+      checks.push(eq(users.username, username))
+      if (username.includes('@')) checks.push(sql`lower(${users.email}) = lower(${username})`)
+    }
+    if (email) {
+      checks.push(sql`lower(${users.email}) = lower(${email})`)
+      checks.push(sql`${users.username} like '%@%' and lower(${users.username}) = lower(${email})`)
+    }
     if (checks.length === 0) return []
     const others = exceptId === undefined ? undefined : sql`${users.id} <> ${exceptId}`
     const rows = await this.db
       .select({ username: users.username, email: users.email })
       .from(users)
       .where(and(or(...checks), others))
-      .limit(2)
-    const found: ('username' | 'email')[] = []
-    if (rows.some((r) => r.username === candidate.username)) found.push('username')
-    if (candidate.email && rows.some((r) => r.email.toLowerCase() === candidate.email!.toLowerCase()))
-      found.push('email')
+      .limit(8)
+    const found: Conflict[] = []
+    if (rows.some((r) => r.username === username)) found.push('username')
+    if (username?.includes('@') && rows.some((r) => r.email !== '' && lower(r.email) === lower(username)))
+      found.push('usernameIsEmail')
+    if (email && rows.some((r) => lower(r.email) === lower(email))) found.push('email')
+    if (email && rows.some((r) => r.username.includes('@') && lower(r.username) === lower(email)))
+      found.push('emailIsUsername')
     return found
   }
 

@@ -1,5 +1,5 @@
 import type { CurrentUser } from '../accounts/current-user.js'
-import { tenantOf } from '../accounts/scope.js'
+import { reachOf } from '../accounts/scope.js'
 import type { Repositories } from '../database/repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { Principal } from '../tokens/claims.js'
@@ -40,7 +40,9 @@ export class AuditReader {
       from: filter.since ? new Date(filter.since) : undefined,
       to: filter.until ? new Date(filter.until) : undefined,
       before: filter.cursor ? Number(filter.cursor) : undefined,
-      tenantId: tenantOf(actor),
+      // The rows about an account follow the rule of every staff action on it (scope.ts).
+      tenantId: reachOf(actor).tenant,
+      superusers: reachOf(actor).superusers,
       limit: limit + 1,
     })
     const more = rows.length > limit

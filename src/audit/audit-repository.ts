@@ -14,6 +14,8 @@ export interface AuditQuery {
   before?: number
   /** undefined: every tenant; null: the users without one. */
   tenantId?: number | null
+  /** false: leave out the rows about superusers (src/accounts/scope.ts); default true. */
+  superusers?: boolean
   limit: number
 }
 
@@ -112,6 +114,11 @@ export class AuditRepository {
     if (q.before !== undefined) where.push(lt(auditEvents.id, q.before))
     if (q.tenantId === null) where.push(sql`${auditEvents.clientId} is null`)
     else if (q.tenantId !== undefined) where.push(eq(auditEvents.clientId, q.tenantId))
+    if (q.superusers === false) {
+      where.push(
+        sql`not exists (select 1 from ${users} where ${users.id} = ${auditEvents.userId} and ${users.isSuperuser})`,
+      )
+    }
     return this.db
       .select()
       .from(auditEvents)

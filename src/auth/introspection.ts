@@ -1,4 +1,4 @@
-import { type Actor, inScope } from '../accounts/scope.js'
+import { type Actor, manageable } from '../accounts/scope.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import { isExpired } from '../http/serializers.js'
 import { type Claims, isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
@@ -79,7 +79,8 @@ export class Introspection {
       return undefined
     }
     const user = await repos.users.findById(claims.user_id)
-    if (!user?.isActive || isExpired(user) || !inScope(actor, user.clientId ?? null)) return undefined
+    // Staff see (and revoke) the tokens of the accounts they may act on: the one rule (scope.ts).
+    if (!user?.isActive || isExpired(user) || manageable(actor, user) !== 'yes') return undefined
     const tokenType: 'access' | 'refresh' = type
     return { ...claims, token_type: tokenType, user_id: claims.user_id, username: user.username }
   }

@@ -56,6 +56,8 @@ export interface ImportPlan {
  * - E-mails two accounts share case-insensitively (Django allows it) are kept and marked shared:
  *   login by that e-mail then names no one (UserRepository.findByLogin), login by username works.
  * - last_login keeps the later of the two.
+ * - A username that is another account's e-mail (or an e-mail another's username) is skipped:
+ *   a login by that address would name two accounts (the database refuses it, migration 0010).
  */
 export function planImport(source: Iterable<DjangoUser>, existing: Iterable<ExistingUser>): ImportPlan {
   const plan: ImportPlan = {
@@ -82,6 +84,7 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
   }
 
   const accepted: ImportedUser[] = []
+  const rowOf = new Map<ImportedUser, number>()
   const seenIds = new Set<number>()
   const seenNames = new Map<string, number>()
   const lowerNames = new Map<string, string>()
@@ -125,7 +128,15 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
       lowerNames.set(lower, read.username)
     }
     accepted.push(read)
+    rowOf.set(read, row)
   }
+  const kept = withoutLoginNameClashes(accepted, byId, new Set(seenIds), (user, reason) => {
+    plan.skipped.push({ row: rowOf.get(user)!, id: String(user.id), username: user.username, reason })
+    // Not imported: the row here (if any) stays as it is.
+    seenIds.delete(user.id)
+  })
+  accepted.length = 0
+  accepted.push(...kept)
 
   // Who holds each e-mail once the import is done: the accepted rows, and the users here they do
   // not replace.
@@ -157,6 +168,51 @@ export function planImport(source: Iterable<DjangoUser>, existing: Iterable<Exis
     }
   }
   return plan
+}
+
+/**
+ * The accepted rows but those whose username is another account's e-mail, or whose e-mail is
+ * another account's username (case aside), among the accepted rows and the users here they do not
+ * replace; `skip` hears each one left out. A skipped row no longer holds its names.
+ */
+function withoutLoginNameClashes(
+  accepted: ImportedUser[],
+  here: Map<number, ExistingUser>,
+  replaced: Set<number>,
+  skip: (user: ImportedUser, reason: string) => void,
+): ImportedUser[] {
+  const everyone = [...accepted, ...[...here.values()].filter((u) => !replaced.has(u.id))]
+  const byEmail = new Map<string, Set<number>>()
+  const byAtName = new Map<string, Set<number>>()
+  const add = (map: Map<string, Set<number>>, key: string, id: number) =>
+    map.set(key, (map.get(key) ?? new Set()).add(id))
+  for (const u of everyone) {
+    if (u.email) add(byEmail, u.email.toLowerCase(), u.id)
+    if (u.username.includes('@')) add(byAtName, u.username.toLowerCase(), u.id)
+  }
+  const other = (map: Map<string, Set<number>>, key: string, id: number) =>
+    [...(map.get(key) ?? [])].find((holder) => holder !== id)
+  const drop = (user: ImportedUser, reason: string) => {
+    skip(user, reason)
+    byEmail.get(user.email.toLowerCase())?.delete(user.id)
+    byAtName.get(user.username.toLowerCase())?.delete(user.id)
+  }
+  // The username holder gives way first: the address is the other account's.
+  const first = accepted.filter((user) => {
+    const owner = user.username.includes('@')
+      ? other(byEmail, user.username.toLowerCase(), user.id)
+      : undefined
+    if (owner === undefined) return true
+    drop(user, `username is the e-mail of user id ${owner}`)
+    return false
+  })
+  const kept = first.filter((user) => {
+    const holder = user.email ? other(byAtName, user.email.toLowerCase(), user.id) : undefined
+    if (holder === undefined) return true
+    drop(user, `e-mail is the username of user id ${holder}`)
+    return false
+  })
+  return kept
 }
 
 /** Django's row over ours: our password once it is ours, and the later last_login. */

@@ -10,6 +10,7 @@ import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import { ApiError, FieldErrors } from '../http/errors.js'
 import { seal, unseal } from '../keys/sealed.js'
+import type { RevocationService } from '../revocation/service.js'
 import type { Principal } from '../tokens/claims.js'
 import { codeStep, enrolment, newSecret } from './totp.js'
 
@@ -20,6 +21,8 @@ const CHALLENGE_SECONDS = 300
  */
 const CHALLENGE_ATTEMPTS = 5
 const RECOVERY_CODES = 10
+/** A login this recent proves the person at the keyboard knows the password: enrolment needs no other proof. */
+const FRESH_LOGIN_SECONDS = 300
 const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
 const CODE_USED = 'The code was already used.'
 
@@ -34,6 +37,7 @@ export interface TwoFactorDeps {
   throttle: Throttle
   currentUser: CurrentUser
   audit: AuditTrail
+  revocations: RevocationService
 }
 
 /** What a login keeps while it waits for its code: the request's fields but the password. */
@@ -80,6 +84,16 @@ const errors = {
     ),
   alreadyOn: () => new ApiError(400, 'Two-factor authentication is already on.', 'mfa_already_enabled'),
   notOn: () => new ApiError(400, 'Two-factor authentication is not on.', 'mfa_not_enabled'),
+  ownReset: () =>
+    new ApiError(
+      403,
+      'Turn your own two-factor authentication off with POST /api/v1/auth/mfa/disable/ (it asks for your password or a code).',
+      'mfa_own_reset',
+    ),
+  stalePassword: () =>
+    new FieldErrors({
+      password: ['Enter your current password to set up two-factor authentication (or log in again first).'],
+    }),
 }
 
 /**
@@ -95,9 +109,22 @@ const errors = {
 export class TwoFactor {
   constructor(private readonly d: TwoFactorDeps) {}
 
-  async setup(principal: Principal) {
+  /**
+   * A new authenticator needs the password, or a login of the last few minutes: a stolen session
+   * (or an unlocked screen) must not be enough to bind the account to someone else's phone.
+   */
+  async setup(principal: Principal, password: string | undefined, ip: string | undefined) {
     const user = await this.d.currentUser.of(principal)
     if (user.mfaEnabled) throw errors.alreadyOn()
+    if (password !== undefined) {
+      const account = accountKey(user.id, user.username)
+      await this.d.throttle.attempt(account, ip)
+      if (!(await this.d.hasher.verify(user.passwordHash, password, account))) {
+        throw new FieldErrors({ password: ['Wrong password.'] })
+      }
+    } else if (!(await this.freshLogin(principal))) {
+      throw errors.stalePassword()
+    }
     const secret = newSecret()
     if (!(await this.d.repos.mfa.enrol(user.id, seal(this.encryptionKey(), sealId(user.id), secret)))) {
       throw errors.alreadyOn()
@@ -106,23 +133,39 @@ export class TwoFactor {
     return { secret, ...(await enrolment(secret, issuer, user.username)) }
   }
 
+  /**
+   * Turns two-factor on. The other sessions were opened with the password alone, perhaps by
+   * whoever made the user turn it on: they end with it, in the same transaction, unless
+   * `keepOtherSessions` (the caller's own session stays either way).
+   */
   async confirm(
     principal: Principal,
     code: string,
     meta: RequestMeta,
-  ): Promise<{ recovery_codes: string[] }> {
+    keepOtherSessions = false,
+  ): Promise<{ recovery_codes: string[]; revoked_sessions: number }> {
     const user = await this.d.currentUser.of(principal)
     const row = await this.d.repos.mfa.find(user.id)
     if (!row || row.enabledAt) throw row ? errors.alreadyOn() : errors.notOn()
     const step = codeStep(this.secretOf(user.id, row.sealedSecret), code)
     if (step === undefined) throw new FieldErrors({ code: ['The code is not valid.'] })
     const codes = recoveryCodes()
-    await this.d.db.transaction(async (tx) => {
+    const turnOn = async (tx: Db) => {
       if (!(await this.d.repos.mfa.enable(user.id, step, codes.map(digest), tx))) throw errors.alreadyOn()
       await this.d.repos.users.update(user.id, { mfaEnabled: true }, tx)
-    })
-    this.d.audit.record({ type: 'mfa.enabled', userId: user.id }, meta)
-    return { recovery_codes: codes.map(shown) }
+    }
+    let revoked: number[] = []
+    if (keepOtherSessions) await this.d.db.transaction(turnOn)
+    else {
+      // sid 0 (a token without a session) keeps nothing but the caller's own access token.
+      revoked = await this.d.revocations.revokeUser(user, 'mfa_enabled', {
+        exceptSid: principal.sid ?? 0,
+        alongside: turnOn,
+      })
+    }
+    const details = { revoked_sessions: revoked.length }
+    this.d.audit.record({ type: 'mfa.enabled', userId: user.id, details }, meta)
+    return { recovery_codes: codes.map(shown), revoked_sessions: revoked.length }
   }
 
   /** Off, with the password or a current code. */
@@ -153,8 +196,12 @@ export class TwoFactor {
     }
   }
 
-  /** Staff: turns a user's two-factor off (lost phone); the caller checked the tenant rules. */
-  async reset(user: UserRecord, meta: RequestMeta): Promise<void> {
+  /**
+   * Staff: turns a user's two-factor off (lost phone); the caller checked the tenant rules. Never
+   * the actor's own: that goes through `disable`, which asks for the proof.
+   */
+  async reset(actor: { id: number }, user: UserRecord, meta: RequestMeta): Promise<void> {
+    if (actor.id === user.id) throw errors.ownReset()
     await this.turnOff(user.id)
     this.d.audit.record({ type: 'mfa.reset', userId: user.id }, meta)
   }
@@ -247,6 +294,14 @@ export class TwoFactor {
     if (check === 'used') throw new FieldErrors({ code: [CODE_USED] })
     if (check !== 'accepted') throw new FieldErrors({ code: ['Wrong password or code.'] })
     return user
+  }
+
+  /** Whether the caller's session began with a password less than FRESH_LOGIN_SECONDS ago. */
+  private async freshLogin(principal: Principal): Promise<boolean> {
+    if (principal.sid === undefined) return false
+    const session = await this.d.repos.sessions.findById(principal.sid)
+    if (!session || session.userId !== principal.user_id) return false
+    return Date.now() - session.createdAt.getTime() < FRESH_LOGIN_SECONDS * 1000
   }
 
   private encryptionKey(): string {
