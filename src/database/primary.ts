@@ -47,6 +47,11 @@ export function followPrimary(open: () => Sql): Sql {
       then: <A, B>(onValue?: (v: unknown) => A, onError?: (e: unknown) => B) => once().then(onValue, onError),
       catch: <B>(onError: (e: unknown) => B) => once().catch(onError),
       cancel: () => query?.cancel(),
+      // The driver's mark that the statement never left (scripts/patch-postgres.mjs): withDeadline
+      // runs such a statement again, so it must see the mark of the query that actually ran.
+      get authjwtSent() {
+        return (query as { authjwtSent?: boolean } | undefined)?.authjwtSent
+      },
     }
   }
   const begin = (...args: unknown[]) => {
