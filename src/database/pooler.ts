@@ -58,6 +58,10 @@ export function withCancelAfter(client: Sql, ms: number): Sql {
       // biome-ignore lint/suspicious/noThenProperty: a thenable stand-in for the driver's query
       then: <A, B>(onValue?: (v: unknown) => A, onError?: (e: unknown) => B) => once().then(onValue, onError),
       catch: <B>(onError: (e: unknown) => B) => once().catch(onError),
+      // The driver's never-sent mark, for withDeadline's retry (scripts/patch-postgres.mjs).
+      get authjwtSent() {
+        return (query as { authjwtSent?: boolean }).authjwtSent
+      },
     }
   }
   return new Proxy(client, {
