@@ -1,22 +1,20 @@
-import type { UserRecord } from './users.js'
-
 /**
  * Users read less than `ms` ago, for answers that only show a user (GET /users/me/). This
  * process's writes forget an entry at once, another instance's show after `ms` at most, and
  * access decisions never use it: revocation and deactivation are checked in the revocation store
  * on every request.
  */
-export class RecentUsers {
-  private readonly recent = new Map<number, { at: number; user: UserRecord }>()
-  private readonly reading = new Map<number, Promise<UserRecord | undefined>>()
+export class RecentUsers<User> {
+  private readonly recent = new Map<number, { at: number; user: User }>()
+  private readonly reading = new Map<number, Promise<User | undefined>>()
   private writes = 0
 
   constructor(
-    private readonly read: (id: number) => Promise<UserRecord | undefined>,
+    private readonly read: (id: number) => Promise<User | undefined>,
     private readonly ms: number,
   ) {}
 
-  async get(id: number): Promise<UserRecord | undefined> {
+  async get(id: number): Promise<User | undefined> {
     if (this.ms <= 0) return this.read(id)
     const hit = this.recent.get(id)
     if (hit && Date.now() - hit.at < this.ms) return hit.user

@@ -72,13 +72,13 @@ export class UserRepository {
   private readonly byId
   private readonly byLogin
 
-  private readonly recent: RecentUsers
+  private readonly recent: RecentUsers<UserRecord>
 
   constructor(
     private readonly db: Db,
     recentMs = 0,
   ) {
-    this.recent = new RecentUsers((id) => this.findById(id), recentMs)
+    this.recent = new RecentUsers<UserRecord>((id) => this.findById(id), recentMs)
     this.byId = this.select()
       .where(eq(users.id, sql.placeholder('id')))
       .limit(1)
