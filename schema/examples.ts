@@ -438,6 +438,7 @@ export const operationExamples: Record<string, OperationExample> = {
   },
   'GET /api/v1/auth/mfa/': { response: { enabled: true, recovery_codes_left: 8 } },
   'POST /api/v1/auth/mfa/totp/setup/': {
+    request: { password: 'correct horse battery staple' },
     response: {
       secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
       otpauth_url:
@@ -448,7 +449,7 @@ export const operationExamples: Record<string, OperationExample> = {
   },
   'POST /api/v1/auth/mfa/totp/confirm/': {
     request: { code: '731064' },
-    response: { recovery_codes: recoveryCodes },
+    response: { recovery_codes: recoveryCodes, revoked_sessions: 2 },
   },
   'POST /api/v1/auth/mfa/disable/': {
     request: { password: 'correct horse battery staple' },
