@@ -158,10 +158,14 @@ t.test('Redis: restarted empty, flushed, paused', async (t) => {
   t.notMatch(server.output(), /unhandled/i)
 })
 
+const PG_DEADLINE_MS = 2000
+
 t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
+  // Short deadlines keep the pause drills quick; 2 s, not 1 s, so that on a loaded CI machine a login
+  // that waits for its new connection (the drills cut them all) still fits in it.
   const { pg, server } = await serviceOnPrivateServers(t, {
-    DB_QUERY_TIMEOUT_MS: '1000',
-    DB_CONNECT_TIMEOUT_MS: '1000',
+    DB_QUERY_TIMEOUT_MS: String(PG_DEADLINE_MS),
+    DB_CONNECT_TIMEOUT_MS: String(PG_DEADLINE_MS),
     DB_POOL_SIZE: '8',
   })
   const attempt = () => http(server.base, 'POST', '/api/v1/auth/token/', { body: ADMIN })
@@ -276,7 +280,7 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
         const took = Date.now() - started
         t.equal(ready.status, 503, `${probe} probe: 503 (0: no answer in 10 s)`)
         t.equal(ready.body.database, 'unavailable')
-        t.ok(took < 5000, `${probe} probe answered in ${took} ms (deadlines 1000 ms)`)
+        t.ok(took < 5000, `${probe} probe answered in ${took} ms (deadlines ${PG_DEADLINE_MS} ms)`)
       }
       const started = Date.now()
       const res = await attempt()
@@ -302,7 +306,7 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
     const took = Date.now() - started
     t.equal(res.status, 503)
     t.equal(res.body.code, 'service_unavailable')
-    t.ok(took < 5000, `answered in ${took} ms (query timeout 1000 ms)`)
+    t.ok(took < 5000, `answered in ${took} ms (query timeout ${PG_DEADLINE_MS} ms)`)
     t.equal((await testAuth(server, access)).status, 200, 'a protected route that reads no row works')
     pg.resume()
     let after = await attempt()
