@@ -9,7 +9,7 @@ import { type Inbox, linkToken, startInbox } from './helpers/smtp.js'
 import { fileTransport, type WrittenMail } from '../src/mail/transport.js'
 import { startServer } from './helpers/server-process.js'
 
-t.setTimeout(180_000)
+t.setTimeout(360_000) // it starts a development server from the sources (tsx), which a loaded machine takes long to compile
 
 const PUBLIC_URL = 'https://auth.example.com'
 
