@@ -66,9 +66,14 @@ export function benchEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     WORKERS: '1',
     LOGIN_RATE_LIMIT: '1000000',
     LOGIN_ACCOUNT_RATE_LIMIT: '1000000',
+    // Production requires both; the bench's own, never the caller's.
+    PUBLIC_URL: 'http://127.0.0.1',
+    KEY_ENCRYPTION_KEY: BENCH_KEY_ENCRYPTION_KEY,
     ...extra,
   }
 }
+
+export const BENCH_KEY_ENCRYPTION_KEY = 'bench-key-encryption-key-0123456789abcdef-01234567'
 
 export async function waitReady(c: Child, path: string): Promise<void> {
   const until = Date.now() + 60_000

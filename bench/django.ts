@@ -87,6 +87,8 @@ async function main() {
     ...process.env,
     NODE_ENV: 'production',
     SIGNING_KEY,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    KEY_ENCRYPTION_KEY: 'bench-key-encryption-key-0123456789abcdef-01234567',
     LOG_LEVEL: 'warn',
     PORT: String(port),
     LOGIN_RATE_LIMIT: '1000000',

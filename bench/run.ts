@@ -94,6 +94,9 @@ async function oneRun(
     PORT: String(port),
     LOG_LEVEL: 'warn',
     SIGNING_KEY,
+    // Production requires both.
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    KEY_ENCRYPTION_KEY: 'bench-key-encryption-key-0123456789abcdef-01234567',
     // Huge limits rather than 0 (off): the counters' cost stays in the login figures.
     LOGIN_RATE_LIMIT: '1000000',
     LOGIN_ACCOUNT_RATE_LIMIT: '1000000',
