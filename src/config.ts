@@ -1,4 +1,10 @@
 import { randomBytes } from 'node:crypto'
+import {
+  isKeyPairAlgorithm,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  type KeyPairAlgorithm,
+} from './keys/algorithms.js'
 import { generatePrivateKey } from './keys/material.js'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
@@ -8,24 +14,6 @@ import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
-import {
-  HMAC_ALGORITHMS,
-  isKeyPairAlgorithm,
-  JWT_ALGORITHMS,
-  type JwtAlgorithm,
-  KEY_PAIR_ALGORITHMS,
-  type KeyPairAlgorithm,
-} from './keys/algorithms.js'
-
-export {
-  HMAC_ALGORITHMS,
-  isKeyPairAlgorithm,
-  JWT_ALGORITHMS,
-  type JwtAlgorithm,
-  KEY_PAIR_ALGORITHMS,
-  type KeyPairAlgorithm,
-}
-
 export interface Argon2Params {
   memoryKiB: number
   timeCost: number

@@ -1,4 +1,5 @@
-import { type Config, JWT_ALGORITHMS, type JwtAlgorithm, keyEncryptionKeyOf } from '../config.js'
+import { type Config, keyEncryptionKeyOf } from '../config.js'
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../keys/algorithms.js'
 import { rotateKey } from '../keys/rotate.js'
 import { safeError } from '../log.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
