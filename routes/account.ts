@@ -5,6 +5,7 @@ import { principalOf } from '../plugins/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
 import { serializedUser, type userBody } from '../src/http/serializers.js'
 import {
+  cookieModeResponses,
   errorResponses,
   LogoutAllResponse,
   LogoutBody,
@@ -25,9 +26,12 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...aliasMarks(url, paths.logout),
         tags: ['tokens'],
         summary: "Log out: revoke this login's session and, when a Bearer is sent, that access token",
+        description:
+          'In cookie mode (no token in the body, the refresh cookie sent with `X-CSRF-Token`), the cookie is read, then cleared.',
         body: LogoutBody,
-        response: { 200: LogoutResponse, ...errorResponses },
+        response: { 200: LogoutResponse, ...errorResponses, ...cookieModeResponses },
       },
+      config: { tokenCookie: 'logout' },
       handler: async (request) => {
         const refresh = request.body.refresh || request.body.refresh_token
         if (!refresh) throw new FieldErrors({ refresh: ['This field is required.'] })

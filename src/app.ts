@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import formbody from '@fastify/formbody'
 import authenticate from '../plugins/authenticate.js'
 import configPlugin from '../plugins/config.js'
+import cookies from '../plugins/cookies.js'
 import database from '../plugins/database.js'
 import adminConsole from '../plugins/console.js'
 import audit from '../plugins/audit.js'
@@ -95,6 +96,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorHandler)
   await app.register(methodNotAllowed)
   await app.register(security)
+  // Before the routes: its onRoute hook gives the token routes their cookie-mode hooks.
+  await app.register(cookies)
   await app.register(docs)
 
   await app.register(healthRoutes)

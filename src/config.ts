@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
+import { CLIENT_TYPES } from '../schema/db.js'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
@@ -142,6 +143,17 @@ export interface Config {
   metricsPort: number
   /** Bearer token that opens /metrics on the service port; undefined: not served there. */
   metricsToken: string | undefined
+
+  // ---- browser cookie mode (issue 29 item 2; read by src/cookies/) ----
+  /**
+   * REFRESH_COOKIE_PATH: the refresh cookie's Path; undefined: PUBLIC_URL's path + /api/v1/auth/.
+   * `/` lets the cookie reach every alias and take the `__Host-` name (src/cookies/settings.ts).
+   */
+  refreshCookiePath: string | undefined
+  /** REFRESH_COOKIE_CLIENT_TYPES: logins of these client types use cookie mode without asking. */
+  refreshCookieClientTypes: string[]
+  /** CSRF_COOKIE_DOMAIN: the CSRF cookie's Domain, so an app on a sibling subdomain can read it. */
+  csrfCookieDomain: string | undefined
 }
 
 export type TrustProxy = false | number | string[]
@@ -259,6 +271,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
     metricsPort: read.int('METRICS_PORT', 0, 0, 65_535),
     metricsToken: env.METRICS_TOKEN || undefined,
+    ...readCookieSettings(env, problems),
   }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters long.')
@@ -351,6 +364,36 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     config.privateKey = developmentPrivateKey(dataDir, config.jwtAlgorithm as KeyPairAlgorithm)
   }
   return { ...config, ...overrides }
+}
+
+// ---- browser cookie mode (issue 29 item 2) ----------------------------------------------------
+
+/** The cookie mode's settings; what each means is in src/cookies/settings.ts and the README. */
+function readCookieSettings(
+  env: Env,
+  problems: string[],
+): Pick<Config, 'refreshCookiePath' | 'refreshCookieClientTypes' | 'csrfCookieDomain'> {
+  const path = env.REFRESH_COOKIE_PATH?.trim() || undefined
+  // A cookie attribute: `;` or a control character would end it and start another.
+  if (path !== undefined && !/^\/[A-Za-z0-9._~!$&'()*+,=:@%/-]*$/.test(path)) {
+    problems.push(`REFRESH_COOKIE_PATH: expected a path starting with /, got "${path.slice(0, 64)}".`)
+  }
+  const types = (env.REFRESH_COOKIE_CLIENT_TYPES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const type of types) {
+    if (!(CLIENT_TYPES as readonly string[]).includes(type)) {
+      problems.push(
+        `REFRESH_COOKIE_CLIENT_TYPES: expected client types among ${CLIENT_TYPES.join(', ')}, got "${type.slice(0, 32)}".`,
+      )
+    }
+  }
+  const domain = env.CSRF_COOKIE_DOMAIN?.trim() || undefined
+  if (domain !== undefined && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(domain)) {
+    problems.push(`CSRF_COOKIE_DOMAIN: expected a domain such as example.com, got "${domain.slice(0, 64)}".`)
+  }
+  return { refreshCookiePath: path, refreshCookieClientTypes: types, csrfCookieDomain: domain }
 }
 
 /**

@@ -19,13 +19,23 @@ export class TokenFlows {
     return login(this.d, input, meta)
   }
 
-  /** The second step of a login with two-factor on: the code completes the challenge, then the session starts as the login asked. */
-  async completeMfa(mfaToken: string, code: string, meta: RequestMeta) {
+  /**
+   * The second step of a login with two-factor on: the code completes the challenge, then the
+   * session starts as the login asked. `asked` hears the login's fields before the session starts
+   * (cookie mode, which it may refuse).
+   */
+  async completeMfa(
+    mfaToken: string,
+    code: string,
+    meta: RequestMeta,
+    asked?: (input: Omit<LoginInput, 'password'>) => void,
+  ) {
     if (!this.d.twoFactor) throw errors.notFound()
     const { user, pending } = await this.d.twoFactor.complete(mfaToken, code, meta)
     if (isExpired(user)) throw errors.accountExpired()
     // The session is the one the login asked for, from where the login came; the event, from here.
     const input = pending.input as Omit<LoginInput, 'password'>
+    asked?.(input)
     return startSession(this.d, user, input, { ...pending.meta, requestId: meta.requestId }, 'mfa')
   }
 
