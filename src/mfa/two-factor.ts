@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto'
-import { digest, newToken } from '../accounts/one-time-tokens.js'
+import { digest, newToken } from '../mail/one-time-tokens.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { UserRecord } from '../accounts/users.js'
