@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 
 function log(message: string): void {
   console.error(JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: message }))

@@ -1,4 +1,4 @@
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 
 // Values that must never reach a log line, whatever carried them there: password hashes (argon2
 // PHC strings and Django's formats) and JWTs.

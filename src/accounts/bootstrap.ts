@@ -1,4 +1,5 @@
-import { type Config, ConfigError } from '../config.js'
+import type { Config } from '../config/index.js'
+import { ConfigError } from '../config/read.js'
 import type { Repositories } from '../database/repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import { createUser } from './create-user.js'

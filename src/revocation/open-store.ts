@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { MemoryRevocationStore } from './memory-store.js'
 import { RedisRevocationStore } from './redis-store.js'
 import { ClusterRevocationStore } from './cluster-store.js'

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import type { Db } from '../database/database.js'
 import type { Repositories } from '../database/repositories.js'
 import type { UserRecord } from '../accounts/users.js'
