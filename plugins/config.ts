@@ -3,7 +3,7 @@ import type { Config } from '../src/config/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The validated environment (src/config.ts). */
+    /** The validated environment, every section (src/config/). */
     config: Config
   }
 }
