@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../plugins/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
-import { serializedUser, type userBody } from '../src/http/serializers.js'
+import { serializedUser, type userBody } from '../src/accounts/serializers.js'
 import {
   cookieModeResponses,
   errorResponses,

@@ -2,7 +2,7 @@ import { requestMeta } from '../plugins/audit.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
-import { sessionBody } from '../src/http/serializers.js'
+import { sessionBody } from '../src/accounts/serializers.js'
 import {
   AdminSession,
   AdminSessionQuery,

@@ -84,6 +84,9 @@ t.test("the typed client in cookie mode: the refresh token never reaches the pag
     t.equal(browser.jar.size, 0, 'logout cleared both cookies')
     const after = await new AuthClient(options).refresh().catch((err: unknown) => err)
     t.ok(after instanceof ApiRequestError && after.status === 400, 'no cookie left to refresh with')
-    t.ok(stored.every((tokens) => tokens === null || tokens.refresh === undefined), 'onTokens never saw one')
+    t.ok(
+      stored.every((tokens) => tokens === null || tokens.refresh === undefined),
+      'onTokens never saw one',
+    )
   })
 })

@@ -1,5 +1,5 @@
 import { ApiError, errors } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from './serializers.js'
 import type { Principal } from '../tokens/claims.js'
 import type { Repositories } from '../database/repositories.js'
 import { requireOperator, requireSuperuser } from './scope.js'

@@ -9,7 +9,7 @@ import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import type { RevocationService } from '../revocation/service.js'
-import type { EmailVerification } from './email-verification.js'
+import type { EmailVerification } from '../mail/email-verification.js'
 import type { AuditTrail, RequestMeta } from '../audit/events.js'
 
 export interface UserServiceDeps {

@@ -1,6 +1,6 @@
 import { type Actor, manageable } from '../accounts/scope.js'
 import type { CurrentUser } from '../accounts/current-user.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/serializers.js'
 import { type Claims, isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { revocationOf } from './authenticate.js'

@@ -1,6 +1,6 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors, messages } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/serializers.js'
 import { StoreUnavailableError } from '../revocation/store.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { jtiIssuedAtMs } from '../tokens/jti.js'

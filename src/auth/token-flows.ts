@@ -1,5 +1,5 @@
 import { errors, messages } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/serializers.js'
 import { type Principal, revocationUserId, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { bearerToken, refuseRevoked, revocationOf } from './authenticate.js'

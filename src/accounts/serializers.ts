@@ -1,5 +1,5 @@
 import type { SessionRow } from '../../schema/db.js'
-import type { UserRecord } from '../accounts/users.js'
+import type { UserRecord } from './users.js'
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null)
 
