@@ -19,9 +19,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * The route takes part in cookie mode (src/cookies/): `login` may issue the cookies, `mfa`
-     * issues them when its login asked, `refresh` reads and renews them, `logout` reads and clears them.
+     * issues them when its login asked, `refresh` reads and renews them, `logout` reads and clears
+     * them, `signout` (a Bearer logout of every session) clears them when they come along.
      */
-    tokenCookie?: 'login' | 'mfa' | 'refresh' | 'logout'
+    tokenCookie?: 'login' | 'mfa' | 'refresh' | 'logout' | 'signout'
   }
 }
 
@@ -64,6 +65,7 @@ export default fp(
           },
         )
       }
+      if (kind === 'signout') append(route, 'preHandler', hooks.clearAfter)
       if (kind === 'refresh' || kind === 'logout') {
         append(route, 'preValidation', hooks.presentCookie(kind === 'refresh' ? 'renew' : 'revoke'))
         append(route, 'onError', hooks.clearRefused)

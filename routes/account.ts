@@ -41,7 +41,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post(paths.logoutAll[0], {
-    config: { protected: true },
+    // The browser's cookies are cleared too (plugins/cookies.ts).
+    config: { protected: true, tokenCookie: 'signout' },
     schema: {
       tags: ['tokens'],
       summary: 'Log out from every device: revokes every session and token of the caller',

@@ -249,9 +249,11 @@ const CsrfToken = Type.String({
 })
 
 export const LoginResponse = Type.Object({
-  refresh: Type.Optional({
-    ...Jwt,
-    description: 'A JSON Web Token; absent in cookie mode (it is in the cookie)',
+  // Required, though cookie mode leaves it out (src/cookies/hooks.ts serializes that answer itself):
+  // fast-json-stringify writes required fields first, and body mode must keep SimpleJWT's order.
+  refresh: Type.String({
+    minLength: 1,
+    description: 'A JSON Web Token; absent in cookie mode (it is in the HttpOnly cookie)',
   }),
   access: Jwt,
   user: LoginUser,

@@ -1,51 +1,24 @@
 import t from 'tap'
-import type { LightMyRequestResponse } from 'fastify'
 import { paths } from '../routes/paths.js'
-import { ConfigError, loadConfig } from '../src/config.js'
-import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { eachBackend, makeApp } from './helpers/backends.js'
+import {
+  APP,
+  browser,
+  CSRF,
+  cookieHeader,
+  cookieLogin,
+  cookiesOf,
+  HTTPS,
+  REFRESH,
+  refreshBy,
+  sessionOf,
+} from './helpers/cookies.js'
 
 /**
- * Cookie mode (issue 29 item 2, README "Cookie mode"): what a browser app sees, on both backends.
- * The service is on https (PUBLIC_URL), so the cookies carry their prefixes and Secure.
+ * Cookie mode (issue 29 item 2, README "Cookie mode for browsers"): what a browser app sees, on
+ * both backends. The service is on https (PUBLIC_URL), so the cookies carry their prefixes and Secure.
+ * Two-factor, logout/all and the settings: test/cookie-mode-edges.test.ts.
  */
-const APP = 'https://app.example'
-const HTTPS = { publicUrl: 'https://auth.example', corsOrigins: [APP] }
-const REFRESH = '__Secure-authjwt_refresh'
-const CSRF = '__Host-authjwt_csrf'
-
-type Jar = { refresh: string; csrf: string }
-const cookiesOf = (res: LightMyRequestResponse) => Object.fromEntries(res.cookies.map((c) => [c.name, c]))
-const cookieHeader = (jar: Partial<Jar>) =>
-  [jar.refresh !== undefined && `${REFRESH}=${jar.refresh}`, jar.csrf !== undefined && `${CSRF}=${jar.csrf}`]
-    .filter(Boolean)
-    .join('; ')
-/** What the app's page sends: both cookies, its Origin and the CSRF header (each may be changed). */
-const browser = (jar: Partial<Jar>, headers: Record<string, string | undefined> = {}) => {
-  const all: Record<string, string | undefined> = {
-    cookie: cookieHeader(jar),
-    origin: APP,
-    'x-csrf-token': jar.csrf,
-    ...headers,
-  }
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined)) as Record<string, string>
-}
-
-async function cookieLogin(h: TestApp, username: string, password: string, url = '/api/v1/auth/token/') {
-  const res = await h.request({
-    method: 'POST',
-    url,
-    headers: { origin: APP },
-    payload: { username, password, token_transport: 'cookie' },
-  })
-  const set = cookiesOf(res)
-  return { res, jar: { refresh: set[REFRESH]?.value ?? '', csrf: set[CSRF]?.value ?? '' } }
-}
-const refreshBy = (h: TestApp, headers: Record<string, string>, url = '/api/v1/auth/token/refresh/') =>
-  h.request({ method: 'POST', url, headers, payload: {} })
-const sessionOf = async (h: TestApp, access: string) => {
-  const sid = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()).sid
-  return h.app.repos.sessions.findById(sid)
-}
 
 t.test('cookie login, refresh by cookie with rotation, logout clears it', async (t) => {
   await eachBackend(t, async (t, backend) => {
@@ -163,6 +136,11 @@ t.test('body mode is untouched: no cookie set, and a body token wins over a cook
       payload: { username: user.username, password: user.password, client_type: 'website' },
     })
     t.equal(login.statusCode, 200)
+    t.same(
+      Object.keys(login.json()),
+      ['refresh', 'access', 'user', 'session_id', 'user_id', 'username', 'email', 'client_id', 'client_name'],
+      "SimpleJWT's fields in SimpleJWT's order",
+    )
     t.equal(login.headers['set-cookie'], undefined)
     t.notOk('csrf_token' in login.json())
     const { jar } = await cookieLogin(h, user.username, user.password)
@@ -269,47 +247,4 @@ t.test('blacklist by cookie clears it; every alias takes the cookie', async (t) 
     t.equal(res.statusCode, 200, url)
     jar = { ...jar, refresh: cookiesOf(res)[REFRESH]?.value ?? '' }
   }
-})
-
-t.test('settings: names by deployment, client types by configuration', async (t) => {
-  const env = { NODE_ENV: 'test', LOG_LEVEL: 'silent' }
-  const bad = () =>
-    loadConfig({ ...env, REFRESH_COOKIE_CLIENT_TYPES: 'website,browser', REFRESH_COOKIE_PATH: 'api;x' })
-  t.throws(bad, ConfigError)
-  try {
-    bad()
-  } catch (err) {
-    t.match((err as ConfigError).problems, [/REFRESH_COOKIE_PATH: expected a path/, /"browser"/])
-  }
-  const c = loadConfig({ ...env, REFRESH_COOKIE_CLIENT_TYPES: 'website', CSRF_COOKIE_DOMAIN: 'example.com' })
-  t.same(c.refreshCookieClientTypes, ['website'])
-  t.equal(c.csrfCookieDomain, 'example.com')
-
-  // Plain http (development): no prefix and no Secure, which browsers would refuse over http.
-  const dev = await makeApp(t, 'embedded', { refreshCookieClientTypes: ['website'] })
-  const user = await dev.createUser()
-  const login = (extra: Record<string, unknown>) =>
-    dev.request({
-      method: 'POST',
-      url: '/api/v1/auth/token/',
-      headers: { origin: dev.config.publicUrl },
-      payload: { username: user.username, password: user.password, ...extra },
-    })
-  const website = await login({ client_type: 'website' })
-  t.equal(website.statusCode, 200)
-  t.notOk('refresh' in website.json(), 'a listed client_type gets cookie mode without asking')
-  t.match(cookiesOf(website).authjwt_refresh, { httpOnly: true, sameSite: 'Strict', path: '/api/v1/auth/' })
-  t.notOk(cookiesOf(website).authjwt_refresh?.secure)
-  t.ok(
-    (await login({ client_type: 'website', token_transport: 'body' })).json().refresh,
-    'unless it asks for body',
-  )
-  t.ok((await login({ client_type: 'mobile' })).json().refresh, 'other client types stay in body mode')
-
-  // REFRESH_COOKIE_PATH=/: the refresh cookie may then be __Host-, and reaches every alias.
-  const root = await makeApp(t, 'embedded', { ...HTTPS, refreshCookiePath: '/', csrfCookieDomain: 'example' })
-  const rootUser = await root.createUser()
-  const { res } = await cookieLogin(root, rootUser.username, rootUser.password)
-  t.match(cookiesOf(res)['__Host-authjwt_refresh'], { path: '/', secure: true, httpOnly: true })
-  t.match(cookiesOf(res)['__Secure-authjwt_csrf'], { domain: 'example', path: '/' }, 'a shared CSRF cookie')
 })

@@ -68,6 +68,15 @@ export function cookieHooks(jar: CookieJar) {
       done()
     }
 
+  /**
+   * A logout of every session, authenticated by its Bearer (no CSRF check needed): the browser's
+   * cookie names one of those sessions, so it is cleared with the answer.
+   */
+  const clearAfter = (request: FastifyRequest, _reply: FastifyReply, done: Done) => {
+    if (jar.read(request).refresh !== undefined) request.tokenCookie = { mode: 'revoke' }
+    done()
+  }
+
   /** The answer: the refresh token goes into its cookie instead of the body, with the CSRF token beside it. */
   const deliver = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => {
     const state = request.tokenCookie
@@ -81,6 +90,9 @@ export function cookieHooks(jar: CookieJar) {
     // Without rotation a refresh answers the access token alone: the cookie keeps its token.
     if (typeof refresh === 'string') jar.issue(reply, refresh, csrf)
     else jar.renewCsrf(reply, csrf)
+    // The route's serializer requires `refresh` (LoginResponse keeps body mode's field order), so
+    // this answer, the handler's fields in their order less the token, is serialized here.
+    reply.serializer(JSON.stringify)
     done(null, { ...rest, csrf_token: csrf })
   }
 
@@ -96,5 +108,5 @@ export function cookieHooks(jar: CookieJar) {
     done()
   }
 
-  return { adopt, presentCookie, deliver, clearRefused }
+  return { adopt, presentCookie, clearAfter, deliver, clearRefused }
 }
