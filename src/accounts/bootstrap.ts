@@ -1,5 +1,5 @@
 import { type Config, ConfigError } from '../config.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import { createUser } from './create-user.js'
 import type { PasswordHasher } from './passwords.js'

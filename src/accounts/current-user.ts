@@ -2,7 +2,7 @@ import { errors } from '../http/errors.js'
 import { requireStaffMfa } from '../mfa/staff-rule.js'
 import { isExpired } from './expiry.js'
 import type { Principal } from '../tokens/claims.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { requireOperator, requireSuperuser } from './scope.js'
 import type { UserRecord } from './users.js'
 

@@ -1,6 +1,6 @@
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { AuditTrail } from '../audit/events.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import type { Config } from '../config.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'

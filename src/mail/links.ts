@@ -1,6 +1,6 @@
 import type { Config } from '../config.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { SpendFailure, TokenPurpose } from './one-time-tokens.js'
 

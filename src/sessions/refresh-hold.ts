@@ -1,5 +1,5 @@
 import type { SessionRow } from '../../schema/db.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { isUserId, type UntypedClaims } from '../tokens/claims.js'
 
 /** The session a token names, if it exists and belongs to the token's user. */
