@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { AUDIT_EVENT_TYPES, AuditEventTypes, AuditPage, AuditQuery } from '../schema/audit.js'
 import { protectedResponses } from '../schema/wire.js'
 import type { AuditRow } from '../src/audit/audit-repository.js'

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { callerOf } from '../plugins/authenticate.js'
+import { callerOf } from '../plugins/app/authenticate.js'
 import { Empty, IntrospectionResponse, protectedResponses, TokenQueryBody } from '../schema/wire.js'
 import { V1 } from './paths.js'
 

@@ -1,7 +1,7 @@
 import { clientIp } from '../src/http/client-ip.js'
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { errors } from '../src/http/errors.js'
 import {
   Detail,

@@ -1,6 +1,6 @@
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { sessionBody } from '../src/sessions/serializer.js'
 import {
   IdParams,

@@ -1,6 +1,6 @@
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
 import { userBody } from '../src/accounts/serializer.js'
 import {

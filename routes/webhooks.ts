@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated } from '../src/http/pagination.js'
 import { Paginated, protectedResponses } from '../schema/wire.js'
 import {
