@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { sessions } from '../schema/db.js'
-import type { Config } from '../src/config.js'
+import type { Config } from '../src/config/index.js'
 import { openDatabase } from '../src/database/database.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { createRepositories } from '../src/repositories.js'

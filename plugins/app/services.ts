@@ -12,6 +12,7 @@ import { Authenticator } from '../../src/auth/authenticate.js'
 import { Introspection } from '../../src/auth/introspection.js'
 import { Throttle } from '../../src/auth/throttle.js'
 import { TokenFlows } from '../../src/auth/token-flows.js'
+import { keyEncryptionKeyOf } from '../../src/keys/development.js'
 import { RevocationService } from '../../src/revocation/service.js'
 
 declare module 'fastify' {
@@ -66,7 +67,19 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser, audit, revocations })
+    // Read when first needed: outside production this may generate the key file in DATA_DIR.
+    const encryptionKey = () => keyEncryptionKeyOf(config)
+    const twoFactor = new TwoFactor({
+      config,
+      encryptionKey,
+      db,
+      repos,
+      hasher,
+      throttle,
+      currentUser,
+      audit,
+      revocations,
+    })
     app.decorate('twoFactor', twoFactor)
     const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor, audit }
     app.decorate('tokens', new TokenFlows(authDeps))

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
-import type { Config } from '../../src/config.js'
+import type { Config } from '../../src/config/index.js'
 
 /**
  * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind

@@ -1,5 +1,6 @@
-import { type Config, keyEncryptionKeyOf } from '../config.js'
-import { JWT_ALGORITHMS, type JwtAlgorithm } from '../keys/algorithms.js'
+import type { Config } from '../config/index.js'
+import { keyEncryptionKeyOf } from '../keys/development.js'
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../config/tokens.js'
 import { rotateKey } from '../keys/rotate.js'
 import { safeError } from '../log.js'
 import type { PasswordHasher } from '../accounts/passwords.js'

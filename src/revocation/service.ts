@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { TokensConfig } from '../config/tokens.js'
 import type { Db } from '../database/database.js'
 import type { Repositories } from '../repositories.js'
 import type { UserRecord } from '../accounts/users.js'
@@ -9,7 +9,7 @@ export interface RevocationDeps {
   db: Db
   repos: Repositories
   store: RevocationStore
-  config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime'>
+  config: Pick<TokensConfig, 'accessTokenLifetime' | 'refreshTokenLifetime'>
 }
 
 /**
