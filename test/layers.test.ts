@@ -78,7 +78,7 @@ t.test('the check sees an upward import', async (t) => {
   // A foundation module reaching up to a concept, and schema/ reaching into src/.
   t.equal(layerOf('src/http/errors.ts')?.rank, 1)
   t.ok(layerOf('src/accounts/users.ts')!.rank > layerOf('src/database/database.ts')!.rank)
-  t.ok(layerOf('routes/users.ts')!.rank > layerOf('plugins/audit.ts')!.rank)
+  t.ok(layerOf('routes/users.ts')!.rank > layerOf('plugins/app/audit.ts')!.rank)
   t.ok(layerOf('src/app.ts')!.rank > layerOf('routes/users.ts')!.rank)
   t.ok(layerOf('src/lib/storable.ts')!.rank > layerOf('schema/db.ts')!.rank)
 })
