@@ -1,22 +1,20 @@
-import { requestMeta } from '../plugins/audit.js'
+import { protectedRoute } from './protected.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
-import { serializedUser, type userBody } from '../src/accounts/serializers.js'
+import { serializedUser, type userBody } from '../src/accounts/serializer.js'
 import {
   cookieModeResponses,
   errorResponses,
   LogoutAllResponse,
   LogoutBody,
   LogoutResponse,
-  protectedResponses,
   TestAuthResponse,
   User,
 } from '../schema/wire.js'
 import { aliasMarks, paths } from './paths.js'
-
-const security = [{ bearerAuth: [] }]
 
 /** Logout, logout everywhere, the current user, and the seeds' auth test route. */
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -41,27 +39,25 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post(paths.logoutAll[0], {
-    // The browser's cookies are cleared too (plugins/cookies.ts).
-    config: { protected: true, tokenCookie: 'signout' },
-    schema: {
-      tags: ['tokens'],
-      summary: 'Log out from every device: revokes every session and token of the caller',
-      security,
-      response: { 200: LogoutAllResponse, ...protectedResponses },
-    },
+    ...protectedRoute(
+      ['tokens'],
+      {
+        summary: 'Log out from every device: revokes every session and token of the caller',
+        response: { 200: LogoutAllResponse },
+      },
+      // The browser's cookies are cleared too (plugins/app/cookies.ts).
+      { tokenCookie: 'signout' },
+    ),
     handler: async (request) => app.tokens.logoutAll(principalOf(request), requestMeta(request)),
   })
 
   for (const url of paths.me) {
     app.get(url, {
-      config: { protected: true },
-      schema: {
+      ...protectedRoute(['users'], {
         ...aliasMarks(url, paths.me),
-        tags: ['users'],
         summary: 'The current user, with profile and tenant',
-        security,
-        response: { 200: User, ...protectedResponses },
-      },
+        response: { 200: User },
+      }),
       handler: async (request, reply) => {
         const user = await app.currentUser.of(principalOf(request), true)
         const json = serializedUser(user, (body) => reply.serialize(body) as string)
@@ -75,13 +71,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Answers from the token alone (no database row): the cheapest protected route.
   const testAuth = {
-    config: { protected: true },
-    schema: {
-      tags: ['users'],
+    ...protectedRoute(['users'], {
       summary: 'Checks that JWT authentication works',
-      security,
-      response: { 200: TestAuthResponse, ...protectedResponses },
-    },
+      response: { 200: TestAuthResponse },
+    }),
   }
   const whoami = async (request: FastifyRequest) => ({
     message: 'JWT authentication is working',

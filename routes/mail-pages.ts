@@ -1,4 +1,4 @@
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { VERIFY_PAGE } from '../src/mail/email-verification.js'
 import { RESET_PAGE } from '../src/mail/password-reset.js'

@@ -1,4 +1,4 @@
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import {
   Empty,
@@ -45,7 +45,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
         },
       },
-      // token_transport: "cookie" (or REFRESH_COOKIE_CLIENT_TYPES) sets the cookies (plugins/cookies.ts).
+      // token_transport: "cookie" (or REFRESH_COOKIE_CLIENT_TYPES) sets the cookies (plugins/app/cookies.ts).
       config: { tokenCookie: 'login' },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.
@@ -71,8 +71,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         'x-documented-body': RefreshBodyDocumented,
         response: { 200: RefreshResponse, ...errorResponses, ...cookieModeResponses },
       },
-      // Its 401 answers count as refused refreshes (plugins/metrics.ts); without `refresh` in the
-      // body, the refresh cookie is read (plugins/cookies.ts).
+      // Its 401 answers count as refused refreshes (plugins/app/metrics.ts); without `refresh` in
+      // the body, the refresh cookie is read (plugins/app/cookies.ts).
       config: { refreshes: true, tokenCookie: 'refresh' },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())

@@ -9,7 +9,7 @@ import { dataDirOf } from './config/server.js'
 import { FolderInUseError } from './database/embedded-lock.js'
 import { FolderNotPrivateError, restrictToOwner } from './lib/owner-only.js'
 import { safeError } from './log.js'
-import { isBackendUnavailable } from './http/unavailable.js'
+import { isBackendUnavailable } from './unavailable.js'
 import { featuresOff, productionWarnings } from './features.js'
 import { EXIT_CODES, listenStartError, StartupError } from './startup-errors.js'
 

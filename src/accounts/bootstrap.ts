@@ -1,6 +1,6 @@
 import type { AccountsConfig } from '../config/accounts.js'
 import { ConfigError } from '../config/read.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import { createUser } from './create-user.js'
 import type { PasswordHasher } from './passwords.js'

@@ -1,6 +1,6 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { FieldErrors } from '../http/errors.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import type { EmailVerification } from '../mail/email-verification.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Conflict } from './sql-helpers.js'

@@ -1,7 +1,7 @@
 import { errors, FieldErrors } from '../http/errors.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
 import { inScope, requireManageable, tenantOf } from './scope.js'

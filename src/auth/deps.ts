@@ -1,6 +1,6 @@
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { AuditTrail } from '../audit/events.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import type { MailConfig } from '../config/mail.js'
 import type { SessionsConfig } from '../config/sessions.js'
 import type { TokensConfig } from '../config/tokens.js'

@@ -32,7 +32,7 @@ export function wantsCookies(settings: CookieSettings, input: TransportInput): b
   return settings.clientTypes.has(type)
 }
 
-/** The hooks that plugins/cookies.ts puts on the login, refresh and logout routes. */
+/** The hooks that plugins/app/cookies.ts puts on the login, refresh and logout routes. */
 export function cookieHooks(jar: CookieJar) {
   const { settings } = jar
 

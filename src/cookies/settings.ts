@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 
 /** Where a browser's refresh token lives in cookie mode, and what guards it; derived once from Config. */
 export interface CookieSettings {

@@ -1,7 +1,7 @@
 import type { MailConfig } from '../config/mail.js'
 import type { ServerConfig } from '../config/server.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { SpendFailure, TokenPurpose } from './one-time-tokens.js'
 

@@ -1,6 +1,6 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors } from '../http/errors.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { reachOf, requireManageable } from '../accounts/scope.js'
 import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from '../accounts/current-user.js'

@@ -1,9 +1,9 @@
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyRequest, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { type CookieState, cookieHooks, type TransportInput } from '../src/cookies/hooks.js'
-import { type CookieCodec, CookieJar } from '../src/cookies/jar.js'
-import { cookieSettings } from '../src/cookies/settings.js'
+import { type CookieState, cookieHooks, type TransportInput } from '../../src/cookies/hooks.js'
+import { type CookieCodec, CookieJar } from '../../src/cookies/jar.js'
+import { cookieSettings } from '../../src/cookies/settings.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
