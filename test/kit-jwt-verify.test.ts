@@ -1,3 +1,4 @@
+import { fastifyJwt } from '@fastify/jwt'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
 import authjwt from '../src/kit/fastify.js'
@@ -116,4 +117,20 @@ t.test('request.jwtVerify() without revocation (redisUrl: false)', async (t) => 
   t.same((await get(`Bearer ${access}`)).json(), { user: user.id })
   t.equal((await get(`Bearer ${refresh}`)).statusCode, 401, 'a refresh token is no access token')
   t.equal((await get(`Bearer ${access}`, '/orders')).statusCode, 200)
+
+  const twice = Fastify()
+  t.teardown(() => twice.close())
+  await twice.register(fastifyJwt, { secret: 'their-own-secret' })
+  const refused = await twice
+    .register(authjwt, { jwksUrl: `${base}/.well-known/jwks.json`, redisUrl: false })
+    .ready()
+    .then(
+      () => undefined,
+      (err: Error) => err.message,
+    )
+  t.match(
+    refused,
+    /^authjwt: @fastify\/jwt is registered on this app already/,
+    'a second registration: one sentence',
+  )
 })

@@ -67,6 +67,12 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
   if (options.redisUrl === undefined) {
     throw new Error('authjwt: give redisUrl (instant revocation) or redisUrl: false (tokens live until exp)')
   }
+  if (app.hasDecorator('jwt')) {
+    throw new Error(
+      'authjwt: @fastify/jwt is registered on this app already, and the kit registers it over our keys: remove ' +
+        'that registration (request.jwtVerify() and request.user then come from the kit)',
+    )
+  }
   const keys = new JwksKeys(options)
   await keys.start()
   let store: RevocationStore = allowEverything
