@@ -22,7 +22,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { sessions } = app
 
   app.get(`${V1}/admin/sessions/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
@@ -50,7 +50,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/admin/sessions/:id/revoke/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Revoke any session in scope (staff): its tokens stop at once',
@@ -65,7 +65,7 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const invalidateAll = [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']
   for (const url of invalidateAll) {
     app.post(url, {
-      config: { protected: true },
+      config: { protected: true, throttle: 'admin' },
       schema: {
         ...aliasMarks(url, invalidateAll),
         tags,

@@ -9,7 +9,7 @@ import { V1 } from './paths.js'
 /** The audit trail for staff: who did what, from where, and what the service did about it. */
 const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(`${V1}/admin/audit/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags: ['admin'],
       summary: "Security events, newest first (staff; a tenant's operator sees their tenant only)",
@@ -41,7 +41,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/admin/audit/event-types/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags: ['admin'],
       summary: 'Every audit event type (staff): the names the audit filter and webhook subscriptions take',

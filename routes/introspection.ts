@@ -15,7 +15,7 @@ const introspectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { introspection } = app
 
   app.post(`${V1}/introspect/`, {
-    config: { protected: true, clientCredentials: true },
+    config: { protected: true, clientCredentials: true, throttle: 'introspection' },
     schema: {
       tags,
       security,
@@ -31,7 +31,7 @@ const introspectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/revoke/`, {
-    config: { protected: true, clientCredentials: true },
+    config: { protected: true, clientCredentials: true, throttle: 'introspection' },
     schema: {
       tags,
       security,

@@ -27,6 +27,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { twoFactor, tokens, users } = app
 
   app.post(`${V1}/token/mfa/`, {
+    config: { throttle: 'mfa' },
     schema: {
       tags,
       summary: "Complete a login that answered 401 mfa_required: the same answer as a login's",
@@ -38,7 +39,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/mfa/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'mfa' },
     schema: {
       tags,
       summary: "The caller's two-factor state",
@@ -49,7 +50,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/totp/setup/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'mfa' },
     schema: {
       tags,
       summary:
@@ -63,7 +64,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/totp/confirm/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'mfa' },
     schema: {
       tags,
       summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
@@ -83,7 +84,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/disable/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'mfa' },
     schema: {
       tags,
       summary: 'Turn two-factor off, with the password or a current code',
@@ -95,7 +96,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/recovery-codes/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'mfa' },
     schema: {
       tags,
       summary: 'Ten new recovery codes (the old ones stop working), with the password or a current code',
@@ -107,7 +108,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete(`${V1}/users/:id/mfa/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: "Staff: turn a user's two-factor off (a lost phone), within the tenant rules",

@@ -42,6 +42,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
         },
       },
+      config: { throttle: 'login' },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.
         const body = request.body as Record<string, unknown> | undefined
@@ -66,7 +67,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: RefreshResponse, ...errorResponses },
       },
       // Its 401 answers count as refused refreshes (plugins/metrics.ts).
-      config: { refreshes: true },
+      config: { refreshes: true, throttle: 'refresh' },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())
       },
@@ -84,6 +85,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: VerifyBody,
         response: { 200: Empty, ...errorResponses },
       },
+      config: { throttle: 'verify' },
       handler: async (request) => app.tokens.verify(request.body.token),
     })
   }

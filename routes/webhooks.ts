@@ -26,7 +26,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { admin } = app.webhooks
 
   app.get(`${BASE}/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Webhook endpoints (superuser), newest first; secrets are never shown here',
@@ -43,7 +43,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Register a webhook endpoint (superuser); the answer carries its secret, shown this once',
@@ -58,7 +58,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${BASE}/:id/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'One webhook endpoint (superuser)',
@@ -70,7 +70,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch(`${BASE}/:id/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Change a webhook endpoint (superuser): URL, event types, description, enabled',
@@ -83,7 +83,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete(`${BASE}/:id/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Delete a webhook endpoint with its deliveries (superuser)',
@@ -98,7 +98,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/:id/rotate-secret/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'A new signing secret (superuser), shown this once; the next attempt signs with it',
@@ -110,7 +110,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${BASE}/:id/deliveries/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: "An endpoint's deliveries (superuser), newest first",
@@ -132,7 +132,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${BASE}/deliveries/:id/attempts/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'A delivery and each attempt at it (superuser): status, latency, answer excerpt',
@@ -144,7 +144,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/deliveries/:id/replay/`, {
-    config: { protected: true },
+    config: { protected: true, throttle: 'admin' },
     schema: {
       tags,
       summary: 'Send a delivery again (superuser): a new delivery with the same webhook-id and body',

@@ -17,6 +17,7 @@ import methodNotAllowed from '../plugins/method-not-allowed.js'
 import revocationStore from '../plugins/revocation-store.js'
 import security from '../plugins/security.js'
 import services from '../plugins/services.js'
+import throttles from '../plugins/throttles.js'
 import validation from '../plugins/validation.js'
 import webhooks from '../plugins/webhooks.js'
 import accountRoutes from '../routes/account.js'
@@ -95,6 +96,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorHandler)
   await app.register(methodNotAllowed)
   await app.register(security)
+  // Before every route: its onRoute hook gives throttled routes their check (none when all are off).
+  await app.register(throttles)
   await app.register(docs)
 
   await app.register(healthRoutes)

@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { type SentinelAddress, usesRedis } from './revocation/redis-target.js'
+import { readThrottles, type ThrottleSettings } from './http/throttle-rates.js'
 
 export const SESSION_POLICIES = ['allow', 'reject', 'replace'] as const
 export type SessionPolicy = (typeof SESSION_POLICIES)[number]
@@ -142,6 +143,10 @@ export interface Config {
   metricsPort: number
   /** Bearer token that opens /metrics on the service port; undefined: not served there. */
   metricsToken: string | undefined
+
+  // ---- Request throttles (issue 29): DRF's anon, user and scoped rates, all off by default ----
+  // Apart from the login account budget and the mail limits above, which stay on by default.
+  throttles: ThrottleSettings
 }
 
 export type TrustProxy = false | number | string[]
@@ -259,6 +264,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     webhookTimeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
     metricsPort: read.int('METRICS_PORT', 0, 0, 65_535),
     metricsToken: env.METRICS_TOKEN || undefined,
+
+    // ---- Request throttles: THROTTLE_ANON, THROTTLE_USER, THROTTLE_SCOPE_<GROUP>, THROTTLE_ALLOW ----
+    throttles: readThrottles(env, problems),
   }
   if (config.metricsToken !== undefined && config.metricsToken.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters long.')
