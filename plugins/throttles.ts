@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { clientIp } from '../src/http/client-ip.js'
 import { errors } from '../src/http/errors.js'
 import { allowList, type Rate, type ThrottleScope } from '../src/http/throttle-rates.js'
-import { throttleStore } from '../src/http/throttle-store.js'
+import { throttleStore } from '../src/revocation/throttle-store.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,7 +22,7 @@ type Check = (
  * request passes every throttle that applies and waits for the slowest: the anonymous rate (per
  * client address) or the user rate (per user id, or per configured service), and on a route of a
  * group its scope's rate (per user, else per address), one counter across the group's paths,
- * aliases and spellings. Counters live in the revocation store (src/http/throttle-store.ts), so
+ * aliases and spellings. Counters live in the revocation store (src/revocation/throttle-store.ts), so
  * every instance on one Redis or cluster shares them. Addresses in THROTTLE_ALLOW pass untouched.
  *
  * The checks are the plugin's limiters (`createRateLimit`) run from one hook of ours, not its

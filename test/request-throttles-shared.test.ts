@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { paths } from '../routes/paths.js'
-import { readThrottles } from '../src/http/throttle-rates.js'
+import { readThrottles } from '../src/config/limits.js'
+import { Reader } from '../src/config/read.js'
 import { ClusterRevocationStore } from '../src/revocation/cluster-store.js'
 import { clusterConnection } from '../src/revocation/redis-target.js'
 import type { RevocationStore } from '../src/revocation/store.js'
@@ -18,7 +19,7 @@ t.setTimeout(300_000)
 const env = { THROTTLE_SCOPE_VERIFY: '6/minute', THROTTLE_SCOPE_LOGIN: '4/hour', THROTTLE_ANON: '100/minute' }
 
 async function twoInstances(t: Test, stores: () => Promise<RevocationStore>): Promise<[TestApp, TestApp]> {
-  const throttles = readThrottles(env, [])
+  const throttles = readThrottles(new Reader(env))
   return [
     await makeApp(t, 'real', { throttles }, await stores()),
     await makeApp(t, 'real', { throttles }, await stores()),

@@ -2,7 +2,9 @@ import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
 import { paths, V1 } from '../routes/paths.js'
 import { loadConfig } from '../src/config.js'
-import { readThrottles, type ThrottleSettings } from '../src/http/throttle-rates.js'
+import { readThrottles } from '../src/config/limits.js'
+import { Reader } from '../src/config/read.js'
+import type { ThrottleSettings } from '../src/http/throttle-rates.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 
 /**
@@ -14,9 +16,9 @@ import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 const THROTTLED = /^Request was throttled\. Expected available in \d+ seconds\.$/
 
 function throttles(env: Record<string, string>): ThrottleSettings {
-  const problems: string[] = []
-  const settings = readThrottles(env, problems)
-  if (problems.length) throw new Error(problems.join(' '))
+  const read = new Reader(env)
+  const settings = readThrottles(read)
+  if (read.problems.length) throw new Error(read.problems.join(' '))
   return settings
 }
 

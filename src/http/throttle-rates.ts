@@ -51,38 +51,6 @@ export function parseRate(raw: string | undefined): Rate | undefined | string {
   return { max: Number(match[1]), windowMs }
 }
 
-type Env = Record<string, string | undefined>
-
-/**
- * THROTTLE_ANON, THROTTLE_USER, THROTTLE_SCOPE_<GROUP> (THROTTLE_SCOPE_LOGIN, ...) and
- * THROTTLE_ALLOW (comma-separated addresses and CIDR ranges). Every one is off by default: the
- * limits on by default are the login account budget and the mail limits (src/auth/throttle.ts).
- */
-export function readThrottles(env: Env, problems: string[]): ThrottleSettings {
-  const rate = (name: string): Rate | undefined => {
-    const parsed = parseRate(env[name])
-    if (typeof parsed !== 'string') return parsed
-    problems.push(`${name}: ${parsed}`)
-    return undefined
-  }
-  const scopes: Partial<Record<ThrottleScope, Rate>> = {}
-  for (const scope of THROTTLE_SCOPES) {
-    const r = rate(`THROTTLE_SCOPE_${scope.toUpperCase()}`)
-    if (r) scopes[scope] = r
-  }
-  const allow: string[] = []
-  for (const item of (env.THROTTLE_ALLOW ?? '').split(',')) {
-    const range = item.trim()
-    if (!range) continue
-    if (allowList([range])) allow.push(range)
-    else
-      problems.push(
-        `THROTTLE_ALLOW: expected addresses or CIDR ranges, comma-separated, got "${range.slice(0, 64)}".`,
-      )
-  }
-  return { anon: rate('THROTTLE_ANON'), user: rate('THROTTLE_USER'), scopes, allow }
-}
-
 /**
  * The allow-list as a test of one address; undefined when a range is not an address or CIDR.
  * IPv4 addresses seen as IPv6 (::ffff:10.0.0.1) match their IPv4 ranges.

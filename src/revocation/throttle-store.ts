@@ -1,5 +1,5 @@
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
-import type { RevocationStore } from '../revocation/store.js'
+import type { RevocationStore } from './store.js'
 
 /**
  * @fastify/rate-limit's store interface over the revocation store's counters, so the request
