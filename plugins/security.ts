@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 
 /**
  * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind
- * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/throttle.ts.
+ * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/auth/throttle.ts, requests by plugins/throttles.ts.
  */
 export default fp(
   async (app) => {
