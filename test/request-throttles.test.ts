@@ -5,6 +5,8 @@ import { loadConfig } from '../src/config.js'
 import { readThrottles } from '../src/config/limits.js'
 import { Reader } from '../src/config/read.js'
 import type { ThrottleSettings } from '../src/http/throttle-rates.js'
+import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
+import { StoreUnavailableError } from '../src/revocation/store.js'
 import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
 
 /**
@@ -171,4 +173,16 @@ t.test('settings: DRF rates, checked at start', async (t) => {
       }),
     /THROTTLE_SCOPE_REFRESH: expected off or N\/second[\s\S]*THROTTLE_ALLOW: expected addresses or CIDR ranges/,
   )
+})
+
+t.test('a store that cannot count refuses (503), as for the login budget: never unthrottled', async (t) => {
+  const store = new MemoryRevocationStore()
+  t.teardown(() => store.close())
+  const h = await makeApp(t, 'real', { throttles: throttles({ THROTTLE_SCOPE_VERIFY: '100/minute' }) }, store)
+  store.hit = async () => {
+    throw new StoreUnavailableError(new Error('connection lost'))
+  }
+  const res = await h.request({ method: 'POST', url: paths.verify[1]!, payload: { token: 'x' } })
+  t.equal(res.statusCode, 503)
+  t.equal(res.json().code, 'service_unavailable')
 })
