@@ -66,7 +66,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: RefreshBody,
         response: { 200: RefreshResponse, ...errorResponses },
       },
-      // Its 401 answers count as refused refreshes (plugins/metrics.ts).
+      // Its 401 answers count as refused refreshes (plugins/app/metrics.ts).
       config: { refreshes: true, throttle: 'refresh' },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())

@@ -22,7 +22,7 @@ export interface AttemptLimits {
  * (503): credentials are never checked unthrottled.
  *
  * Why these counters are ours and not @fastify/rate-limit's (which runs every request throttle,
- * plugins/throttles.ts): the plugin keys a request before its handler runs, from the request
+ * plugins/app/throttles.ts): the plugin keys a request before its handler runs, from the request
  * alone. The account a login names is known only once the handler has resolved the identifier
  * (username or e-mail, any case) to a user in the database, and the same budget is spent by steps
  * that are not requests of their own (a second-factor code, a password change's current

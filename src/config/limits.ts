@@ -15,7 +15,7 @@ export interface LimitsConfig {
   loginRateWindowSeconds: number
   mailRateLimit: number
   mailIpRateLimit: number
-  /** Request throttles, DRF's anon, user and scoped rates (plugins/throttles.ts); all off by default. */
+  /** Request throttles, DRF's anon, user and scoped rates (plugins/app/throttles.ts); all off by default. */
   throttles: ThrottleSettings
 }
 

@@ -4,7 +4,7 @@ import { BlockList, isIP } from 'node:net'
  * Request throttles configured the way Django REST framework's are: an anonymous rate per client
  * address (AnonRateThrottle), a user rate per user id (UserRateThrottle) and a rate per route
  * group (ScopedRateThrottle), each off or `N/second|minute|hour|day`. The groups are named in the
- * routes (`config: { throttle: 'login' }`); plugins/throttles.ts applies them.
+ * routes (`config: { throttle: 'login' }`); plugins/app/throttles.ts applies them.
  */
 export const THROTTLE_SCOPES = [
   'login',

@@ -1,10 +1,10 @@
 import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { clientIp } from '../src/http/client-ip.js'
-import { errors } from '../src/http/errors.js'
-import { allowList, type Rate, type ThrottleScope } from '../src/http/throttle-rates.js'
-import { throttleStore } from '../src/revocation/throttle-store.js'
+import { clientIp } from '../../src/http/client-ip.js'
+import { errors } from '../../src/http/errors.js'
+import { allowList, type Rate, type ThrottleScope } from '../../src/http/throttle-rates.js'
+import { throttleStore } from '../../src/revocation/throttle-store.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -82,7 +82,7 @@ export default fp(
           if (!r.isAllowed && r.isExceeded) wait = Math.max(wait, r.ttlInSeconds ?? 1, 1)
         if (wait > 0) throw errors.throttled(wait)
       }
-      // Last among the route's onRequest hooks: after authentication (plugins/authenticate.ts),
+      // Last among the route's onRequest hooks: after authentication (plugins/app/authenticate.ts),
       // whose caller keys the user and scope rates; before the body is read, so a flood is cheap.
       const own = route.onRequest
         ? Array.isArray(route.onRequest)
