@@ -21,12 +21,16 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { sessions } = app
 
   app.get(`${V1}/admin/sessions/`, {
-    ...protectedRoute(tags, {
-      summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
-      description: 'Filters: client_type, is_active, user_id; search on username, device name and IP.',
-      querystring: AdminSessionQuery,
-      response: { 200: Paginated(AdminSession) },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
+        description: 'Filters: client_type, is_active, user_id; search on username, device name and IP.',
+        querystring: AdminSessionQuery,
+        response: { 200: Paginated(AdminSession) },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       const q = request.query
       const page = pageWindow(q.page, q.page_size)
@@ -46,11 +50,15 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/admin/sessions/:id/revoke/`, {
-    ...protectedRoute(tags, {
-      summary: 'Revoke any session in scope (staff): its tokens stop at once',
-      params: IdParams,
-      response: { 200: RevokeSessionResponse },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Revoke any session in scope (staff): its tokens stop at once',
+        params: IdParams,
+        response: { 200: RevokeSessionResponse },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) =>
       sessions.adminRevoke(principalOf(request), request.params.id, requestMeta(request)),
   })
@@ -58,11 +66,15 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const invalidateAll = [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']
   for (const url of invalidateAll) {
     app.post(url, {
-      ...protectedRoute(tags, {
-        ...aliasMarks(url, invalidateAll),
-        summary: 'Invalidate every token of every user (superuser); new logins keep working',
-        response: { 200: InvalidateAllResponse },
-      }),
+      ...protectedRoute(
+        tags,
+        {
+          ...aliasMarks(url, invalidateAll),
+          summary: 'Invalidate every token of every user (superuser); new logins keep working',
+          response: { 200: InvalidateAllResponse },
+        },
+        { throttle: 'admin' },
+      ),
       handler: async (request) => sessions.invalidateAll(principalOf(request), requestMeta(request)),
     })
   }

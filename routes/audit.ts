@@ -9,13 +9,17 @@ import { protectedRoute } from './protected.js'
 /** The audit trail for staff: who did what, from where, and what the service did about it. */
 const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(`${V1}/admin/audit/`, {
-    ...protectedRoute(['admin'], {
-      summary: "Security events, newest first (staff; a tenant's operator sees their tenant only)",
-      description:
-        "Filters: user_id, type (comma-separated), ip, since, until. Page with `cursor` = the previous answer's `next_cursor`.",
-      querystring: AuditQuery,
-      response: { 200: AuditPage },
-    }),
+    ...protectedRoute(
+      ['admin'],
+      {
+        summary: "Security events, newest first (staff; a tenant's operator sees their tenant only)",
+        description:
+          "Filters: user_id, type (comma-separated), ip, since, until. Page with `cursor` = the previous answer's `next_cursor`.",
+        querystring: AuditQuery,
+        response: { 200: AuditPage },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       const q = request.query
       const { rows, nextCursor } = await app.auditReader.list(principalOf(request), {
@@ -38,10 +42,14 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/admin/audit/event-types/`, {
-    ...protectedRoute(['admin'], {
-      summary: 'Every audit event type (staff): the names the audit filter and webhook subscriptions take',
-      response: { 200: AuditEventTypes },
-    }),
+    ...protectedRoute(
+      ['admin'],
+      {
+        summary: 'Every audit event type (staff): the names the audit filter and webhook subscriptions take',
+        response: { 200: AuditEventTypes },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       await app.currentUser.operator(principalOf(request))
       return { event_types: [...AUDIT_EVENT_TYPES] }

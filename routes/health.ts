@@ -3,12 +3,15 @@ import { Health, unreadableRequest } from '../schema/wire.js'
 
 /** Liveness answers from the process alone; readiness asks the database and the revocation store. */
 const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  // Load balancers' probes: never throttled.
   app.get('/health/live', {
+    config: { throttle: false },
     schema: { tags: ['health'], summary: 'Liveness', response: { 200: Health, ...unreadableRequest } },
     handler: async () => ({ status: 'ok' }),
   })
 
   app.get('/health/ready', {
+    config: { throttle: false },
     schema: {
       tags: ['health'],
       summary: 'Readiness: database and revocation store',

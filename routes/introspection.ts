@@ -23,7 +23,7 @@ const introspectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: TokenQueryBody,
         response: { 200: IntrospectionResponse },
       },
-      { clientCredentials: true },
+      { clientCredentials: true, throttle: 'introspection' },
     ),
     handler: async (request, reply) => {
       reply.header('cache-control', 'no-store')
@@ -40,7 +40,7 @@ const introspectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: TokenQueryBody,
         response: { 200: Empty },
       },
-      { clientCredentials: true },
+      { clientCredentials: true, throttle: 'introspection' },
     ),
     handler: async (request) => introspection.revoke(callerOf(request), request.body.token),
   })

@@ -48,7 +48,7 @@ const mailPages: FastifyPluginAsync = async (app) => {
   app.addHook('onRequest', async (_request, reply) => {
     if (!app.config.mailEnabled) return reply.code(404).send({ detail: 'Not found.', code: 'not_found' })
   })
-  const hidden = { schema: { hide: true } }
+  const hidden = { schema: { hide: true }, config: { throttle: 'mail' as const } }
 
   app.get(RESET_PAGE, hidden, async (request, reply) => {
     const token = field(request.query, 'token')

@@ -29,6 +29,7 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/password/reset/`, {
+    config: { throttle: 'mail' },
     schema: {
       tags,
       summary:
@@ -45,6 +46,7 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/password/reset/confirm/`, {
+    config: { throttle: 'mail' },
     schema: {
       tags,
       summary: 'Set a new password with the token from the mail; every session of the user is revoked',
@@ -56,6 +58,7 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/email/verify/`, {
+    config: { throttle: 'mail' },
     schema: {
       tags,
       summary: 'Mark the address verified with the token from the mail',
@@ -66,10 +69,14 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/email/verify/resend/`, {
-    ...protectedRoute(tags, {
-      summary: "Mail a new verification link to the caller's address",
-      response: { 202: Detail },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: "Mail a new verification link to the caller's address",
+        response: { 202: Detail },
+      },
+      { throttle: 'mail' },
+    ),
     handler: async (request, reply) => {
       const user = await currentUser.of(principalOf(request))
       return reply.code(202).send(await emailVerification.resend(user, clientIp(request)))

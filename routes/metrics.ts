@@ -26,8 +26,10 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
       throw new ApiError(401, 'Invalid metrics token.', 'authentication_failed')
     }
   }
-  app.get('/metrics', { schema: { hide: true }, onRequest: check }, async (_request, reply) =>
-    reply.type(metrics.contentType).send(await metrics.text()),
+  app.get(
+    '/metrics',
+    { schema: { hide: true }, config: { throttle: false }, onRequest: check },
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()),
   )
 }
 

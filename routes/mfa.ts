@@ -34,7 +34,7 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: LoginResponse, ...errorResponses, ...cookieModeResponses },
     },
     // A login that asked for cookie mode gets its cookies here (plugins/app/cookies.ts).
-    config: { tokenCookie: 'mfa' },
+    config: { tokenCookie: 'mfa', throttle: 'mfa' },
     handler: async (request) =>
       tokens.completeMfa(request.body.mfa_token, request.body.code, requestMeta(request), (input) =>
         app.cookieMode.adopt(request, input),
@@ -42,32 +42,44 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/mfa/`, {
-    ...protectedRoute(tags, {
-      summary: "The caller's two-factor state",
-      response: { 200: MfaStatus },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: "The caller's two-factor state",
+        response: { 200: MfaStatus },
+      },
+      { throttle: 'mfa' },
+    ),
     handler: async (request) => twoFactor.status(principalOf(request)),
   })
 
   app.post(`${V1}/mfa/totp/setup/`, {
-    ...protectedRoute(tags, {
-      summary:
-        'Start enrolment: a new secret, its otpauth URL and QR code (two-factor is on only after confirm)',
-      description: 'Needs the current `password`, unless the session logged in less than five minutes ago.',
-      body: MfaSetupBody,
-      response: { 200: MfaSetupResponse },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary:
+          'Start enrolment: a new secret, its otpauth URL and QR code (two-factor is on only after confirm)',
+        description: 'Needs the current `password`, unless the session logged in less than five minutes ago.',
+        body: MfaSetupBody,
+        response: { 200: MfaSetupResponse },
+      },
+      { throttle: 'mfa' },
+    ),
     handler: async (request) => twoFactor.setup(principalOf(request), request.body?.password, request.ip),
   })
 
   app.post(`${V1}/mfa/totp/confirm/`, {
-    ...protectedRoute(tags, {
-      summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
-      description:
-        "The caller's other sessions end (opened without the second factor), unless `keep_other_sessions` is true.",
-      body: MfaConfirmBody,
-      response: { 200: MfaConfirmResponse },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
+        description:
+          "The caller's other sessions end (opened without the second factor), unless `keep_other_sessions` is true.",
+        body: MfaConfirmBody,
+        response: { 200: MfaConfirmResponse },
+      },
+      { throttle: 'mfa' },
+    ),
     handler: async (request) =>
       twoFactor.confirm(
         principalOf(request),
@@ -78,29 +90,41 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/disable/`, {
-    ...protectedRoute(tags, {
-      summary: 'Turn two-factor off, with the password or a current code',
-      body: MfaProofBody,
-      response: { 200: Detail },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Turn two-factor off, with the password or a current code',
+        body: MfaProofBody,
+        response: { 200: Detail },
+      },
+      { throttle: 'mfa' },
+    ),
     handler: async (request) => twoFactor.disable(principalOf(request), request.body, requestMeta(request)),
   })
 
   app.post(`${V1}/mfa/recovery-codes/`, {
-    ...protectedRoute(tags, {
-      summary: 'Ten new recovery codes (the old ones stop working), with the password or a current code',
-      body: MfaProofBody,
-      response: { 200: RecoveryCodes },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Ten new recovery codes (the old ones stop working), with the password or a current code',
+        body: MfaProofBody,
+        response: { 200: RecoveryCodes },
+      },
+      { throttle: 'mfa' },
+    ),
     handler: async (request) => twoFactor.regenerate(principalOf(request), request.body, clientIp(request)),
   })
 
   app.delete(`${V1}/users/:id/mfa/`, {
-    ...protectedRoute(tags, {
-      summary: "Staff: turn a user's two-factor off (a lost phone), within the tenant rules",
-      params: IdParams,
-      response: { 200: Detail },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: "Staff: turn a user's two-factor off (a lost phone), within the tenant rules",
+        params: IdParams,
+        response: { 200: Detail },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       const { actor, user } = await users.managed(principalOf(request), request.params.id)
       await twoFactor.reset(actor, user, requestMeta(request))

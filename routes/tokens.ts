@@ -46,7 +46,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
       // token_transport: "cookie" (or REFRESH_COOKIE_CLIENT_TYPES) sets the cookies (plugins/app/cookies.ts).
-      config: { tokenCookie: 'login' },
+      config: { tokenCookie: 'login', throttle: 'login' },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.
         const body = request.body as Record<string, unknown> | undefined
@@ -73,7 +73,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       // Its 401 answers count as refused refreshes (plugins/app/metrics.ts); without `refresh` in
       // the body, the refresh cookie is read (plugins/app/cookies.ts).
-      config: { refreshes: true, tokenCookie: 'refresh' },
+      config: { refreshes: true, tokenCookie: 'refresh', throttle: 'refresh' },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())
       },
@@ -91,6 +91,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: VerifyBody,
         response: { 200: Empty, ...errorResponses },
       },
+      config: { throttle: 'verify' },
       handler: async (request) => app.tokens.verify(request.body.token),
     })
   }

@@ -26,11 +26,15 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { admin } = app.webhooks
 
   app.get(`${BASE}/`, {
-    ...protectedRoute(tags, {
-      summary: 'Webhook endpoints (superuser), newest first; secrets are never shown here',
-      querystring: EndpointListQuery,
-      response: { 200: Paginated(Endpoint) },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Webhook endpoints (superuser), newest first; secrets are never shown here',
+        querystring: EndpointListQuery,
+        response: { 200: Paginated(Endpoint) },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, results } = await admin.list(principalOf(request), page.limit, page.offset)
@@ -40,42 +44,58 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/`, {
-    ...protectedRoute(tags, {
-      summary: 'Register a webhook endpoint (superuser); the answer carries its secret, shown this once',
-      description:
-        'Deliveries follow Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256).',
-      body: CreateEndpointBody,
-      response: { 201: EndpointWithSecret },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Register a webhook endpoint (superuser); the answer carries its secret, shown this once',
+        description:
+          'Deliveries follow Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256).',
+        body: CreateEndpointBody,
+        response: { 201: EndpointWithSecret },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request, reply) =>
       reply.code(201).send(await admin.create(principalOf(request), request.body)),
   })
 
   app.get(`${BASE}/:id/`, {
-    ...protectedRoute(tags, {
-      summary: 'One webhook endpoint (superuser)',
-      params: EndpointIdParams,
-      response: { 200: Endpoint },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'One webhook endpoint (superuser)',
+        params: EndpointIdParams,
+        response: { 200: Endpoint },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => admin.get(principalOf(request), request.params.id),
   })
 
   app.patch(`${BASE}/:id/`, {
-    ...protectedRoute(tags, {
-      summary: 'Change a webhook endpoint (superuser): URL, event types, description, enabled',
-      params: EndpointIdParams,
-      body: PatchEndpointBody,
-      response: { 200: Endpoint },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Change a webhook endpoint (superuser): URL, event types, description, enabled',
+        params: EndpointIdParams,
+        body: PatchEndpointBody,
+        response: { 200: Endpoint },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => admin.update(principalOf(request), request.params.id, request.body),
   })
 
   app.delete(`${BASE}/:id/`, {
-    ...protectedRoute(tags, {
-      summary: 'Delete a webhook endpoint with its deliveries (superuser)',
-      params: EndpointIdParams,
-      response: { 204: Deleted },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Delete a webhook endpoint with its deliveries (superuser)',
+        params: EndpointIdParams,
+        response: { 204: Deleted },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request, reply) => {
       await admin.remove(principalOf(request), request.params.id)
       return reply.code(204).send(null)
@@ -83,21 +103,29 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/:id/rotate-secret/`, {
-    ...protectedRoute(tags, {
-      summary: 'A new signing secret (superuser), shown this once; the next attempt signs with it',
-      params: EndpointIdParams,
-      response: { 200: EndpointWithSecret },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'A new signing secret (superuser), shown this once; the next attempt signs with it',
+        params: EndpointIdParams,
+        response: { 200: EndpointWithSecret },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => admin.rotateSecret(principalOf(request), request.params.id),
   })
 
   app.get(`${BASE}/:id/deliveries/`, {
-    ...protectedRoute(tags, {
-      summary: "An endpoint's deliveries (superuser), newest first",
-      params: EndpointIdParams,
-      querystring: DeliveryListQuery,
-      response: { 200: Paginated(Delivery) },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: "An endpoint's deliveries (superuser), newest first",
+        params: EndpointIdParams,
+        querystring: DeliveryListQuery,
+        response: { 200: Paginated(Delivery) },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, results } = await admin.deliveries(principalOf(request), request.params.id, {
@@ -111,20 +139,28 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${BASE}/deliveries/:id/attempts/`, {
-    ...protectedRoute(tags, {
-      summary: 'A delivery and each attempt at it (superuser): status, latency, answer excerpt',
-      params: DeliveryIdParams,
-      response: { 200: DeliveryAttempts },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'A delivery and each attempt at it (superuser): status, latency, answer excerpt',
+        params: DeliveryIdParams,
+        response: { 200: DeliveryAttempts },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request) => admin.attempts(principalOf(request), request.params.id),
   })
 
   app.post(`${BASE}/deliveries/:id/replay/`, {
-    ...protectedRoute(tags, {
-      summary: 'Send a delivery again (superuser): a new delivery with the same webhook-id and body',
-      params: DeliveryIdParams,
-      response: { 201: Delivery },
-    }),
+    ...protectedRoute(
+      tags,
+      {
+        summary: 'Send a delivery again (superuser): a new delivery with the same webhook-id and body',
+        params: DeliveryIdParams,
+        response: { 201: Delivery },
+      },
+      { throttle: 'admin' },
+    ),
     handler: async (request, reply) =>
       reply.code(201).send(await admin.replay(principalOf(request), request.params.id)),
   })

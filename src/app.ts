@@ -18,6 +18,7 @@ import methodNotAllowed from '../plugins/external/method-not-allowed.js'
 import revocationStore from '../plugins/app/revocation-store.js'
 import security from '../plugins/external/security.js'
 import services from '../plugins/app/services.js'
+import throttles from '../plugins/app/throttles.js'
 import validation from '../plugins/external/validation.js'
 import webhooks from '../plugins/app/webhooks.js'
 import accountRoutes from '../routes/account.js'
@@ -103,6 +104,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(services)
   await app.register(webhooks)
   await app.register(authenticate)
+  // After authenticate, before every route: its onRoute hook gives throttled routes their check
+  // (none when every throttle is off).
+  await app.register(throttles)
   // Its onRoute hook gives the token routes their cookie-mode hooks (src/cookies/).
   await app.register(cookies)
 

@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/index.js'
 
 /**
  * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind
- * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/throttle.ts.
+ * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/auth/throttle.ts, requests by plugins/app/throttles.ts.
  */
 export default fp<{ config: Pick<Config, 'corsOrigins' | 'hstsMaxAge'> }>(
   async (app, { config }) => {

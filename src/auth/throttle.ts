@@ -20,6 +20,16 @@ export interface AttemptLimits {
  * out; a second per account across addresses stops a guesser spread over many. Counters live in
  * the revocation store, so every instance shares them, and a store that cannot count refuses
  * (503): credentials are never checked unthrottled.
+ *
+ * Why these counters are ours and not @fastify/rate-limit's (which runs every request throttle,
+ * plugins/app/throttles.ts): the plugin keys a request before its handler runs, from the request
+ * alone. The account a login names is known only once the handler has resolved the identifier
+ * (username or e-mail, any case) to a user in the database, and the same budget is spent by steps
+ * that are not requests of their own (a second-factor code, a password change's current
+ * password). The mail limits are spent only when a mail would be sent (a resend for an address
+ * already verified costs nothing) and share one counter per address between the reset request
+ * and the caller's resend, whose address is the loaded user's. Both count in the store the
+ * plugin's counters use (src/revocation/throttle-store.ts).
  */
 export class Throttle {
   constructor(
