@@ -29,23 +29,29 @@ const CSP = [
 ].join('; ')
 
 const JS = 'application/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
 
-// The page's modules: plain file names only, so a listed name can never reach outside the folder.
-const MODULE_NAME = /^[a-z][a-z0-9-]*\.js$/
+// The page's modules and stylesheet parts: plain file names only, so a listed name can never reach
+// outside the folder.
+const PART_NAME = /^[a-z][a-z0-9-]*\.(js|css)$/
 
 /**
- * What the console serves, URL by URL: the page, its stylesheet, its entry script and the modules
- * that script imports (every `.js` file directly in admin/console/, listed once at start).
+ * What the console serves, URL by URL: the page, its first stylesheet, its entry script, and the
+ * modules and stylesheet parts of admin/console/ (its .js and .css files, listed once at start).
  */
 function consoleFiles(folder: string): { url: string; file: string; type: string }[] {
-  const modules = readdirSync(join(folder, 'console'), { withFileTypes: true })
-    .filter((entry) => entry.isFile() && MODULE_NAME.test(entry.name))
-    .map((entry) => ({ url: `/admin/console/${entry.name}`, file: `console/${entry.name}`, type: JS }))
+  const parts = readdirSync(join(folder, 'console'), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && PART_NAME.test(entry.name))
+    .map(({ name }) => ({
+      url: `/admin/console/${name}`,
+      file: `console/${name}`,
+      type: name.endsWith('.css') ? CSS : JS,
+    }))
   return [
     { url: '/admin/', file: 'index.html', type: 'text/html; charset=utf-8' },
     { url: '/admin/console.js', file: 'console.js', type: JS },
-    { url: '/admin/console.css', file: 'console.css', type: 'text/css; charset=utf-8' },
-    ...modules,
+    { url: '/admin/console.css', file: 'console.css', type: CSS },
+    ...parts,
   ]
 }
 

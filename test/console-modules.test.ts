@@ -63,12 +63,33 @@ t.test('every module the console imports is served as JavaScript under the same 
   t.ok(seen.size > 5, `the script is split into modules (${seen.size} files)`)
 })
 
+t.test('the stylesheets the page links are served as CSS, in the order of one sheet', async (t) => {
+  const h = await makeApp(t, 'embedded')
+  const page = await h.request({ method: 'GET', url: '/admin/' })
+  const links = [...page.body.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((m) => m[1])
+  // The base (its custom properties and [hidden] rule) comes first; the parts only add to it.
+  t.same(links, ['/admin/console.css', '/admin/console/lists.css', '/admin/console/pages.css'])
+  for (const url of links) {
+    const res = await h.request({ method: 'GET', url: url as string })
+    t.equal(res.statusCode, 200, `${url} is served`)
+    t.match(res.headers['content-type'], /^text\/css/, `${url} is CSS`)
+    t.equal(res.headers['content-security-policy'], page.headers['content-security-policy'])
+  }
+  const parts = readdirSync(join(ADMIN, 'console')).filter((name) => name.endsWith('.css'))
+  t.same(
+    links.filter((url) => url?.startsWith('/admin/console/')).sort(),
+    parts.map((name) => `/admin/console/${name}`).sort(),
+    'the page links every stylesheet part in admin/console/',
+  )
+})
+
 t.test('no address under /admin/ reads a file the console does not list', async (t) => {
   const h = await makeApp(t, 'embedded')
   await h.app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = h.app.server.address() as AddressInfo
-  const api = await rawGet(port, '/admin/console/api.js')
-  t.equal(api.status, 200, 'a listed module is served')
+  for (const path of ['/admin/console/api.js', '/admin/console/pages.css']) {
+    t.equal((await rawGet(port, path)).status, 200, `${path} is listed and served`)
+  }
 
   for (const path of [
     '/admin/console/../../package.json',
@@ -80,6 +101,7 @@ t.test('no address under /admin/ reads a file the console does not list', async 
     '/admin/console/./api.js',
     '/admin/console//api.js',
     '/admin/console/api.js%00.css',
+    '/admin/console/pages.css.map',
     '/admin/console/API.js',
     '/admin/console/nope.js',
     '/admin/console/',
