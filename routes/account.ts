@@ -6,6 +6,7 @@ import { principalOf } from '../plugins/app/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
 import { serializedUser, type userBody } from '../src/accounts/serializer.js'
 import {
+  cookieModeResponses,
   errorResponses,
   LogoutAllResponse,
   LogoutBody,
@@ -23,9 +24,12 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ...aliasMarks(url, paths.logout),
         tags: ['tokens'],
         summary: "Log out: revoke this login's session and, when a Bearer is sent, that access token",
+        description:
+          'In cookie mode (no token in the body, the refresh cookie sent with `X-CSRF-Token`), the cookie is read, then cleared.',
         body: LogoutBody,
-        response: { 200: LogoutResponse, ...errorResponses },
+        response: { 200: LogoutResponse, ...errorResponses, ...cookieModeResponses },
       },
+      config: { tokenCookie: 'logout' },
       handler: async (request) => {
         const refresh = request.body.refresh || request.body.refresh_token
         if (!refresh) throw new FieldErrors({ refresh: ['This field is required.'] })
@@ -35,10 +39,15 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post(paths.logoutAll[0], {
-    ...protectedRoute(['tokens'], {
-      summary: 'Log out from every device: revokes every session and token of the caller',
-      response: { 200: LogoutAllResponse },
-    }),
+    ...protectedRoute(
+      ['tokens'],
+      {
+        summary: 'Log out from every device: revokes every session and token of the caller',
+        response: { 200: LogoutAllResponse },
+      },
+      // The browser's cookies are cleared too (plugins/app/cookies.ts).
+      { tokenCookie: 'signout' },
+    ),
     handler: async (request) => app.tokens.logoutAll(principalOf(request), requestMeta(request)),
   })
 

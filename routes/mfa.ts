@@ -3,6 +3,7 @@ import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/app/authenticate.js'
 import {
+  cookieModeResponses,
   Detail,
   errorResponses,
   IdParams,
@@ -30,10 +31,14 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags,
       summary: "Complete a login that answered 401 mfa_required: the same answer as a login's",
       body: MfaLoginBody,
-      response: { 200: LoginResponse, ...errorResponses },
+      response: { 200: LoginResponse, ...errorResponses, ...cookieModeResponses },
     },
+    // A login that asked for cookie mode gets its cookies here (plugins/app/cookies.ts).
+    config: { tokenCookie: 'mfa' },
     handler: async (request) =>
-      tokens.completeMfa(request.body.mfa_token, request.body.code, requestMeta(request)),
+      tokens.completeMfa(request.body.mfa_token, request.body.code, requestMeta(request), (input) =>
+        app.cookieMode.adopt(request, input),
+      ),
   })
 
   app.get(`${V1}/mfa/`, {

@@ -7,7 +7,9 @@ import {
   LoginBodyDocumented,
   LoginResponse,
   RefreshBody,
+  RefreshBodyDocumented,
   RefreshResponse,
+  cookieModeResponses,
   VerifyBody,
 } from '../schema/wire.js'
 import { aliasMarks, paths } from './paths.js'
@@ -36,12 +38,15 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: LoginResponse,
           ...errorResponses,
+          ...cookieModeResponses,
           401: {
             ...errorResponses[401],
             example: { detail: 'No active account found with the given credentials' },
           },
         },
       },
+      // token_transport: "cookie" (or REFRESH_COOKIE_CLIENT_TYPES) sets the cookies (plugins/app/cookies.ts).
+      config: { tokenCookie: 'login' },
       preValidation: async (request) => {
         // `login` and `email` are the seeds' names for the same field.
         const body = request.body as Record<string, unknown> | undefined
@@ -63,10 +68,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'With rotation on, the presented refresh token stops working. Presenting it again later is reuse and revokes the session.',
         body: RefreshBody,
-        response: { 200: RefreshResponse, ...errorResponses },
+        'x-documented-body': RefreshBodyDocumented,
+        response: { 200: RefreshResponse, ...errorResponses, ...cookieModeResponses },
       },
-      // Its 401 answers count as refused refreshes (plugins/app/metrics.ts).
-      config: { refreshes: true },
+      // Its 401 answers count as refused refreshes (plugins/app/metrics.ts); without `refresh` in
+      // the body, the refresh cookie is read (plugins/app/cookies.ts).
+      config: { refreshes: true, tokenCookie: 'refresh' },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())
       },
@@ -95,8 +102,10 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: "Blacklist a refresh token, revoking that login's session",
         body: RefreshBody,
-        response: { 200: Empty, ...errorResponses },
+        'x-documented-body': RefreshBodyDocumented,
+        response: { 200: Empty, ...errorResponses, ...cookieModeResponses },
       },
+      config: { tokenCookie: 'logout' },
       handler: async (request) => app.tokens.blacklist(request.body.refresh, requestMeta(request)),
     })
   }

@@ -36,7 +36,7 @@ export const ERROR_CODES = {
     'invalid_client',
     'authentication_failed',
   ],
-  403: ['permission_denied', 'mfa_required_for_staff', 'mfa_own_reset'],
+  403: ['permission_denied', 'mfa_required_for_staff', 'mfa_own_reset', 'csrf_failed'],
   404: ['not_found'],
   405: ['method_not_allowed'],
   413: ['payload_too_large'],
@@ -67,6 +67,8 @@ const CODE_MEANINGS: Record<string, string> = {
   permission_denied: 'the caller is not allowed (staff or superuser only, or another tenant)',
   mfa_required_for_staff: 'MFA_REQUIRED_FOR_STAFF is on: turn two-factor on to act as staff',
   mfa_own_reset: 'staff turn their own two-factor off with POST /api/v1/auth/mfa/disable/ and a proof',
+  csrf_failed:
+    'cookie mode: the Origin is not a trusted one (CORS_ORIGINS, PUBLIC_URL), or X-CSRF-Token does not match the CSRF cookie; nothing was changed',
   not_found: 'no such object (or one outside your tenant)',
   method_not_allowed: 'the path exists, not with this method',
   payload_too_large: 'the body is larger than BODY_LIMIT',
@@ -145,6 +147,8 @@ export const errorResponses = {
 }
 /** What any route may answer, even one that reads no input: Node refuses a malformed request. */
 export const unreadableRequest = { 400: err(400, 'The request could not be read') }
+/** What a route of cookie mode adds: its CSRF refusal. */
+export const cookieModeResponses = { 403: err(403, 'Cookie mode: the request failed the CSRF check') }
 export const protectedResponses = {
   ...errorResponses,
   403: err(403, 'Not allowed'),
@@ -180,6 +184,14 @@ const loginFields = {
   ),
   telegram_user_id: Type.Optional(Nullable(Type.Integer({ minimum: -(2 ** 53) + 1, maximum: 2 ** 53 - 1 }))),
   telegram_username: Type.Optional(Nullable(Type.String({ maxLength: 255 }))),
+  token_transport: Type.Optional(
+    Type.Unsafe<'body' | 'cookie'>({
+      type: 'string',
+      enum: ['body', 'cookie'],
+      description:
+        '`cookie`: the refresh token is set in an HttpOnly cookie instead of the body, for browsers (needs a trusted Origin; README "Cookie mode"). Default `body`, or `cookie` for the client types of REFRESH_COOKIE_CLIENT_TYPES.',
+    }),
+  ),
 }
 
 export const LoginBody = Type.Object({
@@ -232,8 +244,17 @@ export const LoginUser = Type.Object({
   last_name: Type.String(),
 })
 
+const CsrfToken = Type.String({
+  description: 'Cookie mode only: the value to send as X-CSRF-Token (also in the CSRF cookie)',
+})
+
 export const LoginResponse = Type.Object({
-  refresh: Jwt,
+  // Required, though cookie mode leaves it out (src/cookies/hooks.ts serializes that answer itself):
+  // fast-json-stringify writes required fields first, and body mode must keep SimpleJWT's order.
+  refresh: Type.String({
+    minLength: 1,
+    description: 'A JSON Web Token; absent in cookie mode (it is in the HttpOnly cookie)',
+  }),
   access: Jwt,
   user: LoginUser,
   session_id: Type.Integer(),
@@ -242,10 +263,26 @@ export const LoginResponse = Type.Object({
   email: Type.String(),
   client_id: Nullable(Type.Integer()),
   client_name: Nullable(Type.String()),
+  csrf_token: Type.Optional(CsrfToken),
 })
 
 export const RefreshBody = Type.Object({ refresh: Type.String({ minLength: 1, 'x-no-trim': true }) })
-export const RefreshResponse = Type.Object({ access: Jwt, refresh: Type.Optional(Jwt) })
+/** As the document shows it: in cookie mode the token comes in the refresh cookie instead. */
+export const RefreshBodyDocumented = Type.Unsafe<Static<typeof RefreshBody>>(
+  Type.Object({
+    refresh: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The refresh token; leave it out in cookie mode (the cookie and X-CSRF-Token carry it)',
+      }),
+    ),
+  }),
+)
+export const RefreshResponse = Type.Object({
+  access: Jwt,
+  refresh: Type.Optional(Jwt),
+  csrf_token: Type.Optional(CsrfToken),
+})
 export const VerifyBody = Type.Object({ token: Type.String({ minLength: 1, 'x-no-trim': true }) })
 export const Empty = Type.Object({}, { description: 'Empty object' })
 

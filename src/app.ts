@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import formbody from '@fastify/formbody'
 import authenticate from '../plugins/app/authenticate.js'
 import configPlugin from '../plugins/app/config.js'
+import cookies from '../plugins/app/cookies.js'
 import database from '../plugins/app/database.js'
 import adminConsole from '../plugins/external/console.js'
 import audit from '../plugins/app/audit.js'
@@ -102,6 +103,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(services)
   await app.register(webhooks)
   await app.register(authenticate)
+  // Its onRoute hook gives the token routes their cookie-mode hooks (src/cookies/).
+  await app.register(cookies)
 
   await app.register(healthRoutes)
   await app.register(tokenRoutes)

@@ -10,10 +10,11 @@ export default fp<{ config: Pick<Config, 'corsOrigins' | 'hstsMaxAge'> }>(
   async (app, { config }) => {
     await app.register(cors, {
       origin: config.corsOrigins.length ? config.corsOrigins : false,
-      credentials: false,
+      // Cookie mode: an app on a trusted origin sends the refresh cookie (fetch credentials: 'include').
+      credentials: true,
       strictPreflight: false,
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-CSRF-Token'],
       maxAge: 600,
     })
     const hsts = config.hstsMaxAge > 0 ? `max-age=${config.hstsMaxAge}; includeSubDomains` : undefined

@@ -20,9 +20,17 @@ export class TokenFlows {
     return login(this.d, input, meta)
   }
 
-  /** The second step of a login with two-factor on (src/mfa/completion.ts). */
-  completeMfa(mfaToken: string, code: string, meta: RequestMeta) {
-    return completeMfaLogin(this.d, mfaToken, code, meta)
+  /**
+   * The second step of a login with two-factor on (src/mfa/completion.ts). `asked` hears the
+   * login's fields before the session starts (cookie mode, which it may refuse).
+   */
+  completeMfa(
+    mfaToken: string,
+    code: string,
+    meta: RequestMeta,
+    asked?: (input: Omit<LoginInput, 'password'>) => void,
+  ) {
+    return completeMfaLogin(this.d, mfaToken, code, meta, asked)
   }
 
   refresh(token: string, requestStartedMs: number, meta: RequestMeta) {

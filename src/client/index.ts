@@ -8,9 +8,13 @@ import type { LoginResponse, LogoutResponse, RefreshResponse, Session, User } fr
  *
  * Refresh is single-flight, as the seeds' axios interceptor asks: when many requests meet an
  * expired access token at once, one refresh runs and every one of them retries with its result.
+ *
+ * In a browser, `transport: 'cookie'` keeps the refresh token out of reach of scripts: the service
+ * sets it in an HttpOnly cookie, fetch sends it (`credentials: 'include'`), and this client sends
+ * the CSRF token beside it. Only the access token is then in memory (`refresh` is absent).
  */
 export type LoginAnswer = Static<typeof LoginResponse>
-export type Tokens = { access: string; refresh: string }
+export type Tokens = { access: string; refresh?: string }
 export type CurrentUser = Static<typeof User>
 export type DeviceSession = Static<typeof Session>
 
@@ -22,7 +26,18 @@ export interface ClientOptions {
   /** Hears every new pair (after login and each refresh), to store it; null after logout. */
   onTokens?(tokens: Tokens | null): void
   fetch?: typeof fetch
+  /**
+   * `body` (the default): the refresh token travels in bodies, as SimpleJWT's. `cookie`: in the
+   * service's HttpOnly cookie (README "Cookie mode"); after a reload, call refresh() to get an
+   * access token from the cookie.
+   */
+  transport?: 'body' | 'cookie'
+  /** The page's cookies, to read the CSRF cookie after a reload; defaults to `document.cookie`. */
+  readCookies?(): string
 }
+
+/** The CSRF cookie, whichever prefix the deployment gives it (src/cookies/settings.ts). */
+const CSRF_COOKIE = /(?:^|;\s*)(?:__Host-|__Secure-)?authjwt_csrf=([^;]*)/
 
 /** An answer that was not 2xx: the status and the service's error body ({detail, code} or field errors). */
 export class ApiRequestError extends Error {
@@ -39,10 +54,14 @@ export class AuthClient {
   private tokens: Tokens | undefined
   private refreshing: Promise<Tokens> | undefined
   private readonly fetch: typeof fetch
+  private readonly cookieMode: boolean
+  /** Cookie mode: the double-submit token from the last answer, else read from the CSRF cookie. */
+  private csrf: string | undefined
 
   constructor(private readonly options: ClientOptions) {
     this.tokens = options.tokens
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.cookieMode = options.transport === 'cookie'
   }
 
   get current(): Tokens | undefined {
@@ -58,8 +77,12 @@ export class AuthClient {
       username,
       password,
       ...extra,
+      ...(this.cookieMode ? { token_transport: 'cookie' } : {}),
     })
-    this.store({ access: answer.access, refresh: answer.refresh })
+    this.csrf = answer.csrf_token
+    this.store(
+      this.cookieMode ? { access: answer.access } : { access: answer.access, refresh: answer.refresh },
+    )
     return answer
   }
 
@@ -75,6 +98,17 @@ export class AuthClient {
   }
 
   private async refreshOnce(): Promise<Tokens> {
+    if (this.cookieMode) {
+      const answer = await this.send<Static<typeof RefreshResponse>>(
+        'POST',
+        '/api/v1/auth/token/refresh/',
+        {},
+      )
+      this.csrf = answer.csrf_token ?? this.csrf
+      const tokens = { access: answer.access }
+      this.store(tokens)
+      return tokens
+    }
     const refresh = this.tokens?.refresh
     if (!refresh) throw new ApiRequestError(401, { detail: 'Not logged in.', code: 'not_authenticated' })
     const answer = await this.send<Static<typeof RefreshResponse>>('POST', '/api/v1/auth/token/refresh/', {
@@ -90,7 +124,15 @@ export class AuthClient {
   async logout(): Promise<Static<typeof LogoutResponse> | undefined> {
     const tokens = this.tokens
     this.store(null)
-    if (!tokens) return undefined
+    // The cookie is the session's proof even when no access token is held (after a reload).
+    if (this.cookieMode) {
+      try {
+        return await this.send('POST', '/api/v1/auth/logout/', {}, tokens?.access)
+      } finally {
+        this.csrf = undefined
+      }
+    }
+    if (!tokens?.refresh) return undefined
     return this.send('POST', '/api/v1/auth/logout/', { refresh: tokens.refresh }, tokens.access)
   }
 
@@ -124,6 +166,19 @@ export class AuthClient {
     }
   }
 
+  private csrfToken(): string | undefined {
+    if (this.csrf) return this.csrf
+    const cookies =
+      this.options.readCookies?.() ?? (globalThis as { document?: { cookie?: string } }).document?.cookie
+    const found = cookies ? CSRF_COOKIE.exec(cookies)?.[1] : undefined
+    if (!found) return undefined
+    try {
+      return decodeURIComponent(found)
+    } catch {
+      return found
+    }
+  }
+
   private store(tokens: Tokens | null): void {
     this.tokens = tokens ?? undefined
     this.options.onTokens?.(tokens)
@@ -145,10 +200,14 @@ export class AuthClient {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (access) headers.authorization = `Bearer ${access}`
+    const csrf = this.cookieMode ? this.csrfToken() : undefined
+    if (csrf) headers['x-csrf-token'] = csrf
     const res = await this.fetch(this.urlOf(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // Cookie mode: the browser sends the refresh cookie to the service, cross-origin too.
+      ...(this.cookieMode ? { credentials: 'include' as const } : {}),
       // A redirect is an answer like any other: followed, a 307 would re-send a password or a
       // refresh token in the body to wherever it points. It surfaces as ApiRequestError (3xx; 0
       // in a browser, which hides a redirect's details).

@@ -1,5 +1,6 @@
 import { type AccountsConfig, readAccounts } from './accounts.js'
 import { type AuditConfig, readAudit } from './audit.js'
+import { type CookiesConfig, readCookies } from './cookies.js'
 import { type DatabaseConfig, readDatabase } from './database.js'
 import { type LimitsConfig, readLimits } from './limits.js'
 import { type MailConfig, readMail } from './mail.js'
@@ -27,7 +28,8 @@ export type Config = ServerConfig &
   AuditConfig &
   WebhooksConfig &
   MetricsConfig &
-  LimitsConfig
+  LimitsConfig &
+  CookiesConfig
 
 /**
  * Reads and validates the environment, section by section. Every bad value is reported at once,
@@ -50,6 +52,7 @@ export function readConfig(env: Env = process.env, overrides: Partial<Config> = 
     ...readWebhooks(read),
     ...readMetrics(read),
     ...readLimits(read),
+    ...readCookies(read),
   }
   checkBackends(read, config)
   if (read.problems.length > 0) throw new ConfigError(read.problems)

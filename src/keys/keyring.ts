@@ -1,8 +1,8 @@
-import { createSigner } from 'fast-jwt'
 import { isKeyPairAlgorithm, type JwtAlgorithm } from '../config/tokens.js'
 import type { Claims } from '../tokens/claims.js'
 import type { TokenCodec } from '../tokens/codec.js'
 import type { StoredKey } from './key-store.js'
+import { keyJwt } from './key-jwt.js'
 import { checkedPrivateKey, type PublicJwk, publicParts } from './material.js'
 import { type ClaimRules, KeyVerifiers, type VerifyingKey } from './verifiers.js'
 
@@ -165,31 +165,31 @@ export class Keyring implements TokenCodec {
     this.verifiers.set(this.keys.map((k) => k.verifying))
   }
 
+  /** A key of the timeline; it signs through its own @fastify/jwt instance (src/keys/key-jwt.ts). */
   private timed(alg: JwtAlgorithm, secret: string, kid: string | undefined, signsFromMs: number): TimedKey {
     const { issuer, audience } = this.options
-    const claims = { ...(issuer && { iss: issuer }), ...(audience && { aud: audience }) }
     const legacy = kid === undefined ? (this.options.legacyUntilMs ?? 0) : 0
     if (!isKeyPairAlgorithm(alg)) {
-      const sign = createSigner({ key: secret, algorithm: alg, ...(kid && { kid }), ...claims })
+      const jwt = keyJwt({ alg, verifyKey: secret, signKey: secret, kid, issuer, audience })
       return {
         kid,
         alg,
         signsFromMs,
         verifiesUntilAtLeastMs: legacy,
-        sign,
+        sign: (claims) => jwt.sign(claims),
         verifying: { kid, alg, key: secret },
       }
     }
     const privateKey = checkedPrivateKey(alg, secret)
     const { pem, jwk } = publicParts(alg, privateKey, kid)
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-    const sign = createSigner({ key: pkcs8, algorithm: alg, kid: jwk.kid, ...claims })
+    const jwt = keyJwt({ alg, verifyKey: pem, signKey: pkcs8, kid: jwk.kid, issuer, audience })
     return {
       kid: jwk.kid,
       alg,
       signsFromMs,
       verifiesUntilAtLeastMs: 0,
-      sign,
+      sign: (claims) => jwt.sign(claims),
       verifying: { kid: jwk.kid, alg, key: pem },
       jwk,
     }

@@ -1,5 +1,7 @@
-import { createVerifier } from 'fast-jwt'
 import { canonical } from '../tokens/codec.js'
+import { type ClaimRules, keyJwt } from './key-jwt.js'
+
+export type { ClaimRules } from './key-jwt.js'
 
 /** A key that verifies tokens: the token's header names it (`kid`), the key alone fixes the algorithm. */
 export interface VerifyingKey {
@@ -10,23 +12,18 @@ export interface VerifyingKey {
   key: string
 }
 
-/** iss / aud rules: written into every token we sign, and required of every token presented. */
-export interface ClaimRules {
-  issuer?: string
-  audience?: string
-}
-
 type Verify = (token: string) => Record<string, unknown>
 
 interface Entry {
   alg: string
   key: string
-  /** fast-jwt's verifier, uncached: the cache below is cheaper to consult than its own. */
+  /** The key's @fastify/jwt verifier (src/keys/key-jwt.ts), for tokens not in the cache below. */
   verify: Verify
   /**
    * Payloads of tokens this key verified, by the token's exact text (canonical, so one signature has
-   * one spelling). A hit skips the signature; exp and nbf are checked again on every hit. fast-jwt's
-   * own cache is keyed on a SHA-256 of the token, which cost more than the HMAC it saved.
+   * one spelling). A hit skips the signature; exp and nbf are checked again on every hit. The
+   * plugin's own cache (fast-jwt's) is keyed on a SHA-256 of the token, which cost more than the
+   * HMAC it saved.
    */
   verified: Map<string, Record<string, unknown>>
 }
@@ -102,6 +99,15 @@ export class KeyVerifiers {
     return payload
   }
 
+  /**
+   * The key a decoded header names, with the same refusals as verify: for @fastify/jwt's secret
+   * function, where the plugin has decoded the header already (`request.jwtVerify()`).
+   */
+  keyFor(header: unknown): VerifyingKey {
+    const entry = this.entryFor(header)
+    return { kid: (header as { kid?: string }).kid, alg: entry.alg, key: entry.key }
+  }
+
   private entryForHeader(segment: string): Entry {
     let header: unknown
     try {
@@ -109,6 +115,10 @@ export class KeyVerifiers {
     } catch {
       throw new Error('unreadable header')
     }
+    return this.entryFor(header)
+  }
+
+  private entryFor(header: unknown): Entry {
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('bad header')
     const { alg, kid } = header as Record<string, unknown>
     if (REFUSED_HEADER_FIELDS.some((field) => field in header)) throw new Error('header carries a key')
@@ -123,15 +133,7 @@ export class KeyVerifiers {
   }
 
   private entry(alg: string, key: string): Entry {
-    const { issuer, audience } = this.rules
-    const options = {
-      key,
-      algorithms: [alg as 'HS256'],
-      // fast-jwt checks iss and aud only when a token has them: requiredClaims makes them mandatory.
-      requiredClaims: [...(issuer ? ['iss'] : []), ...(audience ? ['aud'] : [])],
-      ...(issuer && { allowedIss: issuer }),
-      ...(audience && { allowedAud: audience }),
-    }
-    return { alg, key, verify: createVerifier({ ...options, cache: false }) as Verify, verified: new Map() }
+    const jwt = keyJwt({ alg, verifyKey: key, ...this.rules })
+    return { alg, key, verify: (token) => jwt.verify(token), verified: new Map() }
   }
 }

@@ -1,12 +1,16 @@
+import { fastifyJwt, type TokenOrHeader } from '@fastify/jwt'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Authenticator, bearerToken } from '../auth/authenticate.js'
-import { ApiError, errors } from '../http/errors.js'
+import { ApiError, errors, messages } from '../http/errors.js'
+import { KEY_PAIR_ALGORITHMS } from '../config/tokens.js'
+import { verifyOptions } from '../keys/key-jwt.js'
 import { ClusterRevocationReader } from '../revocation/cluster-reader.js'
 import { RedisRevocationStore } from '../revocation/redis-store.js'
 import { clusterConnection } from '../revocation/redis-target.js'
 import { type RevocationStore, StoreUnavailableError } from '../revocation/store.js'
 import type { Principal } from '../tokens/claims.js'
+import { canonical } from '../tokens/codec.js'
 import { JwksKeys } from './jwks-keys.js'
 import { guardRoutes } from './routes.js'
 
@@ -29,6 +33,13 @@ export interface AuthjwtOptions {
   audience?: string
   /** How often the key set is fetched again (default 300 s); an unknown kid fetches it at once. */
   refreshSeconds?: number
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    /** `request.user`: the claims of our access token, once `request.jwtVerify()` or the kit's check passed. */
+    user: Principal
+  }
 }
 
 declare module 'fastify' {
@@ -55,6 +66,12 @@ declare module 'fastify' {
 async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<void> {
   if (options.redisUrl === undefined) {
     throw new Error('authjwt: give redisUrl (instant revocation) or redisUrl: false (tokens live until exp)')
+  }
+  if (app.hasDecorator('jwt')) {
+    throw new Error(
+      'authjwt: @fastify/jwt is registered on this app already, and the kit registers it over our keys: remove ' +
+        'that registration (request.jwtVerify() and request.user then come from the kit)',
+    )
   }
   const keys = new JwksKeys(options)
   await keys.start()
@@ -83,12 +100,31 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
     await store.close()
   })
 
+  // @fastify/jwt on the team's app, over the same keys and checks: `request.jwtVerify()` verifies
+  // with the key the token's kid names (the secret function; the plugin keeps one verifier per
+  // key), then `trusted` runs SimpleJWT's claim checks and our one revocation lookup.
+  await app.register(fastifyJwt, {
+    secret: { public: (_request: FastifyRequest, token: TokenOrHeader) => keyOf(keys, token) },
+    // The secret function needs the header (kid, alg): the plugin hands it the decoded token whole.
+    decode: { complete: true },
+    verify: verifyOptions(KEY_PAIR_ALGORITHMS, options),
+    trusted: async (request, payload) => {
+      try {
+        request.principal = await authenticator.admit(payload)
+      } catch (err) {
+        throw err instanceof StoreUnavailableError ? errors.unavailable() : err
+      }
+      return true
+    },
+  })
+
   const check = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization
     try {
       const token = bearerToken(header)
       if (token) await keys.ensureKeyFor(token)
       request.principal = await authenticator.authenticate(header)
+      request.user = request.principal
     } catch (err) {
       const answer = err instanceof StoreUnavailableError ? errors.unavailable() : err
       if (!(answer instanceof ApiError)) throw err
@@ -103,6 +139,20 @@ async function authjwt(app: FastifyInstance, options: AuthjwtOptions): Promise<v
       'authjwt: this Fastify instance was created before authjwt/fastify was loaded, so routes added before the ' +
         'kit are not checked: import authjwt/fastify before calling Fastify()',
     )
+  }
+}
+
+/**
+ * The key for `request.jwtVerify()`: the one the header's kid names, for the header's alg only. A
+ * token naming none we hold is refused with SimpleJWT's 401 sentence, as the kit's check refuses it.
+ */
+async function keyOf(keys: JwksKeys, token: TokenOrHeader): Promise<string> {
+  try {
+    // One spelling per signature, as the kit's check (and its cache) accepts: src/tokens/codec.ts.
+    canonical(String((token as { signature?: unknown }).signature))
+    return await keys.keyFor('header' in token ? token.header : token)
+  } catch {
+    throw errors.accessTokenNotValid(messages.invalid)
   }
 }
 

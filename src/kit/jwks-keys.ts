@@ -62,7 +62,20 @@ export class JwksKeys implements TokenCodec {
    */
   async ensureKeyFor(token: string): Promise<void> {
     if (this.verifiers.knowsHeaderOf(token)) return
-    const kid = headerKid(token)
+    await this.ensureKid(headerKid(token))
+  }
+
+  /**
+   * The key a decoded header names (fetched first if new), for @fastify/jwt's secret function:
+   * `request.jwtVerify()` verifies with it. Rejects for a key we do not hold, an `alg` other than
+   * the key's, or a header that carries a key of its own, as verify does.
+   */
+  async keyFor(header: { kid?: unknown }): Promise<string> {
+    if (typeof header?.kid === 'string') await this.ensureKid(header.kid)
+    return this.verifiers.keyFor(header).key
+  }
+
+  private async ensureKid(kid: string | undefined): Promise<void> {
     if (kid === undefined || this.verifiers.has(kid)) return
     if (!this.fetching) {
       const wait = (this.options.minRefetchMs ?? 1000) - (Date.now() - this.lastFetchMs)
