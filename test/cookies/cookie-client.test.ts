@@ -1,6 +1,6 @@
 import t from 'tap'
-import { ApiRequestError, AuthClient, type Tokens } from '../src/client/index.js'
-import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { ApiRequestError, AuthClient, type Tokens } from '../../src/client/index.js'
+import { eachBackend, makeApp, type TestApp } from '../helpers/backends.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

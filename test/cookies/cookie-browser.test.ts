@@ -3,8 +3,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import ts from 'typescript'
 import t from 'tap'
-import { launchChromium } from './helpers/browser.js'
-import { makeApp } from './helpers/backends.js'
+import { launchChromium } from '../helpers/browser.js'
+import { makeApp } from '../helpers/backends.js'
 
 /**
  * The typed client's cookie mode in a real browser (Chromium): the app's page on one origin, the
@@ -43,7 +43,7 @@ t.test(
     await open(appOrigin)
     const seen = await page.evaluate(
       async ({ base, username, password }) => {
-        const { AuthClient } = (window as unknown as { authjwt: typeof import('../src/client/index.js') })
+        const { AuthClient } = (window as unknown as { authjwt: typeof import('../../src/client/index.js') })
           .authjwt
         const c = new AuthClient({ baseUrl: base, transport: 'cookie' })
         const login = await c.login(username, password)
@@ -68,7 +68,7 @@ t.test(
     // A reload: nothing in memory; the cookie gives a new access token (and rotates).
     await open(appOrigin)
     const reloaded = await page.evaluate(async (base) => {
-      const { AuthClient } = (window as unknown as { authjwt: typeof import('../src/client/index.js') })
+      const { AuthClient } = (window as unknown as { authjwt: typeof import('../../src/client/index.js') })
         .authjwt
       const c = new AuthClient({ baseUrl: base, transport: 'cookie' })
       await c.refresh()
@@ -107,7 +107,7 @@ t.test(
 
     await open(appOrigin)
     const out = await page.evaluate(async (base) => {
-      const { AuthClient } = (window as unknown as { authjwt: typeof import('../src/client/index.js') })
+      const { AuthClient } = (window as unknown as { authjwt: typeof import('../../src/client/index.js') })
         .authjwt
       const logout = await new AuthClient({ baseUrl: base, transport: 'cookie' }).logout()
       const again = await new AuthClient({ baseUrl: base, transport: 'cookie' }).refresh().then(

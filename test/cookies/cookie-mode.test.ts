@@ -1,6 +1,6 @@
 import t from 'tap'
-import { paths } from '../routes/paths.js'
-import { eachBackend, makeApp } from './helpers/backends.js'
+import { paths } from '../../routes/paths.js'
+import { eachBackend, makeApp } from '../helpers/backends.js'
 import {
   APP,
   browser,
@@ -12,12 +12,12 @@ import {
   REFRESH,
   refreshBy,
   sessionOf,
-} from './helpers/cookies.js'
+} from '../helpers/cookies.js'
 
 /**
  * Cookie mode (issue 29 item 2, README "Cookie mode for browsers"): what a browser app sees, on
  * both backends. The service is on https (PUBLIC_URL), so the cookies carry their prefixes and Secure.
- * Two-factor, logout/all and the settings: test/cookie-mode-edges.test.ts.
+ * Two-factor, logout/all and the settings: test/cookies/cookie-mode-edges.test.ts.
  */
 
 t.test('cookie login, refresh by cookie with rotation, logout clears it', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.js'
-import { codeAt } from '../src/mfa/totp.js'
-import { eachBackend, makeApp } from './helpers/backends.js'
+import { ConfigError, loadConfig } from '../../src/config.js'
+import { codeAt } from '../../src/mfa/totp.js'
+import { eachBackend, makeApp } from '../helpers/backends.js'
 import {
   APP,
   browser,
@@ -12,7 +12,7 @@ import {
   REFRESH,
   refreshBy,
   sessionOf,
-} from './helpers/cookies.js'
+} from '../helpers/cookies.js'
 
 t.test('a two-factor login that asked for cookie mode gets its cookies at the second step', async (t) => {
   await eachBackend(t, async (t, backend) => {

@@ -1,13 +1,13 @@
 import { fastifyJwt } from '@fastify/jwt'
 import Fastify from 'fastify'
 import t, { type Test } from 'tap'
-import authjwt from '../src/kit/fastify.js'
-import { generatePrivateKey } from '../src/keys/material.js'
-import { keys as storeKeys } from '../src/revocation/store.js'
-import type { RedisRevocationStore } from '../src/revocation/redis-store.js'
-import { makeApp, probeRealServers, REDIS_URL } from './helpers/backends.js'
-import { rotateKeyNow } from './helpers/keys.js'
-import { accessClaims, craftToken, decodeJwt } from './helpers/tokens.js'
+import authjwt from '../../src/kit/fastify.js'
+import { generatePrivateKey } from '../../src/keys/material.js'
+import { keys as storeKeys } from '../../src/revocation/store.js'
+import type { RedisRevocationStore } from '../../src/revocation/redis-store.js'
+import { makeApp, probeRealServers, REDIS_URL } from '../helpers/backends.js'
+import { rotateKeyNow } from '../helpers/keys.js'
+import { accessClaims, craftToken, decodeJwt } from '../helpers/tokens.js'
 
 /**
  * The kit registers @fastify/jwt on the team's app: a route written as for @fastify/jwt alone
