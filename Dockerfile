@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The service, built in one stage and run in another that holds only what it needs:
 # production dependencies, the compiled dist/, the migrations (drizzle/) and the console (admin/).
-# test/dockerfile.test.ts runs these same steps in a clean checkout (this machine pulls no images).
+# test/package/dockerfile.test.ts runs these same steps in a clean checkout (this machine pulls no images).
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app

@@ -3,7 +3,7 @@
  * canonical path (an alias shows its canonical operation's). They tell one story: alice (user 42 of
  * the tenant Acme, id 3) logs in from her phone on 15 June 2026 at 08:30 UTC, refreshes an hour
  * later, and staff look at her. The tokens are real HS256 JWTs (signed with a throwaway key) whose
- * claims match the rest. test/openapi-examples.test.ts checks each against its schema.
+ * claims match the rest. test/docs/openapi-examples.test.ts checks each against its schema.
  */
 
 const ACCESS =

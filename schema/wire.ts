@@ -15,7 +15,7 @@ const Jwt = Type.String({ minLength: 1, description: 'A JSON Web Token' })
 
 /**
  * Every `code` an error answer of each status may carry, as the source raises them (an answer
- * without a code, such as SimpleJWT's failed login, has only `detail`). test/openapi-examples.test.ts
+ * without a code, such as SimpleJWT's failed login, has only `detail`). test/docs/openapi-examples.test.ts
  * reads the source and fails when a code is raised that is not listed here.
  */
 export const ERROR_CODES = {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fp from 'fastify-plugin'
@@ -28,21 +28,43 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ')
 
-const FILES = [
-  { url: '/admin/', file: 'index.html', type: 'text/html; charset=utf-8' },
-  { url: '/admin/console.js', file: 'console.js', type: 'application/javascript; charset=utf-8' },
-  { url: '/admin/console.css', file: 'console.css', type: 'text/css; charset=utf-8' },
-] as const
+const JS = 'application/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
+
+// The page's modules and stylesheet parts: plain file names only, so a listed name can never reach
+// outside the folder.
+const PART_NAME = /^[a-z][a-z0-9-]*\.(js|css)$/
 
 /**
- * The operator console: three static files served by explicit GET routes (nothing else under
- * /admin/ is readable, and the POST API alias /admin/invalidate-all-tokens/ stays untouched).
- * The files are read once at start; the console itself uses only the public JSON API.
+ * What the console serves, URL by URL: the page, its first stylesheet, its entry script, and the
+ * modules and stylesheet parts of admin/console/ (its .js and .css files, listed once at start).
+ */
+function consoleFiles(folder: string): { url: string; file: string; type: string }[] {
+  const parts = readdirSync(join(folder, 'console'), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && PART_NAME.test(entry.name))
+    .map(({ name }) => ({
+      url: `/admin/console/${name}`,
+      file: `console/${name}`,
+      type: name.endsWith('.css') ? CSS : JS,
+    }))
+  return [
+    { url: '/admin/', file: 'index.html', type: 'text/html; charset=utf-8' },
+    { url: '/admin/console.js', file: 'console.js', type: JS },
+    { url: '/admin/console.css', file: 'console.css', type: CSS },
+    ...parts,
+  ]
+}
+
+/**
+ * The operator console: static files served as they are (ES modules, no build step) by one
+ * explicit GET route each. No URL is mapped onto the file system, so nothing else under /admin/
+ * is readable, and the POST API alias /admin/invalidate-all-tokens/ stays untouched. The files
+ * are read once at start; the console itself uses only the public JSON API.
  */
 export default fp(
   async (app) => {
     const folder = consoleFolder()
-    for (const { url, file, type } of FILES) {
+    for (const { url, file, type } of consoleFiles(folder)) {
       const body = readFileSync(join(folder, file))
       // ignoreTrailingSlash makes '/admin/' answer '/admin' too.
       app.get(url, { schema: { hide: true } }, async (_request, reply) =>

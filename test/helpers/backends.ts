@@ -17,7 +17,7 @@ import type { RevocationStore } from '../../src/revocation/store.js'
  */
 export const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test'
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
-/** TEST_DB_POOLER=transaction: TEST_DATABASE_URL is a transaction-mode pooler (test/pooler.test.ts). */
+/** TEST_DB_POOLER=transaction: TEST_DATABASE_URL is a transaction-mode pooler (test/database/pooler.test.ts). */
 const POOLER = process.env.TEST_DB_POOLER === 'transaction' ? 'transaction' : 'none'
 const requireReal = process.env.CI === 'true' || process.env.REQUIRE_REAL_BACKENDS === '1'
 
@@ -64,7 +64,7 @@ export function probeRealServers() {
 /** The backends this run tests against. Unreachable real servers fail the test when they are required. */
 export async function backendNames(t: Test): Promise<BackendName[]> {
   const { pg, redis } = await probeRealServers()
-  // TEST_BACKENDS=real: the real ones only (test/pooler.test.ts runs the contract tests so).
+  // TEST_BACKENDS=real: the real ones only (test/database/pooler.test.ts runs the contract tests so).
   if (!pg && !redis) return process.env.TEST_BACKENDS === 'real' ? ['real'] : ['embedded', 'real']
   const why = [pg, redis].filter(Boolean).join('; ')
   if (requireReal) {
@@ -143,7 +143,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       signingKey: 'test-signing-key-that-is-at-least-32-bytes-long',
       argon2: { memoryKiB: 1024, timeCost: 1, parallelism: 1 },
       loginRateLimit: 100_000,
-      // Mail is off unless a test turns it on (test/mail.test.ts), so no test writes .eml files.
+      // Mail is off unless a test turns it on (test/mail/mail.test.ts), so no test writes .eml files.
       mailEnabled: false,
       ...overrides,
     },

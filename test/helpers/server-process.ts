@@ -42,7 +42,7 @@ export interface ServerProcess {
 export async function startServer(
   t: Test,
   env: Record<string, string>,
-  /** Another build to start (test/dockerfile.test.ts): its folder and node's arguments. */
+  /** Another build to start (test/package/dockerfile.test.ts): its folder and node's arguments. */
   build?: { cwd: string; argv: string[] },
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, build?.argv ?? ['--import', 'tsx', 'src/server.ts'], {
