@@ -1,13 +1,13 @@
 import t, { type Test } from 'tap'
 import type { LightMyRequestResponse } from 'fastify'
-import { paths, V1 } from '../routes/paths.js'
-import { loadConfig } from '../src/config.js'
-import { readThrottles } from '../src/config/limits.js'
-import { Reader } from '../src/config/read.js'
-import type { ThrottleSettings } from '../src/http/throttle-rates.js'
-import { MemoryRevocationStore } from '../src/revocation/memory-store.js'
-import { StoreUnavailableError } from '../src/revocation/store.js'
-import { eachBackend, makeApp, type TestApp } from './helpers/backends.js'
+import { paths, V1 } from '../../routes/paths.js'
+import { loadConfig } from '../../src/config.js'
+import { readThrottles } from '../../src/config/limits.js'
+import { Reader } from '../../src/config/read.js'
+import type { ThrottleSettings } from '../../src/http/throttle-rates.js'
+import { MemoryRevocationStore } from '../../src/revocation/memory-store.js'
+import { StoreUnavailableError } from '../../src/revocation/store.js'
+import { eachBackend, makeApp, type TestApp } from '../helpers/backends.js'
 
 /**
  * DRF's request throttles (THROTTLE_ANON, THROTTLE_USER, THROTTLE_SCOPE_<GROUP>, THROTTLE_ALLOW):

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { paths } from '../routes/paths.js'
-import { readThrottles } from '../src/config/limits.js'
-import { Reader } from '../src/config/read.js'
-import { ClusterRevocationStore } from '../src/revocation/cluster-store.js'
-import { clusterConnection } from '../src/revocation/redis-target.js'
-import type { RevocationStore } from '../src/revocation/store.js'
-import { freshRedisStore, makeApp, probeRealServers, type TestApp } from './helpers/backends.js'
-import { privateCluster } from './helpers/redis-cluster.js'
+import { paths } from '../../routes/paths.js'
+import { readThrottles } from '../../src/config/limits.js'
+import { Reader } from '../../src/config/read.js'
+import { ClusterRevocationStore } from '../../src/revocation/cluster-store.js'
+import { clusterConnection } from '../../src/revocation/redis-target.js'
+import type { RevocationStore } from '../../src/revocation/store.js'
+import { freshRedisStore, makeApp, probeRealServers, type TestApp } from '../helpers/backends.js'
+import { privateCluster } from '../helpers/redis-cluster.js'
 
 /**
  * Request throttles count in the revocation store: instances on one Redis, or on one Redis
