@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import * as nodeRs from '@node-rs/argon2'
 import argon2 from 'argon2'
-import type { Argon2Params } from '../src/config.js'
+import type { Argon2Params } from '../src/config/accounts.js'
 
 export interface Argon2Ceiling {
   library: 'argon2' | '@node-rs/argon2'

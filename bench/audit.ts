@@ -11,7 +11,7 @@ import postgres from 'postgres'
 import { PasswordHasher } from '../src/accounts/passwords.js'
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/database/database.js'
-import { createRepositories } from '../src/database/repositories.js'
+import { createRepositories } from '../src/repositories.js'
 import { BENCH_PASSWORD } from './argon2.js'
 import {
   type BenchDatabase,

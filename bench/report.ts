@@ -1,4 +1,4 @@
-import type { Argon2Params } from '../src/config.js'
+import type { Argon2Params } from '../src/config/accounts.js'
 import type { Argon2Ceiling } from './argon2.js'
 import type { ScenarioName, ScenarioResult } from './scenarios.js'
 

@@ -1,8 +1,5 @@
-import { clientIp } from '../src/http/client-ip.js'
-import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { AuditLog } from '../src/audit/audit-log.js'
-import type { RequestMeta } from '../src/audit/events.js'
 import { SuspiciousActivity } from '../src/audit/suspicious.js'
 
 declare module 'fastify' {
@@ -45,13 +42,3 @@ export default fp(
   },
   { name: 'audit', dependencies: ['config', 'database', 'mail'] },
 )
-
-/** Where a request came from, for the events it causes. */
-export function requestMeta(request: FastifyRequest): RequestMeta {
-  return {
-    ip: clientIp(request),
-    userAgent: request.headers['user-agent'],
-    requestId: request.id,
-    actorId: request.principal?.user_id,
-  }
-}

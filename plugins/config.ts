@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import type { Config } from '../src/config.js'
+import type { Config } from '../src/config/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The validated environment (src/config.ts). */
+    /** The validated environment, every section (src/config/). */
     config: Config
   }
 }

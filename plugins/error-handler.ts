@@ -2,8 +2,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type AjvError, fieldErrors, type ObjectSchema } from '../src/http/drf.js'
 import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
-import { isBackendUnavailable } from '../src/http/unavailable.js'
-import { requestMeta } from './audit.js'
+import { isBackendUnavailable } from '../src/unavailable.js'
+import { requestMeta } from '../src/http/request-meta.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'
 

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { keyEncryptionKeyOf } from '../src/config.js'
+import { keyEncryptionKeyOf } from '../src/keys/development.js'
 import { Keyring } from '../src/keys/keyring.js'
 import type { TokenCodec } from '../src/tokens/codec.js'
 

@@ -1,17 +1,18 @@
 import fp from 'fastify-plugin'
 import { CurrentUser } from '../src/accounts/current-user.js'
-import { EmailVerification } from '../src/accounts/email-verification.js'
-import { PasswordReset } from '../src/accounts/password-reset.js'
+import { EmailVerification } from '../src/mail/email-verification.js'
+import { PasswordReset } from '../src/mail/password-reset.js'
 import { TwoFactor } from '../src/mfa/two-factor.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { SessionActivity } from '../src/accounts/session-activity.js'
-import { SessionService } from '../src/accounts/session-service.js'
+import { SessionActivity } from '../src/sessions/activity.js'
+import { SessionService } from '../src/sessions/service.js'
 import { UserService } from '../src/accounts/user-service.js'
 import { AuditReader } from '../src/audit/audit-reader.js'
 import { Authenticator } from '../src/auth/authenticate.js'
 import { Introspection } from '../src/auth/introspection.js'
 import { Throttle } from '../src/auth/throttle.js'
 import { TokenFlows } from '../src/auth/token-flows.js'
+import { keyEncryptionKeyOf } from '../src/keys/development.js'
 import { RevocationService } from '../src/revocation/service.js'
 
 declare module 'fastify' {
@@ -66,7 +67,19 @@ export default fp(
     app.decorate('sessionActivity', activity)
     app.decorate('authenticator', new Authenticator({ codec, store, activity }))
     app.decorate('currentUser', currentUser)
-    const twoFactor = new TwoFactor({ config, db, repos, hasher, throttle, currentUser, audit, revocations })
+    // Read when first needed: outside production this may generate the key file in DATA_DIR.
+    const encryptionKey = () => keyEncryptionKeyOf(config)
+    const twoFactor = new TwoFactor({
+      config,
+      encryptionKey,
+      db,
+      repos,
+      hasher,
+      throttle,
+      currentUser,
+      audit,
+      revocations,
+    })
     app.decorate('twoFactor', twoFactor)
     const authDeps = { config, repos, store, revocations, hasher, codec, throttle, twoFactor, audit }
     app.decorate('tokens', new TokenFlows(authDeps))

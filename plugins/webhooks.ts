@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { keyEncryptionKeyOf } from '../src/config.js'
+import { keyEncryptionKeyOf } from '../src/keys/development.js'
 import { WebhookAdmin } from '../src/webhooks/admin.js'
 import { DeliveryRepository } from '../src/webhooks/deliveries.js'
 import { Deliverer } from '../src/webhooks/deliverer.js'

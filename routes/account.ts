@@ -1,9 +1,9 @@
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { principalOf } from '../plugins/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
-import { serializedUser, type userBody } from '../src/http/serializers.js'
+import { serializedUser, type userBody } from '../src/accounts/serializer.js'
 import {
   errorResponses,
   LogoutAllResponse,

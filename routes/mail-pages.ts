@@ -1,7 +1,7 @@
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import { VERIFY_PAGE } from '../src/accounts/email-verification.js'
-import { RESET_PAGE } from '../src/accounts/password-reset.js'
+import { VERIFY_PAGE } from '../src/mail/email-verification.js'
+import { RESET_PAGE } from '../src/mail/password-reset.js'
 import { FieldErrors } from '../src/http/errors.js'
 import { escapeHtml } from '../src/mail/templates.js'
 

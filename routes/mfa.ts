@@ -1,5 +1,5 @@
 import { clientIp } from '../src/http/client-ip.js'
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
 import {

@@ -1,7 +1,7 @@
-import { requestMeta } from '../plugins/audit.js'
+import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { principalOf } from '../plugins/authenticate.js'
-import { sessionBody } from '../src/http/serializers.js'
+import { sessionBody } from '../src/sessions/serializer.js'
 import {
   IdParams,
   protectedResponses,

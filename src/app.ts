@@ -34,7 +34,7 @@ import sessionRoutes from '../routes/sessions.js'
 import tokenRoutes from '../routes/tokens.js'
 import userRoutes from '../routes/users.js'
 import webhookRoutes from '../routes/webhooks.js'
-import type { Config } from './config.js'
+import type { Config } from './config/index.js'
 import type { Database } from './database/database.js'
 import { fastifyTrustProxy } from './http/client-ip.js'
 import { echoRequestId, requestIdGenerator } from './http/request-id.js'
@@ -61,7 +61,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: config.bodyLimit,
     clientErrorHandler,
-    // A number of hops or the proxies' addresses, never every hop (src/config.ts); request.ip may
+    // A number of hops or the proxies' addresses, never every hop (src/config/server.ts); request.ip may
     // still be whatever a trusted proxy passed on: src/http/client-ip.ts keeps only a valid address.
     trustProxy: fastifyTrustProxy(config.trustProxy),
     // x-request-id: the trusted proxy's when safe, else a UUID (src/http/request-id.ts); logged as reqId.

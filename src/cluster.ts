@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster'
-import type { Config } from './config.js'
+import type { ServerConfig } from './config/server.js'
 
 function log(message: string): void {
   console.error(JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: message }))
@@ -14,7 +14,7 @@ function log(message: string): void {
  * SIGTERM/SIGINT asks every worker to shut down gracefully, then exits. Returns false when this
  * process should serve requests itself (a worker, or WORKERS=1).
  */
-export function startCluster(config: Config): boolean {
+export function startCluster(config: Pick<ServerConfig, 'workers'>): boolean {
   if (!cluster.isPrimary) return false
   const { workers } = config
   if (workers <= 1) return false

@@ -1,4 +1,4 @@
-import type { Config } from './config.js'
+import type { ServerConfig } from './config/server.js'
 
 // Values that must never reach a log line, whatever carried them there: password hashes (argon2
 // PHC strings and Django's formats) and JWTs.
@@ -100,7 +100,10 @@ export function safeError(err: unknown, depth = 0): SafeError {
 }
 
 /** Pino's options: the configured level, secrets redacted, readable lines on a terminal. */
-export function loggerOptions(config: Pick<Config, 'logLevel'>, pretty = process.stdout.isTTY === true) {
+export function loggerOptions(
+  config: Pick<ServerConfig, 'logLevel'>,
+  pretty = process.stdout.isTTY === true,
+) {
   return {
     level: config.logLevel,
     // Tokens and passwords never reach the logs.

@@ -8,7 +8,7 @@ import { startServer } from './helpers/server-process.js'
 import type { Config } from '../src/config.js'
 import { openDatabase } from '../src/database/database.js'
 import { PasswordHasher } from '../src/accounts/passwords.js'
-import { createRepositories } from '../src/database/repositories.js'
+import { createRepositories } from '../src/repositories.js'
 import {
   freshPostgres,
   freshRedisStore,

@@ -1,5 +1,6 @@
-import { type Config, ConfigError } from '../config.js'
-import type { Repositories } from '../database/repositories.js'
+import type { AccountsConfig } from '../config/accounts.js'
+import { ConfigError } from '../config/read.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import { createUser } from './create-user.js'
 import type { PasswordHasher } from './passwords.js'
@@ -10,7 +11,7 @@ import type { PasswordHasher } from './passwords.js'
  */
 export async function ensureAdmin(
   d: { repos: Pick<Repositories, 'users'>; hasher: PasswordHasher },
-  config: Pick<Config, 'adminUsername' | 'adminPassword' | 'adminEmail'>,
+  config: Pick<AccountsConfig, 'adminUsername' | 'adminPassword' | 'adminEmail'>,
 ): Promise<'created' | 'exists' | 'skipped'> {
   const { adminUsername, adminPassword, adminEmail } = config
   if (!adminUsername || !adminPassword) return 'skipped'

@@ -1,7 +1,8 @@
-import { ApiError, errors } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { errors } from '../http/errors.js'
+import { requireStaffMfa } from '../mfa/staff-rule.js'
+import { isExpired } from './expiry.js'
 import type { Principal } from '../tokens/claims.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { requireOperator, requireSuperuser } from './scope.js'
 import type { UserRecord } from './users.js'
 
@@ -17,22 +18,15 @@ export class CurrentUser {
   async operator(principal: Principal): Promise<UserRecord> {
     const actor = await this.of(principal)
     requireOperator(actor)
-    this.requireMfa(actor)
+    requireStaffMfa(actor, this.d.staffNeedMfa)
     return actor
   }
 
   async superuser(principal: Principal): Promise<UserRecord> {
     const actor = await this.of(principal)
     requireSuperuser(actor)
-    this.requireMfa(actor)
+    requireStaffMfa(actor, this.d.staffNeedMfa)
     return actor
-  }
-
-  /** Staff may still log in and enrol without two-factor; they act as staff once it is on. */
-  private requireMfa(actor: UserRecord): void {
-    if (this.d.staffNeedMfa && !actor.mfaEnabled) {
-      throw new ApiError(403, 'Turn two-factor authentication on to act as staff.', 'mfa_required_for_staff')
-    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Algorithm, hash, parseOptions, verify } from '@node-rs/argon2'
-import type { Argon2Params, LegacyPasswordHashes } from '../config.js'
+import type { Argon2Params, LegacyPasswordHashes } from '../config/accounts.js'
 import { hashProblem } from '../django/hash-limits.js'
 import { hashFormat, LEGACY_FORMATS, verifyDjangoHash } from '../django/hashes.js'
 import { HashingSlots } from './hashing-slots.js'

@@ -1,7 +1,7 @@
 import { errors, FieldErrors } from '../http/errors.js'
 import type { PasswordHasher } from './passwords.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { createUser, takenError } from './create-user.js'
 import { DuplicateError, type UserPatch, type UserRecord } from './users.js'
 import { inScope, requireManageable, tenantOf } from './scope.js'
@@ -9,7 +9,7 @@ import type { Principal } from '../tokens/claims.js'
 import type { CurrentUser } from './current-user.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
 import type { RevocationService } from '../revocation/service.js'
-import type { EmailVerification } from './email-verification.js'
+import type { EmailVerification } from '../mail/email-verification.js'
 import type { AuditTrail, RequestMeta } from '../audit/events.js'
 
 export interface UserServiceDeps {

@@ -1,6 +1,6 @@
 import type { CurrentUser } from '../accounts/current-user.js'
 import { reachOf } from '../accounts/scope.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { Principal } from '../tokens/claims.js'
 import type { AuditRow } from './audit-repository.js'

@@ -1,21 +1,13 @@
 import type { Db } from '../database/database.js'
+import type { RequestMeta } from '../http/request-meta.js'
 
 import { AUDIT_EVENT_TYPES, type AuditType } from '../../schema/audit.js'
 
 export { AUDIT_EVENT_TYPES, type AuditType }
+export type { RequestMeta }
 
 export function isAuditType(value: string): value is AuditType {
   return (AUDIT_EVENT_TYPES as readonly string[]).includes(value)
-}
-
-/** Where a request came from, as every event caused by a request records it. */
-export interface RequestMeta {
-  ip: string | undefined
-  userAgent: string | undefined
-  /** The request's id (x-request-id), to find its log lines. */
-  requestId?: string
-  /** The authenticated caller, when the request carried a token. */
-  actorId?: number
 }
 
 /** What a service says happened. */

@@ -1,4 +1,4 @@
-import type { SessionActivity } from '../accounts/session-activity.js'
+import type { SessionActivity } from '../sessions/activity.js'
 import { type ApiError, errors, messages } from '../http/errors.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { type RevocationVerdict, revocationVerdict } from '../revocation/verdict.js'

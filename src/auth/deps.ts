@@ -1,7 +1,9 @@
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { AuditTrail } from '../audit/events.js'
-import type { Repositories } from '../database/repositories.js'
-import type { Config } from '../config.js'
+import type { Repositories } from '../repositories.js'
+import type { MailConfig } from '../config/mail.js'
+import type { SessionsConfig } from '../config/sessions.js'
+import type { TokensConfig } from '../config/tokens.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { RevocationStore } from '../revocation/store.js'
 import type { TokenCodec } from '../tokens/codec.js'
@@ -9,8 +11,13 @@ import type { TwoFactor } from '../mfa/two-factor.js'
 import type { Throttle } from './throttle.js'
 
 /** What the token flows (login, refresh, verify, blacklist, logout) work with. */
+/** What the token flows read: the lifetimes, how sessions renew, whether logins need a verified address. */
+export type AuthConfig = Pick<TokensConfig, 'accessTokenLifetime' | 'refreshTokenLifetime'> &
+  SessionsConfig &
+  Pick<MailConfig, 'requireVerifiedEmail'>
+
 export interface AuthDeps {
-  config: Config
+  config: AuthConfig
   repos: Repositories
   store: RevocationStore
   revocations: RevocationService

@@ -1,11 +1,11 @@
 import { type Actor, manageable } from '../accounts/scope.js'
 import type { CurrentUser } from '../accounts/current-user.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/expiry.js'
 import { type Claims, isUserId, type Principal, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
-import { refreshHold } from './refresh-token.js'
+import { refreshHold } from '../sessions/refresh-hold.js'
 
 /** RFC 7662's answer: `active` alone when the token is not, the token's claims when it is. */
 export type Introspected = { active: false } | ({ active: true; sub: string; username: string } & Claims)

@@ -1,5 +1,5 @@
 import { errors, messages } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/expiry.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { newJti } from '../tokens/jti.js'
 import type { RequestMeta } from '../audit/events.js'

@@ -1,13 +1,14 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors, messages } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
+import { isExpired } from '../accounts/expiry.js'
 import { StoreUnavailableError } from '../revocation/store.js'
 import { buildClaims, type Claims } from '../tokens/claims.js'
 import { jtiIssuedAtMs } from '../tokens/jti.js'
 import type { RequestMeta } from '../audit/events.js'
 import type { AuthDeps, Renewed } from './deps.js'
 import { refreshLegacy } from './legacy-refresh.js'
-import { readRefreshToken, sessionOf } from './refresh-token.js'
+import { sessionOf } from '../sessions/refresh-hold.js'
+import { readRefreshToken } from './refresh-token.js'
 
 export type { Renewed } from './deps.js'
 

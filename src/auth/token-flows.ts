@@ -1,12 +1,13 @@
 import { errors, messages } from '../http/errors.js'
-import { isExpired } from '../http/serializers.js'
 import { type Principal, revocationUserId, type UntypedClaims } from '../tokens/claims.js'
 import { decodeToken, legacyRefused } from '../tokens/codec.js'
 import { bearerToken, refuseRevoked, revocationOf } from './authenticate.js'
 import type { AuthDeps } from './deps.js'
-import { type LoginInput, login, type RequestMeta, startSession } from './login.js'
+import { completeMfaLogin } from '../mfa/completion.js'
+import { type LoginInput, login, type RequestMeta } from './login.js'
 import { refresh } from './refresh.js'
-import { readRefreshToken, refreshHold } from './refresh-token.js'
+import { refreshHold } from '../sessions/refresh-hold.js'
+import { readRefreshToken } from './refresh-token.js'
 
 /**
  * SimpleJWT's token views and our logouts, over one set of dependencies: login and refresh live
@@ -19,14 +20,9 @@ export class TokenFlows {
     return login(this.d, input, meta)
   }
 
-  /** The second step of a login with two-factor on: the code completes the challenge, then the session starts as the login asked. */
-  async completeMfa(mfaToken: string, code: string, meta: RequestMeta) {
-    if (!this.d.twoFactor) throw errors.notFound()
-    const { user, pending } = await this.d.twoFactor.complete(mfaToken, code, meta)
-    if (isExpired(user)) throw errors.accountExpired()
-    // The session is the one the login asked for, from where the login came; the event, from here.
-    const input = pending.input as Omit<LoginInput, 'password'>
-    return startSession(this.d, user, input, { ...pending.meta, requestId: meta.requestId }, 'mfa')
+  /** The second step of a login with two-factor on (src/mfa/completion.ts). */
+  completeMfa(mfaToken: string, code: string, meta: RequestMeta) {
+    return completeMfaLogin(this.d, mfaToken, code, meta)
   }
 
   refresh(token: string, requestStartedMs: number, meta: RequestMeta) {

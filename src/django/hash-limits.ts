@@ -1,4 +1,4 @@
-import type { Argon2Params } from '../config.js'
+import type { Argon2Params } from '../config/accounts.js'
 import { hashFormat } from './hash-format.js'
 
 /**

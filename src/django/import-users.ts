@@ -1,4 +1,4 @@
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { printable, quoted } from '../lib/printable.js'
 import type { RevocationService } from '../revocation/service.js'
 import { planImport } from './import-plan.js'

@@ -1,7 +1,7 @@
 import { asc, inArray } from 'drizzle-orm'
 import { signingKeys } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
-import type { JwtAlgorithm } from './algorithms.js'
+import type { JwtAlgorithm } from '../config/tokens.js'
 import { seal, unseal } from './sealed.js'
 
 /** A key `rotate-key` made, opened: its secret (HMAC) or private key (PEM) in the clear. */

@@ -1,5 +1,5 @@
 import { createSigner } from 'fast-jwt'
-import { isKeyPairAlgorithm, type JwtAlgorithm } from './algorithms.js'
+import { isKeyPairAlgorithm, type JwtAlgorithm } from '../config/tokens.js'
 import type { Claims } from '../tokens/claims.js'
 import type { TokenCodec } from '../tokens/codec.js'
 import type { StoredKey } from './key-store.js'

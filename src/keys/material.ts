@@ -5,7 +5,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from 'node:crypto'
-import type { JwtAlgorithm, KeyPairAlgorithm } from './algorithms.js'
+import type { JwtAlgorithm, KeyPairAlgorithm } from '../config/tokens.js'
 
 /** A public key as JWKS publishes it (RFC 7517), with the fields a verifier needs to pin it. */
 export interface PublicJwk {

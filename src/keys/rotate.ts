@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { isKeyPairAlgorithm, type JwtAlgorithm } from './algorithms.js'
+import { isKeyPairAlgorithm, type JwtAlgorithm } from '../config/tokens.js'
 import type { SigningKeyRepository } from './key-store.js'
 import { timeline } from './keyring.js'
 import { checkedPrivateKey, generatePrivateKey, publicParts } from './material.js'

@@ -1,13 +1,15 @@
 import { randomInt } from 'node:crypto'
-import { digest, newToken } from '../accounts/one-time-tokens.js'
+import { digest, newToken } from '../mail/one-time-tokens.js'
 import type { CurrentUser } from '../accounts/current-user.js'
 import type { PasswordHasher } from '../accounts/passwords.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { AuditTrail, RequestMeta } from '../audit/events.js'
 import { accountKey, type Throttle } from '../auth/throttle.js'
-import { type Config, keyEncryptionKeyOf } from '../config.js'
+import type { ServerConfig } from '../config/server.js'
+import type { TokensConfig } from '../config/tokens.js'
+import type { TwoFactorConfig } from '../config/two-factor.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { ApiError, FieldErrors } from '../http/errors.js'
 import { seal, unseal } from '../keys/sealed.js'
 import type { RevocationService } from '../revocation/service.js'
@@ -30,7 +32,10 @@ const CODE_USED = 'The code was already used.'
 type CodeCheck = 'accepted' | 'used' | 'wrong'
 
 export interface TwoFactorDeps {
-  config: Config
+  /** Its section, and the names an authenticator app shows beside the code. */
+  config: TwoFactorConfig & Pick<TokensConfig, 'jwtIssuer'> & Pick<ServerConfig, 'publicUrl'>
+  /** KEY_ENCRYPTION_KEY, which seals the secrets; undefined: two-factor answers 503. */
+  encryptionKey: () => string | undefined
   db: Db
   repos: Repositories
   hasher: PasswordHasher
@@ -305,7 +310,7 @@ export class TwoFactor {
   }
 
   private encryptionKey(): string {
-    const key = keyEncryptionKeyOf(this.d.config)
+    const key = this.d.encryptionKey()
     if (!key) throw errors.unavailable()
     return key
   }

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { RedisConfig } from '../config/redis.js'
 import { MemoryRevocationStore } from './memory-store.js'
 import { RedisRevocationStore } from './redis-store.js'
 import { ClusterRevocationStore } from './cluster-store.js'
@@ -10,18 +10,7 @@ import type { RevocationStore } from './store.js'
  * instance), else the in-process map. The server and the CLI open it the same way. Rejects with
  * StoreUnavailableError when Redis cannot be reached within a few seconds.
  */
-export async function openStore(
-  config: Pick<
-    Config,
-    | 'redisUrl'
-    | 'redisSentinels'
-    | 'redisSentinelMaster'
-    | 'redisSentinelPassword'
-    | 'redisClusterNodes'
-    | 'redisPrefix'
-    | 'redisCommandTimeoutMs'
-  >,
-): Promise<RevocationStore> {
+export async function openStore(config: RedisConfig): Promise<RevocationStore> {
   const options = { prefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs }
   const cluster = clusterConnection(config)
   const target = redisConnection(config)

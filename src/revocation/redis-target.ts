@@ -1,23 +1,9 @@
 import type { RedisOptions } from 'ioredis'
+import { type RedisTargetConfig, type SentinelAddress, usesRedis } from '../config/redis.js'
 
-export interface SentinelAddress {
-  host: string
-  port: number
-}
-
-/** The settings that say which Redis the service uses (REDIS_URL, REDIS_SENTINELS, ...). */
-export interface RedisTargetConfig {
-  redisUrl: string | undefined
-  redisSentinels: SentinelAddress[] | undefined
-  redisSentinelMaster: string | undefined
-  redisSentinelPassword: string | undefined
-  redisClusterNodes: SentinelAddress[] | undefined
-}
-
-/** Whether a Redis is configured (one server, a master found through Sentinel, or a cluster). */
-export function usesRedis(config: RedisTargetConfig): boolean {
-  return Boolean(config.redisUrl || config.redisSentinels?.length || config.redisClusterNodes?.length)
-}
+// Which Redis is configured is config's question (src/config/redis.ts); how to reach it is ours.
+export { usesRedis }
+export type { RedisTargetConfig }
 
 /** What REDIS_URL says beside a Sentinel set or a cluster: credentials, database and TLS; not where. */
 function credentials(redisUrl: string | undefined): RedisOptions {

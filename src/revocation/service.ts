@@ -1,6 +1,6 @@
-import type { Config } from '../config.js'
+import type { TokensConfig } from '../config/tokens.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import type { UserRecord } from '../accounts/users.js'
 import type { UserRevocationState } from './verdict.js'
 import type { RestoreScope, RevocationStore, SessionRef } from './store.js'
@@ -9,7 +9,7 @@ export interface RevocationDeps {
   db: Db
   repos: Repositories
   store: RevocationStore
-  config: Pick<Config, 'accessTokenLifetime' | 'refreshTokenLifetime'>
+  config: Pick<TokensConfig, 'accessTokenLifetime' | 'refreshTokenLifetime'>
 }
 
 /**

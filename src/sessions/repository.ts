@@ -1,11 +1,11 @@
 import { and, count, desc, eq, gt, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm'
 import { type SessionRow, sessions, users } from '../../schema/db.js'
-import { type Rotation, SessionBatches, userMayRefresh } from './session-batches.js'
+import { type Rotation, SessionBatches, userMayRefresh } from './batches.js'
 import type { Db } from '../database/database.js'
 import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 import { isRowId } from '../tokens/claims.js'
-import { escapeLike, inReach } from './sql-helpers.js'
-import type { Reach } from './scope.js'
+import { escapeLike, inReach } from '../accounts/sql-helpers.js'
+import type { Reach } from '../accounts/scope.js'
 import { storableIp, storableText } from '../lib/storable.js'
 
 export interface NewSession {

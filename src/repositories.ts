@@ -1,17 +1,21 @@
-import type { Db } from './database.js'
-import { ClientRepository } from '../accounts/clients.js'
-import { ImportRepository } from '../django/import-writer.js'
-import { DeniedTokenRepository } from '../revocation/denied-tokens.js'
-import { GlobalMarkRepository } from '../revocation/global-mark.js'
-import { SessionRepository } from '../accounts/sessions.js'
-import { UserRepository } from '../accounts/users.js'
-import { SigningKeyRepository } from '../keys/key-store.js'
-import { OutboxRepository } from '../mail/outbox.js'
-import { OneTimeTokenRepository } from '../accounts/one-time-tokens.js'
-import { MfaRepository } from '../mfa/mfa-repository.js'
-import { AuditRepository } from '../audit/audit-repository.js'
-import { KnownDeviceRepository } from '../audit/known-devices.js'
+import type { Db } from './database/database.js'
+import { ClientRepository } from './accounts/clients.js'
+import { ImportRepository } from './django/import-writer.js'
+import { DeniedTokenRepository } from './revocation/denied-tokens.js'
+import { GlobalMarkRepository } from './revocation/global-mark.js'
+import { SessionRepository } from './sessions/repository.js'
+import { UserRepository } from './accounts/users.js'
+import { SigningKeyRepository } from './keys/key-store.js'
+import { OutboxRepository } from './mail/outbox.js'
+import { OneTimeTokenRepository } from './mail/one-time-tokens.js'
+import { MfaRepository } from './mfa/mfa-repository.js'
+import { AuditRepository } from './audit/audit-repository.js'
+import { KnownDeviceRepository } from './audit/known-devices.js'
 
+/**
+ * Every table's owner, one repository a concept, assembled here beside the composition root so that
+ * database/ knows no concept: a table is written only through the repository named for it.
+ */
 export interface Repositories {
   users: UserRepository
   sessions: SessionRepository
@@ -51,5 +55,3 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     knownDevices: new KnownDeviceRepository(db),
   }
 }
-
-export { DuplicateError, type UserRecord } from '../accounts/users.js'

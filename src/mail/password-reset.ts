@@ -2,8 +2,8 @@ import type { AuditTrail, RequestMeta } from '../audit/events.js'
 import type { Throttle } from '../auth/throttle.js'
 import type { Background } from '../lib/background.js'
 import type { RevocationService } from '../revocation/service.js'
-import { type MailDeps, queueLinkMail, tokenRefused } from './mail-links.js'
-import type { PasswordHasher } from './passwords.js'
+import { type MailDeps, queueLinkMail, tokenRefused } from './links.js'
+import type { PasswordHasher } from '../accounts/passwords.js'
 
 /** Our page a reset link opens by default (routes/mail-pages.ts); PASSWORD_RESET_URL may name another. */
 export const RESET_PAGE = '/password/reset/'

@@ -1,12 +1,14 @@
-import type { Config } from '../config.js'
+import type { MailConfig } from '../config/mail.js'
+import type { ServerConfig } from '../config/server.js'
 import type { Db } from '../database/database.js'
-import type { Repositories } from '../database/repositories.js'
+import type { Repositories } from '../repositories.js'
 import { FieldErrors } from '../http/errors.js'
 import type { SpendFailure, TokenPurpose } from './one-time-tokens.js'
 
 /** What the mail flows share: where links point, and how a mail joins a transaction. */
 export interface MailDeps {
-  config: Config
+  /** Its section, and PUBLIC_URL, where the links start unless the section names other pages. */
+  config: MailConfig & Pick<ServerConfig, 'publicUrl'>
   db: Db
   repos: Repositories
   /** Sends what was queued, after the commit. */

@@ -1,9 +1,9 @@
 import type { SessionRow } from '../../schema/db.js'
 import { errors } from '../http/errors.js'
-import type { Repositories } from '../database/repositories.js'
-import { reachOf, requireManageable } from './scope.js'
+import type { Repositories } from '../repositories.js'
+import { reachOf, requireManageable } from '../accounts/scope.js'
 import type { Principal } from '../tokens/claims.js'
-import type { CurrentUser } from './current-user.js'
+import type { CurrentUser } from '../accounts/current-user.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { AuditTrail, RequestMeta } from '../audit/events.js'
 

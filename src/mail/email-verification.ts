@@ -1,7 +1,7 @@
 import type { Throttle } from '../auth/throttle.js'
 import type { Db } from '../database/database.js'
-import { type MailDeps, queueLinkMail, tokenRefused } from './mail-links.js'
-import type { UserRecord } from './users.js'
+import { type MailDeps, queueLinkMail, tokenRefused } from './links.js'
+import type { UserRecord } from '../accounts/users.js'
 
 /** Our page a verification link opens by default (routes/mail-pages.ts); EMAIL_VERIFICATION_URL may name another. */
 export const VERIFY_PAGE = '/email/verify/'

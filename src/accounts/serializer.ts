@@ -1,11 +1,7 @@
-import type { SessionRow } from '../../schema/db.js'
-import type { UserRecord } from '../accounts/users.js'
+import { isExpired } from './expiry.js'
+import type { UserRecord } from './users.js'
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null)
-
-export function isExpired(user: Pick<UserRecord, 'expiryDate'>, now = Date.now()): boolean {
-  return user.expiryDate !== null && user.expiryDate.getTime() <= now
-}
 
 /** Per user row object: its serialized body, and the `profile.expired` it was made with. */
 const serializedUsers = new WeakMap<UserRecord, { expired: boolean; json: string }>()
@@ -52,25 +48,5 @@ export function userBody(user: UserRecord) {
       created_at: iso(user.profileCreatedAt ?? user.dateJoined),
       updated_at: iso(user.profileUpdatedAt ?? user.dateJoined),
     },
-  }
-}
-
-export function sessionBody(session: SessionRow, currentSid?: number) {
-  return {
-    id: session.id,
-    user_id: session.userId,
-    client_type: session.clientType,
-    device_name: session.deviceName,
-    telegram_user_id: session.telegramUserId,
-    telegram_username: session.telegramUsername,
-    created_at: session.createdAt.toISOString(),
-    last_activity: session.lastActivity.toISOString(),
-    expires_at: session.expiresAt.toISOString(),
-    ip_address: session.ipAddress,
-    user_agent: session.userAgent,
-    is_active: session.isActive,
-    is_current: currentSid !== undefined && session.id === currentSid,
-    revoked_at: iso(session.revokedAt),
-    revoked_reason: session.revokedReason,
   }
 }
