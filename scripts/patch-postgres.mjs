@@ -22,11 +22,15 @@
 //    - the session's state (current query, pending error, partial result) outlived the close: a
 //      FATAL the server sent the old session failed the first statement of the new one. Now it
 //      is cleared;
-//    - when the server ends the session (FATAL) while a statement is in flight: that statement,
-//      if its CommandComplete has not come yet, did not commit (PostgreSQL commits a statement
-//      outside a transaction before sending its CommandComplete in the simple protocol, and at
-//      Sync, after the FATAL's point, in the extended one), and the statements pipelined behind
-//      it were never read. All of them get `authjwtSent = false`: repeating them is safe.
+//    - when PostgreSQL terminates the session (FATAL 57P01: pg_terminate_backend, a fast
+//      shutdown, as in a failover) while a statement is in flight: that statement, if its
+//      CommandComplete has not come yet, did not commit, and those pipelined behind it were never
+//      read. All of them get `authjwtSent = false`: repeating them is safe. Why: the backend
+//      raises that FATAL only where it checks for interrupts, never between a commit and the
+//      CommandComplete after it (simple protocol: commit, then CommandComplete; extended: the
+//      commit comes at Sync, after it). Not for other FATALs: a pooler's own (PgBouncer's
+//      query_timeout, 08P01) may cut a statement the server still commits; nor for PANIC or
+//      the WARNING of an immediate stop or crash (SIGQUIT arrives anywhere, after a commit too).
 //
 // Runs after every install of this project (postinstall) and in the Dockerfile. Idempotent (a copy
 // patched by an older version of this script gets the guards it lacks); fails loudly when the
@@ -106,7 +110,7 @@ const guards = [
       ],
       [
         '  function ErrorResponse(x) {\n',
-        `  function ErrorResponse(x) {\n    if (/^(FATAL|PANIC)$/.test(parseError(x).severity)) { ${CLOSE}\n      query && !results && result.command === null && (query.authjwtSent = false)\n      for (let i = sent.length, q; i > 0; i--) q = sent.shift(), q.authjwtSent = false, sent.push(q)\n    }\n`,
+        `  function ErrorResponse(x) {\n    if (parseError(x).severity === 'FATAL' && parseError(x).code === '57P01') { ${CLOSE}\n      query && !results && result.command === null && (query.authjwtSent = false)\n      for (let i = sent.length, q; i > 0; i--) q = sent.shift(), q.authjwtSent = false, sent.push(q)\n    }\n`,
         1,
       ],
     ],

@@ -53,15 +53,16 @@ const answer: Reply = (socket, sql) =>
       ready,
     ]),
   )
-const fatal = (socket: Socket) =>
+/** PostgreSQL's own termination (pg_terminate_backend) by default; 08P01 is what PgBouncer sends. */
+const fatal = (socket: Socket, code = '57P01') =>
   socket.end(
     message(
       'E',
       Buffer.concat([
         cstring('SFATAL'),
         cstring('VFATAL'),
-        cstring('C57P01'),
-        cstring('Mterminating connection due to administrator command'),
+        cstring(`C${code}`),
+        cstring('Mterminating connection'),
         Buffer.from('\0'),
       ]),
     ),
@@ -152,7 +153,7 @@ t.test(
 )
 
 t.test(
-  'a FATAL ends the session: what it cut short is marked never run, what completed is not',
+  'a termination (FATAL 57P01) ends the session: what it cut short is marked never run, what completed is not',
   async (t) => {
     let script: Reply = (socket) => fatal(socket)
     const { server, port } = await standIn((socket, sql) => script(socket, sql))
@@ -183,6 +184,15 @@ t.test(
       true,
       'a FATAL after its CommandComplete: it may have committed, it is not repeated',
     )
+
+    // A pooler's own FATAL (PgBouncer's query_timeout) may cut a statement the server still commits.
+    script = (socket) => fatal(socket, '08P01')
+    const pooled = sql.unsafe('update t set x = 2')
+    await pooled.then(
+      () => {},
+      () => {},
+    )
+    t.equal(sent(pooled), true, "another FATAL than PostgreSQL's termination: it is not repeated")
 
     // The FATAL of the old session does not fail the new session's first statement.
     script = answer
