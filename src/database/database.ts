@@ -181,8 +181,8 @@ type Sql = import('postgres').Sql
  * a restart: the pool still holds connections the server has closed) runs again on another
  * connection when that is safe, so a database that is back costs no failed request:
  * - a statement that provably never took effect (the driver's `authjwtSent` mark, from
- *   scripts/patch-postgres.mjs: never written to a live connection, or the server ended the
- *   session before completing it), reads and writes alike: nothing ran;
+ *   scripts/patch-postgres.mjs: never written to a live connection, or PostgreSQL terminated
+ *   the session before completing it), reads and writes alike: nothing ran;
  * - a read that may have reached it: it changed nothing. Not only once: after a mass cut the
  *   pool holds several dead connections, and a read may meet one after another;
  * - a transaction whose body never started: at most its BEGIN ran, which changes nothing.
