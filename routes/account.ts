@@ -1,7 +1,8 @@
+import { protectedRoute } from './protected.js'
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { FieldErrors } from '../src/http/errors.js'
 import { serializedUser, type userBody } from '../src/accounts/serializer.js'
 import {
@@ -9,13 +10,10 @@ import {
   LogoutAllResponse,
   LogoutBody,
   LogoutResponse,
-  protectedResponses,
   TestAuthResponse,
   User,
 } from '../schema/wire.js'
 import { aliasMarks, paths } from './paths.js'
-
-const security = [{ bearerAuth: [] }]
 
 /** Logout, logout everywhere, the current user, and the seeds' auth test route. */
 const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -37,26 +35,20 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.post(paths.logoutAll[0], {
-    config: { protected: true },
-    schema: {
-      tags: ['tokens'],
+    ...protectedRoute(['tokens'], {
       summary: 'Log out from every device: revokes every session and token of the caller',
-      security,
-      response: { 200: LogoutAllResponse, ...protectedResponses },
-    },
+      response: { 200: LogoutAllResponse },
+    }),
     handler: async (request) => app.tokens.logoutAll(principalOf(request), requestMeta(request)),
   })
 
   for (const url of paths.me) {
     app.get(url, {
-      config: { protected: true },
-      schema: {
+      ...protectedRoute(['users'], {
         ...aliasMarks(url, paths.me),
-        tags: ['users'],
         summary: 'The current user, with profile and tenant',
-        security,
-        response: { 200: User, ...protectedResponses },
-      },
+        response: { 200: User },
+      }),
       handler: async (request, reply) => {
         const user = await app.currentUser.of(principalOf(request), true)
         const json = serializedUser(user, (body) => reply.serialize(body) as string)
@@ -70,13 +62,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   // Answers from the token alone (no database row): the cheapest protected route.
   const testAuth = {
-    config: { protected: true },
-    schema: {
-      tags: ['users'],
+    ...protectedRoute(['users'], {
       summary: 'Checks that JWT authentication works',
-      security,
-      response: { 200: TestAuthResponse, ...protectedResponses },
-    },
+      response: { 200: TestAuthResponse },
+    }),
   }
   const whoami = async (request: FastifyRequest) => ({
     message: 'JWT authentication is working',

@@ -1,6 +1,7 @@
+import { protectedRoute } from './protected.js'
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
 import { sessionBody } from '../src/sessions/serializer.js'
 import {
@@ -9,28 +10,23 @@ import {
   IdParams,
   InvalidateAllResponse,
   Paginated,
-  protectedResponses,
   RevokeSessionResponse,
 } from '../schema/wire.js'
 import { aliasMarks, V1 } from './paths.js'
 
 const tags = ['admin']
-const security = [{ bearerAuth: [] }]
 
 /** The operator API: every session in the operator's scope, and the global kill switch. */
 const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { sessions } = app
 
   app.get(`${V1}/admin/sessions/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Sessions of all users (staff; a tenant's operator sees their tenant only)",
       description: 'Filters: client_type, is_active, user_id; search on username, device name and IP.',
-      security,
       querystring: AdminSessionQuery,
-      response: { 200: Paginated(AdminSession), ...protectedResponses },
-    },
+      response: { 200: Paginated(AdminSession) },
+    }),
     handler: async (request) => {
       const q = request.query
       const page = pageWindow(q.page, q.page_size)
@@ -50,14 +46,11 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/admin/sessions/:id/revoke/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Revoke any session in scope (staff): its tokens stop at once',
-      security,
       params: IdParams,
-      response: { 200: RevokeSessionResponse, ...protectedResponses },
-    },
+      response: { 200: RevokeSessionResponse },
+    }),
     handler: async (request) =>
       sessions.adminRevoke(principalOf(request), request.params.id, requestMeta(request)),
   })
@@ -65,14 +58,11 @@ const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const invalidateAll = [`${V1}/admin/invalidate-all-tokens/`, '/admin/invalidate-all-tokens/']
   for (const url of invalidateAll) {
     app.post(url, {
-      config: { protected: true },
-      schema: {
+      ...protectedRoute(tags, {
         ...aliasMarks(url, invalidateAll),
-        tags,
         summary: 'Invalidate every token of every user (superuser); new logins keep working',
-        security,
-        response: { 200: InvalidateAllResponse, ...protectedResponses },
-      },
+        response: { 200: InvalidateAllResponse },
+      }),
       handler: async (request) => sessions.invalidateAll(principalOf(request), requestMeta(request)),
     })
   }

@@ -1,24 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { AUDIT_EVENT_TYPES, AuditEventTypes, AuditPage, AuditQuery } from '../schema/audit.js'
-import { protectedResponses } from '../schema/wire.js'
 import type { AuditRow } from '../src/audit/audit-repository.js'
 import { absoluteUrl } from '../src/http/pagination.js'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 /** The audit trail for staff: who did what, from where, and what the service did about it. */
 const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(`${V1}/admin/audit/`, {
-    config: { protected: true },
-    schema: {
-      tags: ['admin'],
+    ...protectedRoute(['admin'], {
       summary: "Security events, newest first (staff; a tenant's operator sees their tenant only)",
       description:
         "Filters: user_id, type (comma-separated), ip, since, until. Page with `cursor` = the previous answer's `next_cursor`.",
-      security: [{ bearerAuth: [] }],
       querystring: AuditQuery,
-      response: { 200: AuditPage, ...protectedResponses },
-    },
+      response: { 200: AuditPage },
+    }),
     handler: async (request) => {
       const q = request.query
       const { rows, nextCursor } = await app.auditReader.list(principalOf(request), {
@@ -41,13 +38,10 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/admin/audit/event-types/`, {
-    config: { protected: true },
-    schema: {
-      tags: ['admin'],
+    ...protectedRoute(['admin'], {
       summary: 'Every audit event type (staff): the names the audit filter and webhook subscriptions take',
-      security: [{ bearerAuth: [] }],
-      response: { 200: AuditEventTypes, ...protectedResponses },
-    },
+      response: { 200: AuditEventTypes },
+    }),
     handler: async (request) => {
       await app.currentUser.operator(principalOf(request))
       return { event_types: [...AUDIT_EVENT_TYPES] }

@@ -1,7 +1,7 @@
 import { clientIp } from '../src/http/client-ip.js'
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { errors } from '../src/http/errors.js'
 import {
   Detail,
@@ -11,9 +11,9 @@ import {
   PasswordResetBody,
   PasswordResetConfirmBody,
   PasswordResetConfirmResponse,
-  protectedResponses,
 } from '../schema/wire.js'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 const tags = ['mail']
 const notFound = { 404: { ...errorResponses[401], description: 'Mail is off (production without SMTP_URL)' } }
@@ -66,13 +66,10 @@ const mailRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/email/verify/resend/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Mail a new verification link to the caller's address",
-      security: [{ bearerAuth: [] }],
-      response: { 202: Detail, ...protectedResponses },
-    },
+      response: { 202: Detail },
+    }),
     handler: async (request, reply) => {
       const user = await currentUser.of(principalOf(request))
       return reply.code(202).send(await emailVerification.resend(user, clientIp(request)))

@@ -1,7 +1,7 @@
 import { clientIp } from '../src/http/client-ip.js'
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import {
   Detail,
   errorResponses,
@@ -14,13 +14,12 @@ import {
   MfaSetupBody,
   MfaSetupResponse,
   MfaStatus,
-  protectedResponses,
   RecoveryCodes,
 } from '../schema/wire.js'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 const tags = ['two-factor']
-const security = [{ bearerAuth: [] }]
 
 /** TOTP two-factor: the login's second step, the caller's own enrolment, and staff's reset. */
 const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -38,41 +37,32 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/mfa/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "The caller's two-factor state",
-      security,
-      response: { 200: MfaStatus, ...protectedResponses },
-    },
+      response: { 200: MfaStatus },
+    }),
     handler: async (request) => twoFactor.status(principalOf(request)),
   })
 
   app.post(`${V1}/mfa/totp/setup/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary:
         'Start enrolment: a new secret, its otpauth URL and QR code (two-factor is on only after confirm)',
       description: 'Needs the current `password`, unless the session logged in less than five minutes ago.',
-      security,
       body: MfaSetupBody,
-      response: { 200: MfaSetupResponse, ...protectedResponses },
-    },
+      response: { 200: MfaSetupResponse },
+    }),
     handler: async (request) => twoFactor.setup(principalOf(request), request.body?.password, request.ip),
   })
 
   app.post(`${V1}/mfa/totp/confirm/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Turn two-factor on with a first code; answers the ten recovery codes, shown this once',
       description:
         "The caller's other sessions end (opened without the second factor), unless `keep_other_sessions` is true.",
-      security,
       body: MfaConfirmBody,
-      response: { 200: MfaConfirmResponse, ...protectedResponses },
-    },
+      response: { 200: MfaConfirmResponse },
+    }),
     handler: async (request) =>
       twoFactor.confirm(
         principalOf(request),
@@ -83,38 +73,29 @@ const mfaRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/mfa/disable/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Turn two-factor off, with the password or a current code',
-      security,
       body: MfaProofBody,
-      response: { 200: Detail, ...protectedResponses },
-    },
+      response: { 200: Detail },
+    }),
     handler: async (request) => twoFactor.disable(principalOf(request), request.body, requestMeta(request)),
   })
 
   app.post(`${V1}/mfa/recovery-codes/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Ten new recovery codes (the old ones stop working), with the password or a current code',
-      security,
       body: MfaProofBody,
-      response: { 200: RecoveryCodes, ...protectedResponses },
-    },
+      response: { 200: RecoveryCodes },
+    }),
     handler: async (request) => twoFactor.regenerate(principalOf(request), request.body, clientIp(request)),
   })
 
   app.delete(`${V1}/users/:id/mfa/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Staff: turn a user's two-factor off (a lost phone), within the tenant rules",
-      security,
       params: IdParams,
-      response: { 200: Detail, ...protectedResponses },
-    },
+      response: { 200: Detail },
+    }),
     handler: async (request) => {
       const { actor, user } = await users.managed(principalOf(request), request.params.id)
       await twoFactor.reset(actor, user, requestMeta(request))

@@ -31,7 +31,7 @@ export const paths = {
 /**
  * The document's marks for one path of an operation answered at several (`all`, canonical first):
  * an alias is marked deprecated and names its canonical path, so the reference shows the operation
- * once and lists its aliases apart (plugins/docs.ts), instead of six identical "Log in" entries.
+ * once and lists its aliases apart (plugins/external/docs.ts), instead of six identical "Log in" entries.
  */
 export function aliasMarks(
   url: string,

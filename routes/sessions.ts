@@ -1,10 +1,9 @@
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { sessionBody } from '../src/sessions/serializer.js'
 import {
   IdParams,
-  protectedResponses,
   RevokeAllBody,
   RevokeAllResponse,
   RevokeSessionResponse,
@@ -13,23 +12,20 @@ import {
 } from '../schema/wire.js'
 import { Type } from '@sinclair/typebox'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 const tags = ['sessions']
-const security = [{ bearerAuth: [] }]
 
 /** The caller's own device sessions: list, inspect, revoke one, revoke all. */
 const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { sessions } = app
 
   app.get(`${V1}/sessions/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "The caller's active sessions; include_inactive=true adds revoked and expired ones",
-      security,
       querystring: SessionListQuery,
-      response: { 200: Type.Array(Session), ...protectedResponses },
-    },
+      response: { 200: Type.Array(Session) },
+    }),
     handler: async (request) => {
       const principal = principalOf(request)
       const rows = await sessions.list(principal, request.query.include_inactive === true)
@@ -38,27 +34,21 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/sessions/revoke_all/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Revoke every session of the caller; keep_current spares the request's own",
-      security,
       body: RevokeAllBody,
-      response: { 200: RevokeAllResponse, ...protectedResponses },
-    },
+      response: { 200: RevokeAllResponse },
+    }),
     handler: async (request) =>
       sessions.revokeAll(principalOf(request), request.body.keep_current === true, requestMeta(request)),
   })
 
   app.get(`${V1}/sessions/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "One of the caller's sessions",
-      security,
       params: IdParams,
-      response: { 200: Session, ...protectedResponses },
-    },
+      response: { 200: Session },
+    }),
     handler: async (request) => {
       const principal = principalOf(request)
       return sessionBody(await sessions.own(principal, request.params.id), principal.sid)
@@ -66,14 +56,11 @@ const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/sessions/:id/revoke/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Revoke one of the caller's sessions: its access and refresh tokens stop at once",
-      security,
       params: IdParams,
-      response: { 200: RevokeSessionResponse, ...protectedResponses },
-    },
+      response: { 200: RevokeSessionResponse },
+    }),
     handler: async (request) =>
       sessions.revokeOwn(principalOf(request), request.params.id, requestMeta(request)),
   })

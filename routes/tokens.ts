@@ -65,7 +65,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: RefreshBody,
         response: { 200: RefreshResponse, ...errorResponses },
       },
-      // Its 401 answers count as refused refreshes (plugins/metrics.ts).
+      // Its 401 answers count as refused refreshes (plugins/app/metrics.ts).
       config: { refreshes: true },
       onRequest: async (request) => {
         arrivedAt.set(request, Date.now())

@@ -1,6 +1,6 @@
 import { requestMeta } from '../src/http/request-meta.js'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated, searchTerm } from '../src/http/pagination.js'
 import { userBody } from '../src/accounts/serializer.js'
 import {
@@ -10,28 +10,24 @@ import {
   PasswordChangeBody,
   PasswordChangeResponse,
   PatchUserBody,
-  protectedResponses,
   User,
   UserListQuery,
 } from '../schema/wire.js'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 const tags = ['users']
-const security = [{ bearerAuth: [] }]
 
 /** Operators manage the users of their tenant; every user may read themself and change their password. */
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { users } = app
 
   app.get(`${V1}/users/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "List users (staff): a tenant's operator sees their tenant, a superuser everybody",
-      security,
       querystring: UserListQuery,
-      response: { 200: Paginated(User), ...protectedResponses },
-    },
+      response: { 200: Paginated(User) },
+    }),
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, rows } = await users.list(principalOf(request), {
@@ -45,14 +41,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/users/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Create a user (staff); only a superuser may choose the tenant',
-      security,
       body: CreateUserBody,
-      response: { 201: User, ...protectedResponses },
-    },
+      response: { 201: User },
+    }),
     handler: async (request, reply) => {
       const user = await users.create(principalOf(request), request.body, requestMeta(request))
       return reply.code(201).send(userBody(user))
@@ -60,14 +53,11 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${V1}/users/me/password/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "Change the caller's password; every other session of the caller is revoked",
-      security,
       body: PasswordChangeBody,
-      response: { 200: PasswordChangeResponse, ...protectedResponses },
-    },
+      response: { 200: PasswordChangeResponse },
+    }),
     handler: async (request) =>
       users.changePassword(
         principalOf(request),
@@ -78,27 +68,21 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${V1}/users/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'One user: yourself, or (staff) a user of your tenant',
-      security,
       params: IdParams,
-      response: { 200: User, ...protectedResponses },
-    },
+      response: { 200: User },
+    }),
     handler: async (request) => userBody(await users.get(principalOf(request), request.params.id)),
   })
 
   app.patch(`${V1}/users/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Change a user (staff); deactivating or expiring stops their tokens at once',
-      security,
       params: IdParams,
       body: PatchUserBody,
-      response: { 200: User, ...protectedResponses },
-    },
+      response: { 200: User },
+    }),
     handler: async (request) =>
       userBody(
         await users.update(principalOf(request), request.params.id, request.body, requestMeta(request)),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { principalOf } from '../plugins/authenticate.js'
+import { principalOf } from '../plugins/app/authenticate.js'
 import { absoluteUrl, checkPage, pageWindow, paginated } from '../src/http/pagination.js'
-import { Paginated, protectedResponses } from '../schema/wire.js'
+import { Paginated } from '../schema/wire.js'
 import {
   CreateEndpointBody,
   Deleted,
@@ -16,9 +16,9 @@ import {
   PatchEndpointBody,
 } from '../schema/webhooks.js'
 import { V1 } from './paths.js'
+import { protectedRoute } from './protected.js'
 
 const tags = ['admin']
-const security = [{ bearerAuth: [] }]
 const BASE = `${V1}/admin/webhooks`
 
 /** Superusers register webhook endpoints and watch, and replay, what was sent to them. */
@@ -26,14 +26,11 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { admin } = app.webhooks
 
   app.get(`${BASE}/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Webhook endpoints (superuser), newest first; secrets are never shown here',
-      security,
       querystring: EndpointListQuery,
-      response: { 200: Paginated(Endpoint), ...protectedResponses },
-    },
+      response: { 200: Paginated(Endpoint) },
+    }),
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, results } = await admin.list(principalOf(request), page.limit, page.offset)
@@ -43,54 +40,42 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Register a webhook endpoint (superuser); the answer carries its secret, shown this once',
       description:
         'Deliveries follow Standard Webhooks: headers webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256).',
-      security,
       body: CreateEndpointBody,
-      response: { 201: EndpointWithSecret, ...protectedResponses },
-    },
+      response: { 201: EndpointWithSecret },
+    }),
     handler: async (request, reply) =>
       reply.code(201).send(await admin.create(principalOf(request), request.body)),
   })
 
   app.get(`${BASE}/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'One webhook endpoint (superuser)',
-      security,
       params: EndpointIdParams,
-      response: { 200: Endpoint, ...protectedResponses },
-    },
+      response: { 200: Endpoint },
+    }),
     handler: async (request) => admin.get(principalOf(request), request.params.id),
   })
 
   app.patch(`${BASE}/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Change a webhook endpoint (superuser): URL, event types, description, enabled',
-      security,
       params: EndpointIdParams,
       body: PatchEndpointBody,
-      response: { 200: Endpoint, ...protectedResponses },
-    },
+      response: { 200: Endpoint },
+    }),
     handler: async (request) => admin.update(principalOf(request), request.params.id, request.body),
   })
 
   app.delete(`${BASE}/:id/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Delete a webhook endpoint with its deliveries (superuser)',
-      security,
       params: EndpointIdParams,
-      response: { 204: Deleted, ...protectedResponses },
-    },
+      response: { 204: Deleted },
+    }),
     handler: async (request, reply) => {
       await admin.remove(principalOf(request), request.params.id)
       return reply.code(204).send(null)
@@ -98,27 +83,21 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post(`${BASE}/:id/rotate-secret/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'A new signing secret (superuser), shown this once; the next attempt signs with it',
-      security,
       params: EndpointIdParams,
-      response: { 200: EndpointWithSecret, ...protectedResponses },
-    },
+      response: { 200: EndpointWithSecret },
+    }),
     handler: async (request) => admin.rotateSecret(principalOf(request), request.params.id),
   })
 
   app.get(`${BASE}/:id/deliveries/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: "An endpoint's deliveries (superuser), newest first",
-      security,
       params: EndpointIdParams,
       querystring: DeliveryListQuery,
-      response: { 200: Paginated(Delivery), ...protectedResponses },
-    },
+      response: { 200: Paginated(Delivery) },
+    }),
     handler: async (request) => {
       const page = pageWindow(request.query.page, request.query.page_size)
       const { count, results } = await admin.deliveries(principalOf(request), request.params.id, {
@@ -132,26 +111,20 @@ const webhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get(`${BASE}/deliveries/:id/attempts/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'A delivery and each attempt at it (superuser): status, latency, answer excerpt',
-      security,
       params: DeliveryIdParams,
-      response: { 200: DeliveryAttempts, ...protectedResponses },
-    },
+      response: { 200: DeliveryAttempts },
+    }),
     handler: async (request) => admin.attempts(principalOf(request), request.params.id),
   })
 
   app.post(`${BASE}/deliveries/:id/replay/`, {
-    config: { protected: true },
-    schema: {
-      tags,
+    ...protectedRoute(tags, {
       summary: 'Send a delivery again (superuser): a new delivery with the same webhook-id and body',
-      security,
       params: DeliveryIdParams,
-      response: { 201: Delivery, ...protectedResponses },
-    },
+      response: { 201: Delivery },
+    }),
     handler: async (request, reply) =>
       reply.code(201).send(await admin.replay(principalOf(request), request.params.id)),
   })

@@ -1,24 +1,24 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, LogController } from 'fastify'
 import formbody from '@fastify/formbody'
-import authenticate from '../plugins/authenticate.js'
-import configPlugin from '../plugins/config.js'
-import database from '../plugins/database.js'
-import adminConsole from '../plugins/console.js'
-import audit from '../plugins/audit.js'
-import docs from '../plugins/docs.js'
-import errorHandler, { clientErrorHandler } from '../plugins/error-handler.js'
-import inFlight from '../plugins/in-flight.js'
-import jsonBody from '../plugins/json-body.js'
-import keys from '../plugins/keys.js'
-import mail from '../plugins/mail.js'
-import metrics from '../plugins/metrics.js'
-import methodNotAllowed from '../plugins/method-not-allowed.js'
-import revocationStore from '../plugins/revocation-store.js'
-import security from '../plugins/security.js'
-import services from '../plugins/services.js'
-import validation from '../plugins/validation.js'
-import webhooks from '../plugins/webhooks.js'
+import authenticate from '../plugins/app/authenticate.js'
+import configPlugin from '../plugins/app/config.js'
+import database from '../plugins/app/database.js'
+import adminConsole from '../plugins/external/console.js'
+import audit from '../plugins/app/audit.js'
+import docs from '../plugins/external/docs.js'
+import errorHandler, { clientErrorHandler } from '../plugins/external/error-handler.js'
+import inFlight from '../plugins/external/in-flight.js'
+import jsonBody from '../plugins/external/json-body.js'
+import keys from '../plugins/app/keys.js'
+import mail from '../plugins/app/mail.js'
+import metrics from '../plugins/app/metrics.js'
+import methodNotAllowed from '../plugins/external/method-not-allowed.js'
+import revocationStore from '../plugins/app/revocation-store.js'
+import security from '../plugins/external/security.js'
+import services from '../plugins/app/services.js'
+import validation from '../plugins/external/validation.js'
+import webhooks from '../plugins/app/webhooks.js'
 import accountRoutes from '../routes/account.js'
 import adminRoutes from '../routes/admin.js'
 import auditRoutes from '../routes/audit.js'
@@ -52,8 +52,9 @@ export interface BuildOptions {
 
 /**
  * Composes plugins and routes: the one place that knows how the service fits together, and the
- * only file in src/ that imports from plugins/ or routes/. Order matters where a plugin's onRoute
- * hook must see the routes: in-flight, authenticate and method-not-allowed come before every route.
+ * only file in src/ that imports from plugins/ or routes/. Plugins load in two layers, cross-cutting
+ * (plugins/external/) then the application's (plugins/app/), all before the routes, whose onRoute
+ * hooks (in-flight, metrics, authenticate, method-not-allowed, docs) must see every route.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -77,11 +78,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onRequest', echoRequestId)
 
+  // Cross-cutting plugins (plugins/external/): what any Fastify service of ours would have. They
+  // come first, so their onRoute hooks and handlers see every route; the two that answer with the
+  // application's decorations (the audit trail, authentication) read them per request, not here.
   await app.register(inFlight)
-  await app.register(configPlugin, { config })
   await app.register(validation)
   await app.register(jsonBody)
   await app.register(formbody, { bodyLimit: config.bodyLimit })
+  await app.register(errorHandler)
+  await app.register(methodNotAllowed)
+  await app.register(security, { config })
+  await app.register(docs)
+
+  // The application's plugins (plugins/app/), each naming the ones it depends on.
+  await app.register(configPlugin, { config })
   await app.register(database, { database: options.database })
   await app.register(revocationStore, { store: options.store })
   await app.register(keys)
@@ -92,10 +102,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(services)
   await app.register(webhooks)
   await app.register(authenticate)
-  await app.register(errorHandler)
-  await app.register(methodNotAllowed)
-  await app.register(security)
-  await app.register(docs)
 
   await app.register(healthRoutes)
   await app.register(tokenRoutes)

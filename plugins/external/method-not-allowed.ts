@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ApiError, errors } from '../src/http/errors.js'
-import { runFirst } from './authenticate.js'
+import { ApiError, errors } from '../../src/http/errors.js'
+import { runFirst } from '../app/authenticate.js'
 import { sendError } from './error-handler.js'
 
 /**
@@ -54,6 +54,7 @@ export default fp(
       const matches = statics.length ? statics : found
       if (matches.length === 0) return sendError(errors.notFound(), request, reply)
       if (matches.some((p) => p.protected)) {
+        // app.authenticate is the application's (plugins/app/authenticate.ts), loaded after this.
         try {
           await app.authenticate(request)
         } catch (err) {
@@ -77,5 +78,5 @@ export default fp(
       )
     })
   },
-  { name: 'method-not-allowed', dependencies: ['authenticate', 'error-handler'] },
+  { name: 'method-not-allowed', dependencies: ['error-handler'] },
 )

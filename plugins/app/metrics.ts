@@ -1,8 +1,8 @@
 import { count, eq } from 'drizzle-orm'
 import fp from 'fastify-plugin'
-import { webhookDeliveries } from '../schema/db.js'
-import { Metrics, type RouteMetrics } from '../src/metrics/metrics.js'
-import { MetricsServer } from '../src/metrics/server.js'
+import { webhookDeliveries } from '../../schema/db.js'
+import { Metrics, type RouteMetrics } from '../../src/metrics/metrics.js'
+import { MetricsServer } from '../../src/metrics/server.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { keyEncryptionKeyOf } from '../src/keys/development.js'
-import { Keyring } from '../src/keys/keyring.js'
-import type { TokenCodec } from '../src/tokens/codec.js'
+import { keyEncryptionKeyOf } from '../../src/keys/development.js'
+import { Keyring } from '../../src/keys/keyring.js'
+import type { TokenCodec } from '../../src/tokens/codec.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,7 +4,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifySchema, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { type OperationExample, operationExamples } from '../schema/examples.js'
+import { type OperationExample, operationExamples } from '../../schema/examples.js'
 
 const require = createRequire(import.meta.url)
 const SCHEMA = '/api/v1/schema/'

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import { openStore } from '../src/revocation/open-store.js'
-import type { RevocationStore } from '../src/revocation/store.js'
-import { redisStartError } from '../src/startup-errors.js'
+import { openStore } from '../../src/revocation/open-store.js'
+import type { RevocationStore } from '../../src/revocation/store.js'
+import { redisStartError } from '../../src/startup-errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

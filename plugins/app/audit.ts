@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
-import { AuditLog } from '../src/audit/audit-log.js'
-import { SuspiciousActivity } from '../src/audit/suspicious.js'
+import { AuditLog } from '../../src/audit/audit-log.js'
+import { SuspiciousActivity } from '../../src/audit/suspicious.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

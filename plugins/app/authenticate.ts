@@ -1,7 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { ClientCredentials } from '../src/auth/client-credentials.js'
-import type { Principal } from '../src/tokens/claims.js'
+import { ClientCredentials } from '../../src/auth/client-credentials.js'
+import type { Principal } from '../../src/tokens/claims.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,9 +1,9 @@
 import { join } from 'node:path'
 import fp from 'fastify-plugin'
-import { Background } from '../src/lib/background.js'
-import { Mailer } from '../src/mail/mailer.js'
-import { MailTemplates } from '../src/mail/templates.js'
-import { fileTransport, smtpTransport } from '../src/mail/transport.js'
+import { Background } from '../../src/lib/background.js'
+import { Mailer } from '../../src/mail/mailer.js'
+import { MailTemplates } from '../../src/mail/templates.js'
+import { fileTransport, smtpTransport } from '../../src/mail/transport.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

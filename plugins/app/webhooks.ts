@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import { keyEncryptionKeyOf } from '../src/keys/development.js'
-import { WebhookAdmin } from '../src/webhooks/admin.js'
-import { DeliveryRepository } from '../src/webhooks/deliveries.js'
-import { Deliverer } from '../src/webhooks/deliverer.js'
-import { EndpointRepository } from '../src/webhooks/endpoints.js'
+import { keyEncryptionKeyOf } from '../../src/keys/development.js'
+import { WebhookAdmin } from '../../src/webhooks/admin.js'
+import { DeliveryRepository } from '../../src/webhooks/deliveries.js'
+import { Deliverer } from '../../src/webhooks/deliverer.js'
+import { EndpointRepository } from '../../src/webhooks/endpoints.js'
 
 export interface Webhooks {
   endpoints: EndpointRepository

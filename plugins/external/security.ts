@@ -1,13 +1,13 @@
 import cors from '@fastify/cors'
 import fp from 'fastify-plugin'
+import type { Config } from '../../src/config/index.js'
 
 /**
  * CORS for the configured origins only, and headers that keep tokens out of caches (and, behind
  * TLS, browsers on HTTPS). Guesses at passwords are limited per account by src/throttle.ts.
  */
-export default fp(
-  async (app) => {
-    const { config } = app
+export default fp<{ config: Pick<Config, 'corsOrigins' | 'hstsMaxAge'> }>(
+  async (app, { config }) => {
     await app.register(cors, {
       origin: config.corsOrigins.length ? config.corsOrigins : false,
       credentials: false,
@@ -25,5 +25,5 @@ export default fp(
       done()
     })
   },
-  { name: 'security', dependencies: ['config'] },
+  { name: 'security' },
 )

@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import { join } from 'node:path'
-import { type Database, openDatabase } from '../src/database/database.js'
-import { databaseStartError } from '../src/startup-errors.js'
-import { createRepositories, type Repositories } from '../src/repositories.js'
+import { type Database, openDatabase } from '../../src/database/database.js'
+import { databaseStartError } from '../../src/startup-errors.js'
+import { createRepositories, type Repositories } from '../../src/repositories.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { type AjvError, fieldErrors, type ObjectSchema } from '../src/http/drf.js'
-import { ApiError, errors, FieldErrors } from '../src/http/errors.js'
-import { isBackendUnavailable } from '../src/unavailable.js'
-import { requestMeta } from '../src/http/request-meta.js'
+import { type AjvError, fieldErrors, type ObjectSchema } from '../../src/http/drf.js'
+import { ApiError, errors, FieldErrors } from '../../src/http/errors.js'
+import { isBackendUnavailable } from '../../src/unavailable.js'
+import { requestMeta } from '../../src/http/request-meta.js'
 
 const WWW_AUTHENTICATE = 'Bearer realm="api"'
 
@@ -13,6 +13,8 @@ const WWW_AUTHENTICATE = 'Bearer realm="api"'
  */
 export default fp(
   async (app) => {
+    // app.audit is the application's (plugins/app/audit.ts), registered after this cross-cutting
+    // plugin and read when an error comes, by which time every plugin has loaded.
     app.setErrorHandler((error: FastifyError, request, reply) => {
       // Every limit hit, whichever route and limit, is one kind of event for operators.
       if (error instanceof ApiError && error.statusCode === 429) {
@@ -22,7 +24,7 @@ export default fp(
       return sendError(error, request, reply)
     })
   },
-  { name: 'error-handler', dependencies: ['audit'] },
+  { name: 'error-handler' },
 )
 
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply) {

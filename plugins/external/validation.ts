@@ -1,8 +1,13 @@
 import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
-import { isStorableDateTime, normalizeBody, nullCharacterErrors, type ObjectSchema } from '../src/http/drf.js'
-import { FieldErrors } from '../src/http/errors.js'
+import {
+  isStorableDateTime,
+  normalizeBody,
+  nullCharacterErrors,
+  type ObjectSchema,
+} from '../../src/http/drf.js'
+import { FieldErrors } from '../../src/http/errors.js'
 
 /**
  * Two Ajv instances: bodies are validated as sent (after DRF's own coercions in normalizeBody,

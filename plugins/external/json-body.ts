@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { ApiError } from '../src/http/errors.js'
+import { ApiError } from '../../src/http/errors.js'
 
 /**
  * Request bodies as DRF reads them: JSON (an empty body is an empty object, a broken one a 400 in
