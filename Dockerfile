@@ -3,7 +3,7 @@
 # production dependencies, the compiled dist/, the migrations (drizzle/) and the console (admin/).
 # test/package/dockerfile.test.ts runs these same steps in a clean checkout (this machine pulls no images).
 
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: "prepare" builds, and the sources are not copied yet.
@@ -15,7 +15,7 @@ COPY routes ./routes
 COPY schema ./schema
 RUN npm run build
 
-FROM node:22-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8000 DATA_DIR=/app/data
 WORKDIR /app
 COPY package.json package-lock.json ./

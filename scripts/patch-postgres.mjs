@@ -1,4 +1,4 @@
-// Patches the postgres driver (postgres.js 3.4.9). Two guards, each applied once, in order:
+// Patches the postgres driver (postgres.js 3.4.9). Three guards, each applied once, in order:
 //
 // 1. Writing to a connection that has closed (porsager/postgres#1208, #1154; the fix proposed
 //    upstream in PR #1209, not released):
@@ -12,6 +12,25 @@
 //    that fails with its connection lost while still false provably never ran, so the service can
 //    run it again on another connection, writes included (src/database/database.ts). A driver
 //    without this mark leaves the property undefined, and nothing is repeated.
+// 3. What a closed connection leaves behind (found with the connection-cut drill of
+//    test/faults.test.ts):
+//    - a query handed to a connection between its socket's error (ECONNRESET) and its close (the
+//      pool still counts it busy, and a statement retried on the error's rejection lands there)
+//      was never rejected: the close skips that when the socket had an error. It waited for an
+//      answer that cannot come, and on the connection's next session it took the answer of the
+//      statement after it (a wrong result). Now every query still held is rejected at the close;
+//    - the session's state (current query, pending error, partial result) outlived the close: a
+//      FATAL the server sent the old session failed the first statement of the new one. Now it
+//      is cleared;
+//    - when PostgreSQL terminates the session (FATAL 57P01: pg_terminate_backend, a fast
+//      shutdown, as in a failover) while a statement is in flight: that statement, if its
+//      CommandComplete has not come yet, did not commit, and those pipelined behind it were never
+//      read. All of them get `authjwtSent = false`: repeating them is safe. Why: the backend
+//      raises that FATAL only where it checks for interrupts, never between a commit and the
+//      CommandComplete after it (simple protocol: commit, then CommandComplete; extended: the
+//      commit comes at Sync, after it). Not for other FATALs: a pooler's own (PgBouncer's
+//      query_timeout, 08P01) may cut a statement the server still commits; nor for PANIC or
+//      the WARNING of an immediate stop or crash (SIGQUIT arrives anywhere, after a commit too).
 //
 // Runs after every install of this project (postinstall) and in the Dockerfile. Idempotent (a copy
 // patched by an older version of this script gets the guards it lacks); fails loudly when the
@@ -29,6 +48,7 @@ const root = dirname(dirname(dirname(createRequire(join(process.cwd(), 'package.
 
 const CLOSED = '/* authjwt: closed-socket guard */'
 const SENT = '/* authjwt: sent mark */'
+const CLOSE = '/* authjwt: session-end guard */'
 const guards = [
   {
     mark: CLOSED,
@@ -66,6 +86,31 @@ const guards = [
       [
         '  function ErrorResponse(x) {\n',
         `  function ErrorResponse(x) {\n    /^(FATAL|PANIC)$/.test(parseError(x).severity) && (goodbye = true) ${SENT}\n`,
+        1,
+      ],
+    ],
+  },
+  {
+    mark: CLOSE,
+    edits: [
+      [
+        '\n    if (initial)\n      return reconnect()\n\n    !hadError && (query || sent.length) && error(',
+        `\n    if (initial)\n      return (endSession(), reconnect()) ${CLOSE}\n\n    if (query || sent.length) error(`,
+        1,
+      ],
+      [
+        '\n    closedTime = performance.now()\n',
+        `\n    endSession() ${CLOSE}\n    closedTime = performance.now()\n`,
+        1,
+      ],
+      [
+        '\n  /* Handlers */\n',
+        `\n  function endSession() { ${CLOSE}\n    const lost = Errors.connection('CONNECTION_CLOSED', options, socket)\n    query && queryError(query, lost)\n    while (sent.length)\n      queryError(sent.shift(), lost)\n    query = results = errorResponse = null\n    result = new Result()\n  }\n\n  /* Handlers */\n`,
+        1,
+      ],
+      [
+        '  function ErrorResponse(x) {\n',
+        `  function ErrorResponse(x) {\n    if (parseError(x).severity === 'FATAL' && parseError(x).code === '57P01') { ${CLOSE}\n      query && !results && result.command === null && (query.authjwtSent = false)\n      for (let i = sent.length, q; i > 0; i--) q = sent.shift(), q.authjwtSent = false, sent.push(q)\n    }\n`,
         1,
       ],
     ],

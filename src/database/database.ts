@@ -180,9 +180,11 @@ type Sql = import('postgres').Sql
  * Within the deadline, work that met a connection cut under it (a failover, pg_terminate_backend,
  * a restart: the pool still holds connections the server has closed) runs again on another
  * connection when that is safe, so a database that is back costs no failed request:
- * - a statement that provably never reached the server (the driver's `authjwtSent` mark, from
- *   scripts/patch-postgres.mjs), reads and writes alike: nothing ran;
- * - a read that may have reached it, once: it changed nothing;
+ * - a statement that provably never took effect (the driver's `authjwtSent` mark, from
+ *   scripts/patch-postgres.mjs: never written to a live connection, or PostgreSQL terminated
+ *   the session before completing it), reads and writes alike: nothing ran;
+ * - a read that may have reached it: it changed nothing. Not only once: after a mass cut the
+ *   pool holds several dead connections, and a read may meet one after another;
  * - a transaction whose body never started: at most its BEGIN ran, which changes nothing.
  * A write that may have reached the server is never repeated: it may have been applied.
  */
@@ -215,7 +217,6 @@ function withDeadline(client: Sql, ms: number, usage: { size: number; busy: numb
   const unsafe = (...args: Parameters<Sql['unsafe']>) => {
     const read = /^\s*select\b/i.test(args[0])
     const run = async (values: boolean, expired: () => boolean): Promise<unknown> => {
-      let readRepeated = false
       for (let tried = 1; ; tried++) {
         const query = client.unsafe(...args)
         try {
@@ -223,8 +224,7 @@ function withDeadline(client: Sql, ms: number, usage: { size: number; busy: numb
         } catch (err) {
           if (!isConnectionLost(err) || tried >= tries || expired()) throw err
           if ((query as { authjwtSent?: boolean }).authjwtSent === false) continue
-          if (!read || readRepeated) throw err
-          readRepeated = true
+          if (!read) throw err
         }
       }
     }

@@ -10,7 +10,7 @@ import { root } from '../helpers/server-process.js'
  * without it a connection cut at the wrong moment ends the process (test/server/faults.test.ts sees that
  * about one run in three).
  */
-t.test('the installed postgres driver is guarded against writing to a closed socket', async (t) => {
+t.test('the installed postgres driver carries the guards of scripts/patch-postgres.mjs', async (t) => {
   const entry = createRequire(join(root, 'package.json')).resolve('postgres')
   const pkg = dirname(dirname(dirname(entry)))
   for (const dir of ['src', 'cjs/src', 'cf/src']) {
@@ -30,6 +30,13 @@ t.test('the installed postgres driver is guarded against writing to a closed soc
       text.split('/* authjwt: sent mark */').length - 1,
       6,
       `${dir}: statements are marked when sent to the server`,
+    )
+    // A close rejects every statement still held and clears the session; a FATAL marks the
+    // statements it cut short as never run (test/faults.test.ts's connection-cut drill).
+    t.equal(
+      text.split('/* authjwt: session-end guard */').length - 1,
+      4,
+      `${dir}: a closed connection keeps no statement and no state of its session`,
     )
   }
   const again = execFileSync(process.execPath, ['scripts/patch-postgres.mjs'], { cwd: root }).toString()

@@ -26,7 +26,14 @@ export async function freePort(): Promise<number> {
 }
 
 function signal(pids: number[], name: NodeJS.Signals): void {
-  for (const pid of pids) process.kill(pid, name)
+  for (const pid of pids) {
+    try {
+      process.kill(pid, name)
+    } catch (err) {
+      // Exited since it was listed (a backend ending after a cut): nothing left to pause or resume.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
+    }
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

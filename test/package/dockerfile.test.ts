@@ -22,6 +22,16 @@ interface Stage {
   env: Record<string, string>
 }
 
+t.test('the image runs on the Node.js CI runs the whole suite on', async (t) => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+  const ci = readFileSync(join(root, '.ci', 'run'), 'utf8')
+  const tested = /^WHOLE_SUITE_NODE=(\d+)$/m.exec(ci)?.[1]
+  t.ok(tested, '.ci/run names the Node.js it runs the whole suite on')
+  const bases = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1])
+  t.ok(bases.length >= 2, 'a build and a runtime stage')
+  for (const base of bases) t.equal(base, `node:${tested}-bookworm-slim`, `FROM ${base}: Node.js ${tested}`)
+})
+
 t.test('the Dockerfile builds and its runtime stage serves', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'authjwt-docker-'))
   t.teardown(() => rmSync(work, { recursive: true, force: true }))

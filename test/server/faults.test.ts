@@ -218,52 +218,50 @@ t.test('PostgreSQL: connections cut, paused, stopped', async (t) => {
     t.equal(login.status, 200, 'logins work again')
   })
 
-  await t.test(
-    'connections terminated, PostgreSQL still up: the next requests succeed (at most 2 of 75 answer 503)',
-    async (t) => {
-      // Every statement that meets a connection cut before it was sent runs again on a fresh one,
-      // writes included: a database that is back costs no failed request.
-      const answers: string[] = []
-      for (let round = 0; round < 5; round++) {
-        // Several connections in the pool, all idle when the database cuts them.
-        const warm = await Promise.all(Array.from({ length: 8 }, attempt))
-        answers.push(...warm.map((res) => `login ${res.status}`))
-        const cut = await pg.terminateConnections()
-        t.ok(cut > 0, `round ${round}: ${cut} connections cut`)
-        const logins = await Promise.all(Array.from({ length: 4 }, attempt))
-        answers.push(...logins.map((res) => `login ${res.status}`))
-        const tokens = logins.find((res) => res.status === 200)?.body as unknown as Tokens | undefined
-        if (!tokens) continue
-        const refreshed = await http(server.base, 'POST', '/api/v1/auth/token/refresh/', {
-          body: { refresh: tokens.refresh },
-        })
-        answers.push(`refresh ${refreshed.status}`)
-        const verified = await http(server.base, 'POST', '/api/v1/auth/token/verify/', {
-          body: { token: tokens.access },
-        })
-        answers.push(`verify ${verified.status}`)
-        await pg.terminateConnections()
-        answers.push(`test-auth ${(await testAuth(server, tokens.access)).status}`)
-      }
-      const failed = answers.filter((answer) => !answer.endsWith(' 200'))
-      // The server's account of a failure goes in the message.
-      const why = failed.length
-        ? server
-            .output()
-            .split('\n')
-            .filter((line) => /"msg":"a backing store is unavailable"/.test(line))
-            .slice(-3)
-        : []
-      // Known gap (issue 25 item 11, still open): a statement whose connection drops while the server
-      // may already hold it (ECONNRESET on the read side) is not repeated, and a reconnect that outlasts
-      // the deadline answers 503; seen at most once in 75 requests here, where 619e357 failed most
-      // rounds. The drill holds that bound and that nothing else than 503 ever answers.
-      t.ok(
-        failed.length <= 2 && failed.every((answer) => answer.endsWith(' 503')),
-        `at most 2 of ${answers.length} requests after the cuts failed, each with 503 (${failed.join(', ') || 'none'})\n${why.join('\n')}`,
-      )
-    },
-  )
+  await t.test('connections terminated, PostgreSQL still up: the next requests all succeed', async (t) => {
+    // Every statement that provably never took effect (never sent on a live connection, or the
+    // server ended the session before completing it) runs again on a fresh one, writes included,
+    // and so does any read: a database that is back costs no failed request. What used to cost
+    // one here now and then (scripts/patch-postgres.mjs, guard 3): a statement retried onto a
+    // connection whose socket had just reset waited out the deadline, and a statement that met
+    // a backend already told to exit counted as possibly run.
+    const answers: string[] = []
+    for (let round = 0; round < 5; round++) {
+      // Several connections in the pool, all idle when the database cuts them.
+      const warm = await Promise.all(Array.from({ length: 8 }, attempt))
+      answers.push(...warm.map((res) => `login ${res.status}`))
+      const cut = await pg.terminateConnections()
+      t.ok(cut > 0, `round ${round}: ${cut} connections cut`)
+      const logins = await Promise.all(Array.from({ length: 4 }, attempt))
+      answers.push(...logins.map((res) => `login ${res.status}`))
+      const tokens = logins.find((res) => res.status === 200)?.body as unknown as Tokens | undefined
+      if (!tokens) continue
+      const refreshed = await http(server.base, 'POST', '/api/v1/auth/token/refresh/', {
+        body: { refresh: tokens.refresh },
+      })
+      answers.push(`refresh ${refreshed.status}`)
+      const verified = await http(server.base, 'POST', '/api/v1/auth/token/verify/', {
+        body: { token: tokens.access },
+      })
+      answers.push(`verify ${verified.status}`)
+      await pg.terminateConnections()
+      answers.push(`test-auth ${(await testAuth(server, tokens.access)).status}`)
+    }
+    const failed = answers.filter((answer) => !answer.endsWith(' 200'))
+    // The server's account of a failure goes in the message.
+    const why = failed.length
+      ? server
+          .output()
+          .split('\n')
+          .filter((line) => /"msg":"a backing store is unavailable"|unhandled error/.test(line))
+          .slice(-3)
+      : []
+    t.same(
+      failed,
+      [],
+      `every request after the cuts answered 200 (${answers.length} requests)\n${why.join('\n')}`,
+    )
+  })
 
   await t.test('paused after connections were cut: readiness answers 503 within the deadline', async (t) => {
     await pg.terminateConnections()
