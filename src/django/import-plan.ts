@@ -2,7 +2,7 @@ import { invalidFields } from '../accounts/create-user.js'
 import { quoted } from '../lib/printable.js'
 import { MAX_ROW_ID } from '../tokens/claims.js'
 import { hashProblem } from './hash-limits.js'
-import type { ExistingUser, ImportedUser } from './import-writer.js'
+import type { ExistingUser, ImportedUser } from '../accounts/user-import.js'
 
 /** A row of Django's auth_user, as read from its database or from `manage.py dumpdata`. */
 export interface DjangoUser {
