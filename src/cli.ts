@@ -11,7 +11,7 @@ import { PasswordHasher } from './accounts/passwords.js'
 import { createRepositories } from './repositories.js'
 import { RevocationService } from './revocation/service.js'
 import { openStore } from './revocation/open-store.js'
-import { usesRedis } from './revocation/redis-target.js'
+import { usesRedis } from './config/redis.js'
 import { databaseStartError, redisStartError } from './startup-errors.js'
 import type { RevocationStore } from './revocation/store.js'
 

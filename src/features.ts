@@ -1,5 +1,5 @@
 import type { Config } from './config/index.js'
-import { usesRedis } from './revocation/redis-target.js'
+import { usesRedis } from './config/redis.js'
 
 /**
  * What the start-up log says about the optional features: each one that is off, and why, in the

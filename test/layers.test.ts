@@ -6,8 +6,9 @@ import ts from 'typescript'
 
 /**
  * The layer order of README's Layout section, highest first: app.ts (and the other entry points)
- * -> routes/ -> plugins/ -> src/ concepts -> src/http, src/database, src/lib -> schema/. An import
- * may stay in its layer or go down; one that goes up is what this test refuses, naming the line.
+ * -> routes/ -> plugins/ -> src/ concepts -> src/http, src/database, src/lib, src/config -> schema/.
+ * An import may stay in its layer or go down; one that goes up is what this test refuses, naming
+ * the line.
  */
 const root = (() => {
   let dir = dirname(fileURLToPath(import.meta.url))
@@ -16,7 +17,8 @@ const root = (() => {
 })()
 
 const ENTRY_POINTS = ['src/app.ts', 'src/server.ts', 'src/cli.ts', 'src/cluster.ts']
-const FOUNDATIONS = ['src/http/', 'src/database/', 'src/lib/']
+// src/config/ is low too: concepts import their section from it, never the reverse (issue 30).
+const FOUNDATIONS = ['src/http/', 'src/database/', 'src/lib/', 'src/config/']
 
 /** The layer of a file, higher imports lower; undefined outside the checked folders. */
 export function layerOf(file: string): { rank: number; name: string } | undefined {
@@ -81,4 +83,5 @@ t.test('the check sees an upward import', async (t) => {
   t.ok(layerOf('routes/users.ts')!.rank > layerOf('plugins/app/audit.ts')!.rank)
   t.ok(layerOf('src/app.ts')!.rank > layerOf('routes/users.ts')!.rank)
   t.ok(layerOf('src/lib/storable.ts')!.rank > layerOf('schema/db.ts')!.rank)
+  t.ok(layerOf('src/keys/keyring.ts')!.rank > layerOf('src/config/tokens.ts')!.rank)
 })

@@ -1,7 +1,8 @@
 import type { RedisOptions } from 'ioredis'
 import { type RedisTargetConfig, type SentinelAddress, usesRedis } from '../config/redis.js'
 
-// Which Redis is configured is config's question (src/config/redis.ts); how to reach it is ours.
+// Which Redis is configured is config's question (src/config/redis.ts), how to reach it ours;
+// passed on for the callers that ask both.
 export { usesRedis }
 export type { RedisTargetConfig }
 
