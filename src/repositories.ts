@@ -1,6 +1,6 @@
 import type { Db } from './database/database.js'
 import { ClientRepository } from './accounts/clients.js'
-import { ImportRepository } from './django/import-writer.js'
+import { ImportRepository } from './accounts/user-import.js'
 import { DeniedTokenRepository } from './revocation/denied-tokens.js'
 import { GlobalMarkRepository } from './revocation/global-mark.js'
 import { SessionRepository } from './sessions/repository.js'
@@ -11,6 +11,8 @@ import { OneTimeTokenRepository } from './mail/one-time-tokens.js'
 import { MfaRepository } from './mfa/mfa-repository.js'
 import { AuditRepository } from './audit/audit-repository.js'
 import { KnownDeviceRepository } from './audit/known-devices.js'
+import { DeliveryRepository } from './webhooks/deliveries.js'
+import { EndpointRepository } from './webhooks/endpoints.js'
 
 /**
  * Every table's owner, one repository a concept, assembled here beside the composition root so that
@@ -36,6 +38,10 @@ export interface Repositories {
   audit: AuditRepository
   /** Where each user has logged in from (suspicious-login alerts). */
   knownDevices: KnownDeviceRepository
+  /** Webhook receivers and their sealed secrets. */
+  webhookEndpoints: EndpointRepository
+  /** The webhook outbox and its attempts (its backlog is a metric too). */
+  webhookDeliveries: DeliveryRepository
 }
 
 /** `recentUserMs`: how long a shown user may be answered from memory (UserRepository.findRecent). */
@@ -53,5 +59,7 @@ export function createRepositories(db: Db, options: { recentUserMs?: number } = 
     mfa: new MfaRepository(db),
     audit: new AuditRepository(db),
     knownDevices: new KnownDeviceRepository(db),
+    webhookEndpoints: new EndpointRepository(db),
+    webhookDeliveries: new DeliveryRepository(db),
   }
 }

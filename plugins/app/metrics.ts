@@ -1,6 +1,4 @@
-import { count, eq } from 'drizzle-orm'
 import fp from 'fastify-plugin'
-import { webhookDeliveries } from '../../schema/db.js'
 import { Metrics, type RouteMetrics } from '../../src/metrics/metrics.js'
 import { MetricsServer } from '../../src/metrics/server.js'
 
@@ -35,13 +33,8 @@ export default fp(
     }
     const { database, audit } = app
     const metrics = new Metrics({
-      webhookBacklog: async () => {
-        const [row] = await database.db
-          .select({ n: count() })
-          .from(webhookDeliveries)
-          .where(eq(webhookDeliveries.status, 'pending'))
-        return row?.n ?? 0
-      },
+      // The outbox's owner counts it (src/webhooks/deliveries.ts): no query on its table here.
+      webhookBacklog: () => app.repos.webhookDeliveries.backlog(),
       pool: database.pool ? () => database.pool?.() : undefined,
       audit: () => ({ buffered: audit.pending, dropped: audit.dropped, refused: audit.refused }),
       onCollectError: (err, metric) => app.log.warn({ err, metric }, 'a metric could not be read'),

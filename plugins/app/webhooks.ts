@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import { keyEncryptionKeyOf } from '../../src/keys/development.js'
 import { WebhookAdmin } from '../../src/webhooks/admin.js'
-import { DeliveryRepository } from '../../src/webhooks/deliveries.js'
+import type { DeliveryRepository } from '../../src/webhooks/deliveries.js'
 import { Deliverer } from '../../src/webhooks/deliverer.js'
-import { EndpointRepository } from '../../src/webhooks/endpoints.js'
+import type { EndpointRepository } from '../../src/webhooks/endpoints.js'
 
 export interface Webhooks {
   endpoints: EndpointRepository
@@ -30,11 +30,9 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const { config } = app
-    const db = app.database.db
     // Read when first needed: outside production this may generate the key file in DATA_DIR.
     const encryptionKey = () => keyEncryptionKeyOf(config)
-    const endpoints = new EndpointRepository(db)
-    const deliveries = new DeliveryRepository(db)
+    const { webhookEndpoints: endpoints, webhookDeliveries: deliveries } = app.repos
     const deliverer = new Deliverer(deliveries, endpoints, {
       retryMs: config.webhookRetrySeconds * 1000,
       timeoutMs: config.webhookTimeoutMs,

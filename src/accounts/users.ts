@@ -1,48 +1,14 @@
-import { and, asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm'
-import { clients, profiles, type UserRow, users } from '../../schema/db.js'
+import { and, asc, count, eq, ilike, inArray, or, type SQL, sql } from 'drizzle-orm'
+import { clients, profiles, users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
+import type { NewUser, UserPatch, UserRecord } from './user-record.js'
 import { RecentUsers } from './recent-users.js'
 import { type Conflict, escapeLike, inTenant, translateUniqueViolation } from './sql-helpers.js'
 import { normalizeUsername } from './usernames.js'
 
 export { DuplicateError } from './sql-helpers.js'
 
-/** A user with what every answer about a user needs: the profile's expiry and the tenant's name. */
-export interface UserRecord extends Omit<UserRow, 'emailShared'> {
-  expiryDate: Date | null
-  profileCreatedAt: Date | null
-  profileUpdatedAt: Date | null
-  clientName: string | null
-}
-
-export interface NewUser {
-  username: string
-  email: string
-  passwordHash: string
-  firstName?: string
-  lastName?: string
-  isActive?: boolean
-  isStaff?: boolean
-  isSuperuser?: boolean
-  isManager?: boolean
-  clientId?: number | null
-  expiryDate?: Date | null
-  emailVerified?: boolean
-}
-
-export interface UserPatch {
-  email?: string
-  firstName?: string
-  lastName?: string
-  isActive?: boolean
-  isStaff?: boolean
-  isManager?: boolean
-  expiryDate?: Date | null
-  /** Set by a confirmed verification link; a changed e-mail is unverified unless this says otherwise. */
-  emailVerified?: boolean
-  /** Kept by src/mfa/two-factor.ts, in the transaction that turns two-factor on or off. */
-  mfaEnabled?: boolean
-}
+export type { NewUser, UserPatch, UserRecord }
 
 const columns = {
   id: users.id,
@@ -285,6 +251,14 @@ export class UserRepository {
       .limit(options.limit)
       .offset(options.offset)
     return { count: Number(total?.n ?? 0), rows }
+  }
+
+  /** Name and address of some users, for the mail that warns them (src/audit/suspicious.ts). */
+  contacts(ids: number[], db = this.db): Promise<{ id: number; username: string; email: string }[]> {
+    return db
+      .select({ id: users.id, username: users.username, email: users.email })
+      .from(users)
+      .where(inArray(users.id, ids))
   }
 
   /** Users whose "valid after" mark may still stop a live token: for rebuilding the revocation store. */

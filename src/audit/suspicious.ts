@@ -1,6 +1,4 @@
 import { isIP } from 'node:net'
-import { inArray } from 'drizzle-orm'
-import { users } from '../../schema/db.js'
 import type { Db } from '../database/database.js'
 import type { Repositories } from '../repositories.js'
 import type { AuditRecord, EventDetector, StoredEvent } from './events.js'
@@ -90,10 +88,7 @@ export class SuspiciousActivity implements EventDetector {
   private async mailUsers(tx: Db, alerts: AuditRecord[]): Promise<void> {
     const ids = [...new Set(alerts.map((a) => a.userId).filter((id): id is number => id != null))]
     if (ids.length === 0) return
-    const rows = await tx
-      .select({ id: users.id, username: users.username, email: users.email })
-      .from(users)
-      .where(inArray(users.id, ids))
+    const rows = await this.d.repos.users.contacts(ids, tx)
     const byId = new Map(rows.map((r) => [r.id, r]))
     for (const a of alerts) {
       const user = a.userId != null ? byId.get(a.userId) : undefined

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import postgres from 'postgres'
 import { printable } from '../lib/printable.js'
-import type { DjangoUser } from './import-plan.js'
+import type { DjangoUser } from './import-row.js'
 
 /** What a Django database brings: its users and the refresh tokens SimpleJWT blacklisted. */
 export interface DjangoSource {

@@ -3,7 +3,7 @@ import { printable, quoted } from '../lib/printable.js'
 import type { RevocationService } from '../revocation/service.js'
 import { planImport } from './import-plan.js'
 import type { DjangoSource } from './import-source.js'
-import type { ImportRepository } from './import-writer.js'
+import type { ImportRepository } from '../accounts/user-import.js'
 
 export interface ImportDeps {
   imports: ImportRepository

@@ -14,6 +14,7 @@ import { ApiError, FieldErrors } from '../http/errors.js'
 import { seal, unseal } from '../keys/sealed.js'
 import type { RevocationService } from '../revocation/service.js'
 import type { Principal } from '../tokens/claims.js'
+import { CODE_USED, errors } from './errors.js'
 import { codeStep, enrolment, newSecret } from './totp.js'
 
 const CHALLENGE_SECONDS = 300
@@ -26,7 +27,6 @@ const RECOVERY_CODES = 10
 /** A login this recent proves the person at the keyboard knows the password: enrolment needs no other proof. */
 const FRESH_LOGIN_SECONDS = 300
 const CODE_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
-const CODE_USED = 'The code was already used.'
 
 /** What a code proved: the step or recovery code was spent now, was spent before, or proves nothing. */
 type CodeCheck = 'accepted' | 'used' | 'wrong'
@@ -51,54 +51,6 @@ export interface PendingLogin {
   meta: { ip: string | undefined; userAgent: string | undefined }
   /** SHA-256 of the password hash the login checked: a change or reset meanwhile ends the challenge. */
   verified?: string
-}
-
-const errors = {
-  mfaRequired: (mfaToken: string) =>
-    new ApiError(401, 'Enter the code from your authenticator app.', 'mfa_required', { mfa_token: mfaToken }),
-  challengeGone: () =>
-    new ApiError(
-      401,
-      'This login attempt has expired or was already completed. Log in again.',
-      'mfa_token_invalid',
-    ),
-  wrongCode: () => new ApiError(401, 'The code is not valid.', 'mfa_invalid'),
-  // Said apart from a wrong code: the user typed the right code once too often (the one that just
-  // confirmed enrolment, say) and only has to wait for the app's next one.
-  codeUsed: () =>
-    new ApiError(401, `${CODE_USED} Wait for the next code from your authenticator app.`, 'mfa_code_used'),
-  locked: (retryAfterSeconds: number) =>
-    new ApiError(
-      429,
-      `Too many wrong codes for this account today: two-factor login is locked for ${lockedFor(retryAfterSeconds)}. Try again later, or ask an administrator to reset your two-factor authentication.`,
-      'mfa_locked',
-      {},
-      { 'retry-after': String(retryAfterSeconds) },
-    ),
-  unavailable: () =>
-    new ApiError(
-      503,
-      'Two-factor authentication needs KEY_ENCRYPTION_KEY on this server.',
-      'mfa_unavailable',
-    ),
-  sealedElsewhere: () =>
-    new ApiError(
-      503,
-      'Two-factor secrets cannot be opened: KEY_ENCRYPTION_KEY is not the key that sealed them.',
-      'mfa_unavailable',
-    ),
-  alreadyOn: () => new ApiError(400, 'Two-factor authentication is already on.', 'mfa_already_enabled'),
-  notOn: () => new ApiError(400, 'Two-factor authentication is not on.', 'mfa_not_enabled'),
-  ownReset: () =>
-    new ApiError(
-      403,
-      'Turn your own two-factor authentication off with POST /api/v1/auth/mfa/disable/ (it asks for your password or a code).',
-      'mfa_own_reset',
-    ),
-  stalePassword: () =>
-    new FieldErrors({
-      password: ['Enter your current password to set up two-factor authentication (or log in again first).'],
-    }),
 }
 
 /**
@@ -334,13 +286,6 @@ export interface Proof {
 /** The sealed secret is bound to its user: copied onto another row, it does not open. */
 function sealId(userId: number): string {
   return `mfa:${userId}`
-}
-
-/** A lock's remaining time in words: "3 hours", "1 hour", "12 minutes". */
-function lockedFor(seconds: number): string {
-  const [n, unit] =
-    seconds >= 3600 ? [Math.ceil(seconds / 3600), 'hour'] : [Math.ceil(seconds / 60), 'minute']
-  return `${n} ${unit}${n === 1 ? '' : 's'}`
 }
 
 function shown(code: string): string {

@@ -1,11 +1,10 @@
-import { and, count, desc, eq, gt, ilike, inArray, ne, or, type SQL, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, inArray, ne, type SQL, sql } from 'drizzle-orm'
 import { type SessionRow, sessions, users } from '../../schema/db.js'
 import { type Rotation, SessionBatches, userMayRefresh } from './batches.js'
+import { type AdminListOptions, findWithUser, listAdmin } from './staff-reads.js'
 import type { Db } from '../database/database.js'
 import { type PurgeOptions, purgeExpired } from '../database/purge.js'
 import { isRowId } from '../tokens/claims.js'
-import { escapeLike, inReach } from '../accounts/sql-helpers.js'
-import type { Reach } from '../accounts/scope.js'
 import { storableIp, storableText } from '../lib/storable.js'
 
 export interface NewSession {
@@ -30,10 +29,6 @@ class Refused extends Error {
   constructor(readonly reason: 'already_logged_in' | 'password_changed') {
     super(reason)
   }
-}
-
-export interface AdminSessionRow extends SessionRow {
-  username: string
 }
 
 /** What the client sent, as the row holds it: a valid address or none, text within its column. */
@@ -265,43 +260,9 @@ export class SessionRepository {
     await this.db.update(sessions).set({ lastActivity: at }).where(inArray(sessions.id, ids))
   }
 
-  async listAdmin(options: {
-    clientType?: string
-    isActive?: boolean
-    userId?: number
-    search?: string
-    /** Whose sessions the operator may see (src/accounts/scope.ts). */
-    reach: Reach
-    limit: number
-    offset: number
-  }): Promise<{ count: number; rows: AdminSessionRow[] }> {
-    const filters: SQL[] = []
-    if (options.clientType) filters.push(eq(sessions.clientType, options.clientType))
-    if (options.isActive !== undefined) filters.push(eq(sessions.isActive, options.isActive))
-    if (options.userId !== undefined) filters.push(eq(sessions.userId, options.userId))
-    const reach = inReach(options.reach)
-    if (reach) filters.push(reach)
-    if (options.search) {
-      const like = `%${escapeLike(options.search)}%`
-      filters.push(
-        or(ilike(users.username, like), ilike(sessions.deviceName, like), ilike(sessions.ipAddress, like))!,
-      )
-    }
-    const where = filters.length ? and(...filters) : undefined
-    const [total] = await this.db
-      .select({ n: count() })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(where)
-    const rows = await this.db
-      .select({ session: sessions, username: users.username })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(where)
-      .orderBy(desc(sessions.createdAt), desc(sessions.id))
-      .limit(options.limit)
-      .offset(options.offset)
-    return { count: Number(total?.n ?? 0), rows: rows.map((r) => ({ ...r.session, username: r.username })) }
+  /** Every session an operator may see, filtered and paged (src/sessions/staff-reads.ts). */
+  listAdmin(options: AdminListOptions) {
+    return listAdmin(this.db, options)
   }
 
   /** Deletes sessions past their lifetime (their tokens are dead by their own exp), in short slices (src/database/purge.ts). */
@@ -318,22 +279,9 @@ export class SessionRepository {
   }
 
   /** The tenant and rank of a session's user, for the rule of operator actions (scope.ts). */
-  async findWithUser(
-    id: number,
-  ): Promise<(SessionRow & { clientId: number | null; isSuperuser: boolean; username: string }) | undefined> {
-    const [row] = await this.db
-      .select({
-        session: sessions,
-        clientId: users.clientId,
-        isSuperuser: users.isSuperuser,
-        username: users.username,
-      })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(sessions.id, id))
-      .limit(1)
-    return row
-      ? { ...row.session, clientId: row.clientId, isSuperuser: row.isSuperuser, username: row.username }
-      : undefined
+  findWithUser(id: number) {
+    return findWithUser(this.db, id)
   }
 }
+
+export type { AdminSessionRow } from './staff-reads.js'

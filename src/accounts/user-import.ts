@@ -52,7 +52,8 @@ function json(batch: ImportedUser[]): string {
 }
 
 /**
- * The users table as the Django import sees it: what it holds, and batches written as one
+ * The users table as the Django import (src/django/) sees it, kept by the table's owner: what it
+ * holds, and batches written as one
  * statement each (a JSON array expanded by PostgreSQL), so 100,000 users cost 50 round trips.
  */
 export class ImportRepository {
