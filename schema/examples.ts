@@ -1,3 +1,19 @@
+import {
+  ACCESS_LATER,
+  alice,
+  bob,
+  laptopSession,
+  loginAnswer,
+  type OperationExample,
+  phoneSession,
+  recoveryCodes,
+  REFRESH,
+  REFRESH_LATER,
+} from './example-data.js'
+import { adminExamples } from './examples-admin.js'
+
+export type { OperationExample } from './example-data.js'
+
 /**
  * One realistic request and answer per operation of the OpenAPI document, keyed by method and
  * canonical path (an alias shows its canonical operation's). They tell one story: alice (user 42 of
@@ -5,151 +21,6 @@
  * later, and staff look at her. The tokens are real HS256 JWTs (signed with a throwaway key) whose
  * claims match the rest. test/docs/openapi-examples.test.ts checks each against its schema.
  */
-
-const ACCESS =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzgxNTEzMTAwLCJpYXQiOjE3ODE1MTIyMDAsImp0aSI6IjAxOTNhNmYxYzJlODdkNGI5ZjNhNWUyMWM3ZDA4YjZlIiwidXNlcl9pZCI6NDIsInNpZCI6MTgzNywiY2xpZW50X2lkIjozfQ.rsTYZnLBulCZkqEvt1APlmYrEFcpiQr0HFPEYV29EFk'
-const REFRESH =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc4MjExNzAwMCwiaWF0IjoxNzgxNTEyMjAwLCJqdGkiOiIwMTkzYTZmMWMyZTg3ZDRiOWYzYTVlMjFjN2QwOGI2ZiIsInVzZXJfaWQiOjQyLCJzaWQiOjE4MzcsImNsaWVudF9pZCI6M30.nFT-T_yiuhkLzWS16-FNShqFFuW4Iwu0-xzBIQJ0K6o'
-const ACCESS_LATER =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzgxNTE2NzAwLCJpYXQiOjE3ODE1MTU4MDAsImp0aSI6IjAxOTNhNzJhNmY0YjdjMWU4ZDJmOTBhYjM0YzVlNjE3IiwidXNlcl9pZCI6NDIsInNpZCI6MTgzNywiY2xpZW50X2lkIjozfQ.xThOPI6Oj3CZXQ0tsocK6x4IP4CD_8R1h85Gp0GYk4U'
-const REFRESH_LATER =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc4MjEyMDYwMCwiaWF0IjoxNzgxNTE1ODAwLCJqdGkiOiIwMTkzYTcyYTZmNGI3YzFlOGQyZjkwYWIzNGM1ZTYxOCIsInVzZXJfaWQiOjQyLCJzaWQiOjE4MzcsImNsaWVudF9pZCI6M30.DPGYK_jb42LAE9ECU0MpX_CQOypy820HWIPJGtB_B7M'
-
-const alice = {
-  id: 42,
-  user_id: 42,
-  username: 'alice',
-  email: 'alice@acme.example',
-  first_name: 'Alice',
-  last_name: 'Anders',
-  is_active: true,
-  is_staff: false,
-  is_superuser: false,
-  is_manager: false,
-  date_joined: '2025-11-03T14:12:09Z',
-  last_login: '2026-06-15T08:30:00Z',
-  client_id: 3,
-  client_name: 'Acme',
-  email_verified: true,
-  mfa_enabled: false,
-  profile: {
-    expired: false,
-    expiry_date: null,
-    created_at: '2025-11-03T14:12:09Z',
-    updated_at: '2026-02-20T09:41:37Z',
-  },
-}
-
-const bob = {
-  ...alice,
-  id: 57,
-  user_id: 57,
-  username: 'bob.brown',
-  email: 'bob@acme.example',
-  first_name: 'Bob',
-  last_name: 'Brown',
-  date_joined: '2026-06-15T10:02:44Z',
-  last_login: null,
-  email_verified: false,
-  profile: {
-    expired: false,
-    expiry_date: '2026-12-31T23:59:59Z',
-    created_at: '2026-06-15T10:02:44Z',
-    updated_at: '2026-06-15T10:02:44Z',
-  },
-}
-
-const phoneSession = {
-  id: 1837,
-  user_id: 42,
-  client_type: 'mobile',
-  device_name: 'Pixel 8',
-  telegram_user_id: null,
-  telegram_username: null,
-  created_at: '2026-06-15T08:30:00Z',
-  last_activity: '2026-06-15T09:30:00Z',
-  expires_at: '2026-06-22T09:30:00Z',
-  ip_address: '198.51.100.23',
-  user_agent: 'AcmeApp/4.2 (Linux; Android 15; Pixel 8)',
-  is_active: true,
-  is_current: true,
-  revoked_at: null,
-  revoked_reason: null,
-}
-
-const laptopSession = {
-  ...phoneSession,
-  id: 1790,
-  client_type: 'website',
-  device_name: 'Firefox on Windows',
-  created_at: '2026-06-12T17:05:48Z',
-  last_activity: '2026-06-14T21:16:02Z',
-  expires_at: '2026-06-21T21:16:02Z',
-  ip_address: '203.0.113.9',
-  user_agent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0',
-  is_active: false,
-  is_current: false,
-  revoked_at: '2026-06-15T08:31:12Z',
-  revoked_reason: 'user_revoked',
-}
-
-const endpoint = {
-  id: 4,
-  url: 'https://siem.acme.example/hooks/auth',
-  description: 'SIEM feed',
-  event_types: ['login.failed', 'session.revoked', 'suspicious.new_device'],
-  is_active: true,
-  created_by: 1,
-  created_at: '2026-05-02T11:20:00Z',
-  updated_at: '2026-05-02T11:20:00Z',
-}
-
-const delivery = {
-  id: 918,
-  endpoint_id: 4,
-  event_id: 20417,
-  event_type: 'session.revoked',
-  message_id: 'msg_2yVnQ8kX1cHf7RzL0pTq4w',
-  status: 'delivered',
-  attempts: 2,
-  last_status: 200,
-  next_attempt_at: null,
-  created_at: '2026-06-15T08:31:12Z',
-  delivered_at: '2026-06-15T08:31:23Z',
-}
-
-const loginAnswer = {
-  refresh: REFRESH,
-  access: ACCESS,
-  user: { id: 42, username: 'alice', email: 'alice@acme.example', first_name: 'Alice', last_name: 'Anders' },
-  session_id: 1837,
-  user_id: 42,
-  username: 'alice',
-  email: 'alice@acme.example',
-  client_id: 3,
-  client_name: 'Acme',
-}
-
-const recoveryCodes = [
-  'k7m2p-x9qrt',
-  'h4nvw-3ck8s',
-  'z2bq6-tmy7e',
-  'p9dfa-w4hxr',
-  'c3uej-n8kz5',
-  'v6tgs-q2mwb',
-  'y8rkc-f5pna',
-  'm3xhz-7dvqe',
-  'b5wnt-k2jgu',
-  'e9qsy-c4rmf',
-]
-
-export interface OperationExample {
-  request?: unknown
-  /** The success answer. */
-  response?: unknown
-  /** Answers of other statuses whose body is not the common error shape. */
-  errors?: Record<number, unknown>
-}
 
 export const operationExamples: Record<string, OperationExample> = {
   'GET /health/live': { response: { status: 'ok' } },
@@ -227,146 +98,7 @@ export const operationExamples: Record<string, OperationExample> = {
   'POST /api/v1/auth/sessions/{id}/revoke/': {
     response: { message: 'Session revoked successfully', session_id: 1790 },
   },
-  'GET /api/v1/auth/admin/sessions/': {
-    response: {
-      count: 2,
-      next: null,
-      previous: null,
-      results: [
-        { ...phoneSession, is_current: false, username: 'alice' },
-        { ...laptopSession, username: 'alice' },
-      ],
-    },
-  },
-  'POST /api/v1/auth/admin/sessions/{id}/revoke/': {
-    response: { message: 'Session revoked successfully', session_id: 1837 },
-  },
-  'POST /api/v1/auth/admin/invalidate-all-tokens/': {
-    response: { message: 'All user sessions invalidated successfully', revoked_sessions: 1284 },
-  },
-  'GET /api/v1/auth/admin/webhooks/': {
-    response: { count: 1, next: null, previous: null, results: [endpoint] },
-  },
-  'POST /api/v1/auth/admin/webhooks/': {
-    request: {
-      url: 'https://siem.acme.example/hooks/auth',
-      event_types: ['login.failed', 'session.revoked', 'suspicious.new_device'],
-      description: 'SIEM feed',
-    },
-    response: { ...endpoint, secret: 'whsec_MfKQ9r8GKYqRWdYnU7kPZ4CkMHgNj6mLwXw1sVbT0aQ=' },
-  },
-  'GET /api/v1/auth/admin/webhooks/{id}/': { response: endpoint },
-  'PATCH /api/v1/auth/admin/webhooks/{id}/': {
-    request: { is_active: false },
-    response: { ...endpoint, is_active: false, updated_at: '2026-06-15T12:03:51Z' },
-  },
-  'POST /api/v1/auth/admin/webhooks/{id}/rotate-secret/': {
-    response: {
-      ...endpoint,
-      updated_at: '2026-06-16T07:45:10Z',
-      secret: 'whsec_3pX0bJd8c1VqL6tNwY2hR9uE5kZmA7sGfC4oQyTiH1M=',
-    },
-  },
-  'GET /api/v1/auth/admin/webhooks/{id}/deliveries/': {
-    response: {
-      count: 2,
-      next: null,
-      previous: null,
-      results: [
-        delivery,
-        {
-          ...delivery,
-          id: 917,
-          event_id: 20410,
-          event_type: 'login.failed',
-          message_id: 'msg_2yVnPz3bWq8Ls0KdGh5TfE',
-          status: 'failed',
-          attempts: 12,
-          last_status: 503,
-          created_at: '2026-06-14T06:02:31Z',
-          delivered_at: null,
-        },
-      ],
-    },
-  },
-  'GET /api/v1/auth/admin/webhooks/deliveries/{id}/attempts/': {
-    response: {
-      delivery,
-      results: [
-        {
-          id: 2203,
-          attempted_at: '2026-06-15T08:31:12Z',
-          status_code: 502,
-          latency_ms: 1873,
-          error: 'http_status',
-          response_excerpt: '<html><body>502 Bad Gateway</body></html>',
-        },
-        {
-          id: 2209,
-          attempted_at: '2026-06-15T08:31:23Z',
-          status_code: 200,
-          latency_ms: 41,
-          error: null,
-          response_excerpt: 'ok',
-        },
-      ],
-    },
-  },
-  'POST /api/v1/auth/admin/webhooks/deliveries/{id}/replay/': {
-    response: {
-      ...delivery,
-      id: 1022,
-      status: 'pending',
-      attempts: 0,
-      last_status: null,
-      next_attempt_at: '2026-06-15T13:10:00Z',
-      created_at: '2026-06-15T13:10:00Z',
-      delivered_at: null,
-    },
-  },
-  'GET /api/v1/auth/admin/audit/': {
-    response: {
-      results: [
-        {
-          id: 20417,
-          at: '2026-06-15T08:31:12.407Z',
-          type: 'session.revoked',
-          user_id: 42,
-          username: 'alice',
-          session_id: 1790,
-          actor_id: 42,
-          actor_username: 'alice',
-          client_id: 3,
-          ip: '198.51.100.23',
-          user_agent: 'AcmeApp/4.2 (Linux; Android 15; Pixel 8)',
-          request_id: '5b0c8e51-2f6d-4a7e-9c31-0d8f4a6b2e19',
-          details: { reason: 'user_revoked' },
-        },
-        {
-          id: 20398,
-          at: '2026-06-15T08:30:00.118Z',
-          type: 'login.succeeded',
-          user_id: 42,
-          username: 'alice',
-          session_id: 1837,
-          actor_id: null,
-          actor_username: null,
-          client_id: 3,
-          ip: '198.51.100.23',
-          user_agent: 'AcmeApp/4.2 (Linux; Android 15; Pixel 8)',
-          request_id: 'c2a71f04-8b3e-4d59-a6f0-7e1d9b3c5a82',
-          details: { method: 'password', client_type: 'mobile' },
-        },
-      ],
-      next: 'https://auth.acme.example/api/v1/auth/admin/audit/?user_id=42&page_size=2&cursor=MjAzOTg',
-      next_cursor: 'MjAzOTg',
-    },
-  },
-  'GET /api/v1/auth/admin/audit/event-types/': {
-    response: {
-      event_types: ['login.succeeded', 'login.failed', 'session.revoked', 'suspicious.new_device'],
-    },
-  },
+  ...adminExamples,
   'POST /api/v1/auth/introspect/': {
     request: { token: ACCESS_LATER, token_type_hint: 'access_token' },
     response: {

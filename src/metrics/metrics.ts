@@ -1,9 +1,10 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import { AUDIT_EVENT_TYPES, type AuditRecord } from '../audit/events.js'
-import type { PoolUsage } from '../database/database.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { FastHistogram, type HistogramCell } from './histogram.js'
 import { InstrumentedStore, STORE_OPERATIONS, type StoreOperation } from './instrumented-store.js'
+import { type MetricsSources, registerGauges } from './gauges.js'
+import { type Tally, TallyCounter } from './tally.js'
 
 export const PREFIX = 'authjwt_'
 
@@ -11,64 +12,6 @@ export const PREFIX = 'authjwt_'
 const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 /** Revocation-store latency, seconds: the in-process store answers in microseconds, Redis in about 100 µs. */
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
-
-/** What the gauges read at scrape time. */
-export interface MetricsSources {
-  /** Webhook deliveries not delivered yet (a database count). */
-  webhookBacklog?: () => Promise<number>
-  /** The database pool; undefined or without `busy`: not measured. */
-  pool?: () => PoolUsage | undefined
-  /**
-   * The audit trail's memory: events waiting for their batch, events dropped while the database
-   * was away, events the database refused (set aside in audit_dead_letters).
-   */
-  audit?: () => { buffered: number; dropped: number; refused: number }
-  /** A gauge that could not be read (it reports NaN for that scrape). */
-  onCollectError?: (err: unknown, metric: string) => void
-}
-
-/** A count kept as a plain number; prom-client reads it at scrape time. */
-export class Tally {
-  value = 0
-}
-
-/**
- * A prom-client counter with one label whose values are Tallies: the hot path adds one to a number
- * it holds, and the counter takes the numbers when scraped (its `collect`).
- */
-class TallyCounter {
-  private readonly tallies = new Map<string, Tally>()
-
-  constructor(
-    registry: Registry,
-    name: string,
-    help: string,
-    label: string,
-    initial: readonly string[] = [],
-  ) {
-    const tallies = this.tallies
-    new Counter({
-      name,
-      help,
-      labelNames: [label],
-      registers: [registry],
-      collect() {
-        this.reset()
-        for (const [value, tally] of tallies) this.inc({ [label]: value }, tally.value)
-      },
-    })
-    for (const value of initial) this.of(value)
-  }
-
-  of(value: string): Tally {
-    let tally = this.tallies.get(value)
-    if (!tally) {
-      tally = new Tally()
-      this.tallies.set(value, tally)
-    }
-    return tally
-  }
-}
 
 /**
  * One route's request histogram series, found by method and status without building a string:
@@ -225,92 +168,7 @@ export class Metrics {
       registers: [registry],
     })
 
-    const failed = (gauge: Gauge, metric: string, err: unknown) => {
-      gauge.set(Number.NaN)
-      sources.onCollectError?.(err, metric)
-    }
-    const { webhookBacklog, pool, audit } = sources
-    if (webhookBacklog) {
-      const backlog = name('webhook_deliveries_pending')
-      new Gauge({
-        name: backlog,
-        help: 'Webhook deliveries not delivered yet (waiting for their first try or a retry).',
-        registers: [registry],
-        async collect() {
-          try {
-            this.set(await webhookBacklog())
-          } catch (err) {
-            failed(this, backlog, err)
-          }
-        },
-      })
-    }
-    if (pool) {
-      const usage = () => {
-        try {
-          return pool()
-        } catch {
-          return undefined
-        }
-      }
-      const first = usage()
-      new Gauge({
-        name: name('db_pool_size'),
-        help: 'Connections the database pool may open (PGlite: 1).',
-        registers: [registry],
-        collect() {
-          this.set(usage()?.size ?? Number.NaN)
-        },
-      })
-      if (first?.busy !== undefined) {
-        new Gauge({
-          name: name('db_pool_in_use'),
-          help: 'Connections of the pool running a statement or a transaction.',
-          registers: [registry],
-          collect() {
-            const u = usage()
-            this.set(u?.busy === undefined ? Number.NaN : Math.min(u.busy, u.size))
-          },
-        })
-        new Gauge({
-          name: name('db_pool_waiting'),
-          help: 'Statements and transactions waiting for a connection of the pool.',
-          registers: [registry],
-          collect() {
-            const u = usage()
-            this.set(u?.busy === undefined ? Number.NaN : Math.max(0, u.busy - u.size))
-          },
-        })
-      }
-    }
-    if (audit) {
-      new Gauge({
-        name: name('audit_events_buffered'),
-        help: 'Security events recorded but not written to the audit log yet.',
-        registers: [registry],
-        collect() {
-          this.set(audit().buffered)
-        },
-      })
-      new Counter({
-        name: name('audit_events_dropped_total'),
-        help: 'Security events dropped because the buffer was full while the database was away.',
-        registers: [registry],
-        collect() {
-          this.reset()
-          this.inc(audit().dropped)
-        },
-      })
-      new Counter({
-        name: name('audit_events_set_aside_total'),
-        help: 'Security events the database refused to store, kept in audit_dead_letters for an operator.',
-        registers: [registry],
-        collect() {
-          this.reset()
-          this.inc(audit().refused)
-        },
-      })
-    }
+    registerGauges(registry, name, sources)
   }
 
   /** The series of a route pattern, made once when the route is registered. */

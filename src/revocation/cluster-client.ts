@@ -1,4 +1,5 @@
-import { Cluster, type RedisOptions } from 'ioredis'
+import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+import { serverStamp } from './redis-scripts.js'
 import type { ClusterLayout } from './cluster-layout.js'
 import { keys, StoreUnavailableError } from './store.js'
 import type { RevocationLookup } from './verdict.js'
@@ -84,4 +85,30 @@ export async function readBuckets(
       globalValidAfter: users[1] ?? null,
     },
   }
+}
+
+/** Each master's clock ("host:port" → stamp), read before the rebuild reads the database. */
+export async function masterClocks(
+  client: Cluster,
+  masters: Set<string | undefined>,
+): Promise<Map<string, string>> {
+  const clocks = new Map<string, string>()
+  await Promise.all(
+    client.nodes('master').map(async (node) => {
+      const name = `${node.options.host}:${node.options.port}`
+      if (masters.has(name)) clocks.set(name, await serverStamp(node))
+    }),
+  )
+  return clocks
+}
+
+/** Calls `reconnected` ("host:port") each time a node is ready again after its first time (it may have restarted). */
+export function onNodeReconnected(client: Cluster, reconnected: (node: string) => void): void {
+  client.on('+node', (node: Redis) => {
+    let readies = 0
+    node.on('ready', () => {
+      readies += 1
+      if (readies > 1) reconnected(`${node.options.host}:${node.options.port}`)
+    })
+  })
 }

@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto'
-import type { Cluster, Redis } from 'ioredis'
-import { type ClusterStoreOptions, clusterReady, openCluster, readBuckets } from './cluster-client.js'
+import type { Cluster } from 'ioredis'
+import {
+  type ClusterStoreOptions,
+  clusterReady,
+  masterClocks,
+  onNodeReconnected,
+  openCluster,
+  readBuckets,
+} from './cluster-client.js'
 import { ClusterLayout } from './cluster-layout.js'
-import { defineScripts, hitCounters, scripts, serverStamp } from './redis-scripts.js'
-import type { RevocationLookup, UserRevocationState } from './verdict.js'
-import { encodeUserState } from './verdict.js'
+import { defineScripts, hitCounters, scripts } from './redis-scripts.js'
+import { encodeUserState, type RevocationLookup, type UserRevocationState } from './verdict.js'
 import {
   type CounterState,
   keys,
+  orUnavailable,
   type RestoreScope,
   type RevocationStore,
   type SessionRef,
@@ -61,13 +68,7 @@ export class ClusterRevocationStore implements RevocationStore {
     this.client.on('node error', () => {})
     // A failover moves slots: untrust the buckets whose master is not the one that was verified.
     this.client.on('refresh', () => this.checkMasters())
-    this.client.on('+node', (node: Redis) => {
-      let readies = 0
-      node.on('ready', () => {
-        readies += 1
-        if (readies > 1) this.nodeReconnected(`${node.options.host}:${node.options.port}`)
-      })
-    })
+    onNodeReconnected(this.client, (node) => this.nodeReconnected(node))
   }
 
   /** Resolves once the cluster is ready, or rejects with StoreUnavailableError. */
@@ -177,7 +178,7 @@ export class ClusterRevocationStore implements RevocationStore {
       const scope = new Set(buckets)
       // Each bucket's start on the clock of the master it was restored from: its entries are
       // stamped by that clock.
-      const clocks = await this.masterClocks(new Set(masters))
+      const clocks = await masterClocks(this.client, new Set(masters))
       const stamps = new Map(buckets.map((b, i) => [b, clocks.get(masters[i]!)]))
       await rebuild({
         user: (userId) => scope.has(this.layout.userBucket(userId)),
@@ -206,26 +207,6 @@ export class ClusterRevocationStore implements RevocationStore {
     for (const b of failed) if (this.trustedMaster[b] === undefined) this.pending.add(b)
     if (failed.size > 0) throw new StoreUnavailableError(new Error(`${failed.size} buckets not restored`))
     if (this.trustedMaster.every((m) => m !== undefined)) this.filled = true
-  }
-
-  /** Each master's clock ("host:port" → stamp), read before the rebuild reads the database. */
-  private async masterClocks(masters: Set<string | undefined>): Promise<Map<string, string>> {
-    const clocks = new Map<string, string>()
-    await Promise.all(
-      this.client.nodes('master').map(async (node) => {
-        const name = `${node.options.host}:${node.options.port}`
-        if (masters.has(name)) clocks.set(name, await serverStamp(node))
-      }),
-    )
-    return clocks
-  }
-
-  private async run<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op()
-    } catch (err) {
-      throw new StoreUnavailableError(err)
-    }
   }
 
   /** Writes to some buckets; any that fails holds a revocation in PostgreSQL only: restore it. */
@@ -297,7 +278,7 @@ export class ClusterRevocationStore implements RevocationStore {
   }
 
   hit(counters: string[], windowMs: number): Promise<CounterState[]> {
-    return this.run(() => hitCounters(this.client, this.prefix, counters, windowMs))
+    return orUnavailable(() => hitCounters(this.client, this.prefix, counters, windowMs))
   }
 
   /**
@@ -308,7 +289,7 @@ export class ClusterRevocationStore implements RevocationStore {
    */
   async ping(): Promise<void> {
     if (!this.filled) throw new StoreUnavailableError(new Error('filling the deny-list'))
-    await this.run(() => this.client.ping())
+    await orUnavailable(() => this.client.ping())
   }
 
   async close(): Promise<void> {

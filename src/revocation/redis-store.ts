@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 import { defineScripts, hitCounters, scripts, serverStamp } from './redis-scripts.js'
 import { Batcher } from '../lib/batcher.js'
+import { checkDatabase } from './redis-target.js'
 import type { RevocationLookup, UserRevocationState } from './verdict.js'
 import { encodeUserState } from './verdict.js'
 import {
   type CounterState,
   EVERYTHING,
   keys,
+  orUnavailable,
   type RestoreScope,
   type RevocationStore,
   type SessionRef,
-  RedisDatabaseError,
   StoreUnavailableError,
   ttl,
 } from './store.js'
@@ -119,26 +120,7 @@ export class RedisRevocationStore implements RevocationStore {
         this.client.on('error', onError)
       })
     }
-    await this.checkDatabase()
-  }
-
-  /**
-   * The database named by REDIS_URL (/n) exists: ioredis reports a refused SELECT only as an
-   * event, and then works in database 0, beside whatever else lives there.
-   */
-  private async checkDatabase(): Promise<void> {
-    const db = Number(this.client.options.db ?? 0)
-    if (!db) return
-    try {
-      await this.client.select(db)
-    } catch (err) {
-      if (!/DB index is out of range|invalid DB index/i.test((err as Error).message)) throw err
-      const databases = await this.client
-        .config('GET', 'databases')
-        .then((r) => Number((r as string[])[1]))
-        .catch(() => undefined)
-      throw new RedisDatabaseError(db, Number.isInteger(databases) ? databases : undefined)
-    }
+    await checkDatabase(this.client)
   }
 
   /**
@@ -163,10 +145,10 @@ export class RedisRevocationStore implements RevocationStore {
     const connection = this.connections
     const failedWrites = this.failedWrites
     const sentinel = keys.restoring(this.prefix, randomBytes(8).toString('hex'))
-    await this.run(() => this.client.set(sentinel, '1', 'EX', 3600))
-    const stamp = await this.run(() => serverStamp(this.client))
+    await orUnavailable(() => this.client.set(sentinel, '1', 'EX', 3600))
+    const stamp = await orUnavailable(() => serverStamp(this.client))
     await rebuild({ ...EVERYTHING, stamp: () => stamp })
-    const finished = await this.run(() =>
+    const finished = await orUnavailable(() =>
       scripts(this.client).finishRestore(sentinel, keys.complete(this.prefix)),
     )
     if (finished !== 1 || connection !== this.connections || failedWrites !== this.failedWrites) {
@@ -196,14 +178,6 @@ export class RedisRevocationStore implements RevocationStore {
       }
       attempt()
     })
-  }
-
-  private async run<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op()
-    } catch (err) {
-      throw new StoreUnavailableError(err)
-    }
   }
 
   /** A write Redis may not hold: PostgreSQL has it, so restore from there before trusting Redis again. */
@@ -237,7 +211,7 @@ export class RedisRevocationStore implements RevocationStore {
       )
     }
     const connection = this.connections
-    const values = await this.run(() => this.client.mget(keyList))
+    const values = await orUnavailable(() => this.client.mget(keyList))
     if (values[0] === null) {
       // Emptied without a disconnect (FLUSHALL, eviction): nothing read here can be trusted.
       this.restore()
@@ -287,13 +261,13 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   hit(counters: string[], windowMs: number): Promise<CounterState[]> {
-    return this.run(() => hitCounters(this.client, this.prefix, counters, windowMs))
+    return orUnavailable(() => hitCounters(this.client, this.prefix, counters, windowMs))
   }
 
   /** Answers only when lookups would: connected, and not restoring. */
   async ping(): Promise<void> {
     if (this.restoring) throw new StoreUnavailableError(new Error('restoring the deny-list'))
-    await this.run(() => this.client.ping())
+    await orUnavailable(() => this.client.ping())
   }
 
   async close(): Promise<void> {

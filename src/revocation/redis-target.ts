@@ -1,5 +1,6 @@
-import type { RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 import { type RedisTargetConfig, type SentinelAddress, usesRedis } from '../config/redis.js'
+import { RedisDatabaseError } from './store.js'
 
 // Which Redis is configured is config's question (src/config/redis.ts), how to reach it ours;
 // passed on for the callers that ask both.
@@ -60,4 +61,23 @@ export function describeRedis(config: RedisTargetConfig): string {
     return `master "${config.redisSentinelMaster}" of Sentinels ${list}`
   }
   return config.redisUrl ? config.redisUrl.replace(/\/\/[^@/]*@/, '//***@') : 'none'
+}
+
+/**
+ * The database named by REDIS_URL (/n) exists: ioredis reports a refused SELECT only as an
+ * event, and then works in database 0, beside whatever else lives there.
+ */
+export async function checkDatabase(client: Redis): Promise<void> {
+  const db = Number(client.options.db ?? 0)
+  if (!db) return
+  try {
+    await client.select(db)
+  } catch (err) {
+    if (!/DB index is out of range|invalid DB index/i.test((err as Error).message)) throw err
+    const databases = await client
+      .config('GET', 'databases')
+      .then((r) => Number((r as string[])[1]))
+      .catch(() => undefined)
+    throw new RedisDatabaseError(db, Number.isInteger(databases) ? databases : undefined)
+  }
 }

@@ -77,6 +77,15 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** Runs a store command; any failure of it is the store being unavailable (503, fail closed). */
+export async function orUnavailable<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (err) {
+    throw new StoreUnavailableError(err)
+  }
+}
+
 /**
  * The database REDIS_URL names (its path, /99) is not one this Redis has. ioredis would report
  * the failed SELECT only as an event and go on in database 0, beside whatever lives there.

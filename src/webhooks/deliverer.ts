@@ -1,58 +1,23 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { LookupFunction } from 'node:net'
-import { backoffMs } from '../lib/backoff.js'
 import { Rounds } from '../lib/rounds.js'
-import type { ClaimedDelivery, DeliveryRepository, Settlement, Verdict } from './deliveries.js'
+import {
+  CLAIM_GAP_MS,
+  type DelivererOptions,
+  HELD_PER_SLOT,
+  IDLE_SOCKET_MS,
+  SETTLE_BATCH,
+  STARVED_CLAIM_GAP_MS,
+} from './deliverer-options.js'
+import type { ClaimedDelivery, DeliveryRepository, Settlement } from './deliveries.js'
 import type { EndpointRepository } from './endpoints.js'
-import { openSecret } from './secrets.js'
-import { type AttemptOutcome, postWebhook } from './send.js'
-import { signedHeaders } from './signature.js'
+import { attemptsForADay, verdict as verdictOf } from './retry-policy.js'
+import { SignedSender } from './signed-sender.js'
 import { guardedLookup } from './target-guard.js'
 
-export interface DelivererOptions {
-  /** The first wait before a retry; each further one doubles, up to an hour. */
-  retryMs: number
-  /** Longest wait for one attempt, connection and answer included. */
-  timeoutMs: number
-  allowPrivate: boolean
-  /** KEY_ENCRYPTION_KEY, read when first needed (undefined: secrets cannot be opened). */
-  encryptionKey: () => string | undefined
-  /** How often the outbox is read for retries and other instances' deliveries. */
-  pollMs?: number
-  /** Attempts in flight at once, over all endpoints. */
-  maxInFlight?: number
-  /** Attempts in flight to one endpoint, so one slow receiver leaves room for the others. */
-  maxPerEndpoint?: number
-  /** Give up after this many attempts; by default as many as keep trying for a day. */
-  maxAttempts?: number
-  /** The connect-time SSRF check's lookup (tests give one with a fake DNS). */
-  lookup?: LookupFunction
-  onAttemptFailed?: (delivery: ClaimedDelivery, outcome: AttemptOutcome) => void
-  /** A receiver answered 410 Gone: its endpoint was disabled. */
-  onEndpointGone?: (endpointId: number) => void
-}
-
-const DAY_MS = 86_400_000
-
-/** Attempts whose waits (backoffMs) add up to a day at least: the issue asks for a day of retries. */
-export function attemptsForADay(firstMs: number): number {
-  let waited = 0
-  let attempts = 1
-  while (waited < DAY_MS) waited += backoffMs(attempts++, firstMs)
-  return attempts
-}
-
-/** Deliveries one sender holds (claimed, waiting or in flight) per endpoint slot: enough that a fast receiver never waits for a claim. */
-const HELD_PER_SLOT = 32
-/** Attempts recorded per statement at most. */
-const SETTLE_BATCH = 500
-/** Least time between two claims while deliveries still wait here (each claim reads every pending row). */
-const CLAIM_GAP_MS = 10
-/** The same while slots are free but what waits is for endpoints at their limit. */
-const STARVED_CLAIM_GAP_MS = 50
-/** A free keep-alive socket is closed after this long unused (receivers commonly close theirs at 5 s). */
-const IDLE_SOCKET_MS = 4000
+export type { DelivererOptions } from './deliverer-options.js'
+export { attemptsForADay } from './retry-policy.js'
 
 /**
  * Sends the webhook outbox. As the Mailer: `kick()` after the audit batch that queued deliveries
@@ -81,6 +46,7 @@ export class Deliverer {
   /** Per endpoint: deliveries waiting in `queue` or in flight. */
   private readonly held = new Map<number, number>()
   private readonly agents
+  private readonly sender: SignedSender
   private readonly stopping = new AbortController()
   private readonly lookup: LookupFunction
   private readonly maxAttempts: number
@@ -90,8 +56,6 @@ export class Deliverer {
   private unsettled: Settlement[] = []
   private settling: Promise<void> | undefined
   private settleScheduled = false
-  /** Opened secrets by endpoint, valid while its sealed secret and KEY_ENCRYPTION_KEY are the same. */
-  private readonly secrets = new Map<number, { sealed: string; key: string; secret: string }>()
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -111,6 +75,7 @@ export class Deliverer {
       lookup: this.lookup,
     }
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) }
+    this.sender = new SignedSender(options, this.lookup, this.agents, this.stopping)
   }
 
   start(): void {
@@ -276,8 +241,8 @@ export class Deliverer {
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
     const startedAt = new Date()
-    const outcome = await this.send(delivery)
-    const verdict = this.verdict(delivery, outcome)
+    const outcome = await this.sender.send(delivery)
+    const verdict = verdictOf(delivery, outcome, this.maxAttempts, this.options.retryMs)
     if (verdict.status !== 'delivered') this.options.onAttemptFailed?.(delivery, outcome)
     this.unsettled.push({ id: delivery.id, outcome, verdict, startedAt, endedAt: new Date() })
     if (outcome.statusCode === 410) this.gone.add(delivery.endpointId)
@@ -330,51 +295,5 @@ export class Deliverer {
       this.kick()
     })
     return this.settling
-  }
-
-  private async send(delivery: ClaimedDelivery): Promise<AttemptOutcome> {
-    let secret: string
-    try {
-      secret = this.secret(delivery)
-    } catch {
-      // KEY_ENCRYPTION_KEY missing or not the one that sealed it: an operator's matter; retried.
-      return { statusCode: null, latencyMs: 0, error: 'secret_unavailable', responseExcerpt: null }
-    }
-    // Signed per attempt: webhook-timestamp is this attempt's time, and a rotated secret applies at once.
-    const headers = signedHeaders(secret, delivery.messageId, delivery.payload)
-    return postWebhook(delivery.url, headers, delivery.payload, {
-      timeoutMs: this.options.timeoutMs,
-      allowPrivate: this.options.allowPrivate,
-      lookup: this.lookup,
-      agents: this.agents,
-      stop: this.stopping.signal,
-    })
-  }
-
-  /** The endpoint's secret, opened once per sealed value and key (rotation changes the sealed value). */
-  private secret(delivery: ClaimedDelivery): string {
-    const key = this.options.encryptionKey()
-    if (!key) throw new Error('no KEY_ENCRYPTION_KEY')
-    const known = this.secrets.get(delivery.endpointId)
-    if (known && known.sealed === delivery.sealedSecret && known.key === key) return known.secret
-    const secret = openSecret(key, delivery.endpointId, delivery.sealedSecret)
-    this.secrets.set(delivery.endpointId, { sealed: delivery.sealedSecret, key, secret })
-    return secret
-  }
-
-  /**
-   * 2xx: delivered. 410 Gone: the receiver says the endpoint is no more, as Standard Webhooks
-   * senders read it: this delivery fails and the endpoint is disabled (its other deliveries wait
-   * until a superuser enables it again). Anything else, a redirect included, is tried again with
-   * backoff until `maxAttempts`.
-   */
-  private verdict(delivery: ClaimedDelivery, outcome: AttemptOutcome): Verdict {
-    const status = outcome.statusCode
-    if (status !== null && status >= 200 && status < 300) return { status: 'delivered' }
-    if (status === 410 || delivery.attempts >= this.maxAttempts) return { status: 'failed' }
-    return {
-      status: 'pending',
-      retryAt: new Date(Date.now() + backoffMs(delivery.attempts, this.options.retryMs)),
-    }
   }
 }
